@@ -1,0 +1,64 @@
+# DER Studio: `make serve` (the app on http://127.0.0.1:8080) and `make test` (every test)
+# each install whatever is missing first. Installs are idempotent and skip what is present.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+# The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock exactly.
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3 }' Cargo.lock)
+TRUNK_VERSION := 0.22.1
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: serve test dist bench test-native test-browser build-web \
+        setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-node
+
+serve: setup-toolchain setup-wasm-bindgen setup-trunk
+	cargo fetch
+	trunk serve
+
+test: setup-toolchain setup-wasm-bindgen setup-chromium setup-node
+	$(MAKE) test-native
+	$(MAKE) test-browser
+
+test-native:
+	cargo test --release
+
+build-web:
+	scripts/build-web.sh dist
+
+test-browser: build-web
+	node tests/browser/run.mjs
+
+# A static site for any sub-path (GitHub Pages); same files as `trunk build`.
+dist: setup-toolchain setup-wasm-bindgen
+	scripts/build-web.sh dist
+
+# Learning-quality benchmark on Split-MNIST (see BENCHMARKS.md).
+bench: setup-toolchain
+	for m in der der-noprune finetune; do \
+	  cargo run --release --bin der -- bench --data ../shared/data/split-mnist --init-classes 2 --increment 2 \
+	    --memory 200 --epochs 10 --seed 1993 --method $$m --backend flex --json target/bench-$$m.json; \
+	done
+
+setup-toolchain:
+	@rustup toolchain list | grep -q "^$$(awk -F\" '/channel/{print $$2}' rust-toolchain.toml)" || rustup toolchain install
+	@rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+setup-wasm-bindgen:
+	@if [ "$$(wasm-bindgen --version 2>/dev/null | awk '{print $$2}')" != "$(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --locked \
+	    || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
+
+setup-trunk:
+	@if [ "$$(trunk --version 2>/dev/null | awk '{print $$2}')" != "$(TRUNK_VERSION)" ]; then \
+	  echo "installing trunk $(TRUNK_VERSION) (compiles ~600 crates: tens of minutes, once per machine)"; \
+	  cargo install trunk --version $(TRUNK_VERSION) --locked; \
+	fi
+
+setup-chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+
+setup-node:
+	@[ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund

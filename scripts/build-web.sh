@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the static site into $1 (default dist/) with cargo + wasm-bindgen, producing the same
+# files as `trunk build` with Trunk.toml's settings (filehash off, relative URLs, worker shim).
+# `make test` and `make dist` use it so a fresh CI machine need not compile Trunk itself.
+set -euo pipefail
+out=${1:-dist}
+cd "$(dirname "$0")/.."
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+cargo build --release --target wasm32-unknown-unknown --bin app --bin worker
+wasm_dir="$target_dir/wasm32-unknown-unknown/release"
+rm -rf "$out" && mkdir -p "$out"
+flags=(--no-typescript --remove-name-section --remove-producers-section)
+wasm-bindgen --target web "${flags[@]}" --out-dir "$out" --out-name app "$wasm_dir/app.wasm"
+wasm-bindgen --target no-modules "${flags[@]}" --out-dir "$out" --out-name worker "$wasm_dir/worker.wasm"
+printf 'importScripts("./worker.js");wasm_bindgen("./worker_bg.wasm");\n' > "$out/worker_loader.js"
+cp -r www "$out/www"
+# index.html: the Trunk links become the script Trunk would inject.
+python3 - "$out" <<'PY'
+import re, sys
+out = sys.argv[1]
+html = open("index.html").read()
+html = re.sub(r'\s*<link data-trunk rel="(copy-dir|rust)"[^>]*>', "", html)
+loader = ('<link rel="modulepreload" href="./app.js">\n'
+          '  <script type="module">import init from "./app.js"; init({ module_or_path: "./app_bg.wasm" });</script>\n')
+html = html.replace("</head>", "  " + loader + "</head>")
+open(f"{out}/index.html", "w").write(html)
+PY
+ls -l "$out"/*.wasm

@@ -1,0 +1,174 @@
+//! `der bench`: runs class-incremental learning on an ImageFolder data set and prints the
+//! metrics (the engine's learning-quality benchmark).
+
+use std::path::PathBuf;
+
+use burn::tensor::Device;
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+use crate::engine::learner::{Silent, StepSummary};
+use crate::engine::{AccuracyMatrix, Learner, LearnerConfig, Method};
+use crate::imagefolder::ImageFolder;
+
+#[derive(Parser)]
+#[command(name = "der", about = "DER Studio's command-line tool")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Learn an ImageFolder data set in class-incremental steps and report the metrics.
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args, Clone)]
+pub struct BenchArgs {
+    /// ImageFolder root with train/ and test/ sub-folders.
+    #[arg(long)]
+    pub data: PathBuf,
+    #[arg(long, default_value_t = 2)]
+    pub init_classes: usize,
+    #[arg(long, default_value_t = 2)]
+    pub increment: usize,
+    /// Total exemplars kept in memory.
+    #[arg(long, default_value_t = 200)]
+    pub memory: usize,
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 1993)]
+    pub seed: u64,
+    #[arg(long, default_value = "der")]
+    pub method: Method,
+    #[arg(long, default_value = "flex")]
+    pub backend: String,
+    /// Where to write the JSON report.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Read at most this many images per class and split.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long)]
+    pub lambda_sparsity: Option<f32>,
+    #[arg(long)]
+    pub width: Option<usize>,
+}
+
+#[derive(Serialize)]
+pub struct BenchReport {
+    pub method: Method,
+    pub classes: Vec<String>,
+    pub steps: Vec<StepReport>,
+    pub accuracy_matrix: Vec<Vec<f32>>,
+    pub avg_incremental_accuracy: f32,
+    pub last_accuracy: f32,
+    pub forgetting: f32,
+}
+
+#[derive(Serialize)]
+pub struct StepReport {
+    pub step: usize,
+    pub classes_seen: usize,
+    pub accuracy: f32,
+    pub params_before_prune: usize,
+    pub params_after_prune: usize,
+    pub branch_params_before: usize,
+    pub branch_params_after: usize,
+    pub branch_macs_before: usize,
+    pub branch_macs_after: usize,
+    pub train_seconds: f64,
+    pub seconds_per_epoch: f64,
+}
+
+pub fn device_for(backend: &str) -> Result<Device, String> {
+    match backend {
+        "flex" => Ok(Device::flex()),
+        other => Err(format!("backend '{other}' is not built into this binary (available: flex)")),
+    }
+}
+
+/// Runs the benchmark; errors are messages for the user.
+pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
+    let device = device_for(&args.backend)?;
+    let mut config = LearnerConfig { method: args.method, epochs: args.epochs, seed: args.seed, memory_total: args.memory, ..LearnerConfig::default() };
+    if let Some(l) = args.lambda_sparsity {
+        config.lambda_sparsity = l;
+    }
+    if let Some(w) = args.width {
+        config.backbone.width = w;
+    }
+    let data = ImageFolder::load(&args.data, config.backbone.input_size, args.limit).map_err(|e| e.to_string())?;
+    let class_count = data.classes.len();
+    if args.init_classes == 0 || args.increment == 0 || args.init_classes > class_count {
+        return Err(format!("cannot split {class_count} classes into a first step of {} and increments of {}", args.init_classes, args.increment));
+    }
+    let mut tasks: Vec<Vec<usize>> = vec![(0..args.init_classes).collect()];
+    let mut next = args.init_classes;
+    while next < class_count {
+        let end = (next + args.increment).min(class_count);
+        tasks.push((next..end).collect());
+        next = end;
+    }
+    let mut learner = Learner::new(config.clone(), device);
+    let mut matrix = AccuracyMatrix::default();
+    let mut steps = Vec::new();
+    println!("{} on {} ({} classes, {} steps), backend {}", method_name(args.method), args.data.display(), class_count, tasks.len(), args.backend);
+    println!("{:>4} {:>6} {:>9} {:>12} {:>12} {:>8}  per-task accuracy", "step", "seen", "accuracy", "params", "pruned", "seconds");
+    for (t, classes) in tasks.iter().enumerate() {
+        let train = data.train.filter_classes(classes);
+        let summary: StepSummary = pollster::block_on(learner.learn_step(&train, &mut Silent)).map_err(|e| e.to_string())?;
+        let seen: Vec<usize> = tasks[..=t].iter().flatten().copied().collect();
+        let test = data.test.filter_classes(&seen);
+        let pairs = pollster::block_on(learner.evaluate(&test)).map_err(|e| e.to_string())?;
+        matrix.push_step(t + 1, &pairs, |label| tasks.iter().position(|task| task.contains(&label)).unwrap());
+        let accuracy = *matrix.seen.last().unwrap();
+        let row: Vec<String> = matrix.rows.last().unwrap().iter().map(|a| format!("{:.1}", a * 100.0)).collect();
+        println!(
+            "{:>4} {:>6} {:>8.2}% {:>12} {:>12} {:>8.1}  [{}]",
+            t + 1, seen.len(), accuracy * 100.0, summary.params_before_prune, summary.params_after_prune, summary.train_seconds, row.join(", ")
+        );
+        steps.push(StepReport {
+            step: t + 1,
+            classes_seen: seen.len(),
+            accuracy,
+            params_before_prune: summary.params_before_prune,
+            params_after_prune: summary.params_after_prune,
+            branch_params_before: summary.branch_params_before,
+            branch_params_after: summary.branch_params_after,
+            branch_macs_before: summary.branch_macs_before,
+            branch_macs_after: summary.branch_macs_after,
+            train_seconds: summary.train_seconds,
+            seconds_per_epoch: summary.train_seconds / summary.epochs.max(1) as f64,
+        });
+    }
+    let report = BenchReport {
+        method: args.method,
+        classes: data.classes.clone(),
+        steps,
+        accuracy_matrix: matrix.rows.clone(),
+        avg_incremental_accuracy: matrix.average_incremental_accuracy(),
+        last_accuracy: matrix.last_accuracy(),
+        forgetting: matrix.forgetting(),
+    };
+    println!(
+        "average incremental accuracy {:.2}%  last accuracy {:.2}%  forgetting {:.2} points",
+        report.avg_incremental_accuracy * 100.0,
+        report.last_accuracy * 100.0,
+        report.forgetting * 100.0
+    );
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report).expect("report serialises");
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(report)
+}
+
+fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::Der => "DER",
+        Method::DerNoprune => "DER without pruning",
+        Method::Finetune => "fine-tuning",
+    }
+}

@@ -1,0 +1,631 @@
+//! One class-incremental step, end to end: expand → train with masks → prune → re-learn the
+//! classifier on a balanced set → update the exemplar memory.
+//!
+//! The step works on copies and only replaces the learner's state when it completes, so a
+//! cancelled or failed step leaves the model exactly as it was.
+
+use std::future::Future;
+
+use burn::module::Module;
+use burn::optim::{GradientsParams, MomentumConfig, SgdConfig};
+use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+use web_time::Instant;
+
+use super::branch::Branch;
+use super::config::LearnerConfig;
+use super::data::{batch_tensor, one_hot, Dataset, Sample};
+use super::gate::{compensate_gradient, mask_scale, ChannelGate, GateMode, LOGIT_CLAMP};
+use super::head::Head;
+use super::memory::{herding, Memory};
+use super::network::DerNetwork;
+use super::prune::{rebuild, ChannelSelection};
+use super::rng::SplitMix64;
+use super::tensor_io::{read_f32, read_i64, ReadError};
+
+/// Which part of a step is running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Train,
+    Prune,
+    Relearn,
+    Memory,
+}
+
+/// A progress report, sent every few batches (each costs one read from the device).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub phase: Phase,
+    pub epoch: usize,
+    pub epochs: usize,
+    pub batch: usize,
+    pub batches: usize,
+    /// Means since the previous report.
+    pub loss: f32,
+    pub loss_classifier: f32,
+    pub loss_aux: f32,
+    pub loss_sparsity: f32,
+    pub train_accuracy: f32,
+    pub mask_scale: f32,
+    /// Soft masks of the newest branch's gates at the current scale, in [`Branch::gates`] order.
+    pub gate_masks: Vec<Vec<f32>>,
+    pub elapsed_seconds: f64,
+}
+
+/// What an observer wants after a progress report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    Continue,
+    Cancel,
+}
+
+/// Receives progress during a step and may cancel it. Async so a browser worker can yield to
+/// its event loop (and hear a Cancel message) at every report.
+pub trait Observer {
+    fn progress(&mut self, progress: &Progress) -> impl Future<Output = Control>;
+    /// Batches between reports.
+    fn report_every(&self) -> usize {
+        5
+    }
+}
+
+/// An observer that never cancels and ignores reports.
+pub struct Silent;
+
+impl Observer for Silent {
+    async fn progress(&mut self, _: &Progress) -> Control {
+        Control::Continue
+    }
+    fn report_every(&self) -> usize {
+        usize::MAX
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepError {
+    NoSamples,
+    ClassAlreadyLearned(usize),
+    FirstStepNeedsTwoClasses,
+    Cancelled,
+    NonFiniteLoss { epoch: usize },
+    Device(ReadError),
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepError::NoSamples => write!(f, "this step has no training images"),
+            StepError::ClassAlreadyLearned(c) => write!(f, "class {c} was already learned in an earlier step"),
+            StepError::FirstStepNeedsTwoClasses => {
+                write!(f, "the first step needs at least two classes to tell apart")
+            }
+            StepError::Cancelled => write!(f, "the step was cancelled; the model is as it was before"),
+            StepError::NonFiniteLoss { epoch } => write!(
+                f,
+                "the loss became NaN or infinite in epoch {}; the previous model was kept — try a lower learning rate",
+                epoch + 1
+            ),
+            StepError::Device(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for StepError {}
+
+impl From<ReadError> for StepError {
+    fn from(e: ReadError) -> Self {
+        StepError::Device(e)
+    }
+}
+
+/// What one completed step did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepSummary {
+    pub step: usize,
+    /// Global labels learned in this step.
+    pub classes: Vec<usize>,
+    /// Whole network (branches and heads).
+    pub params_before_prune: usize,
+    pub params_after_prune: usize,
+    /// The newest branch alone.
+    pub branch_params_before: usize,
+    pub branch_params_after: usize,
+    pub branch_macs_before: usize,
+    pub branch_macs_after: usize,
+    /// Channels per gate of the newest branch, in [`Branch::gates`] order.
+    pub channels_before: Vec<usize>,
+    pub channels_after: Vec<usize>,
+    pub train_seconds: f64,
+    pub epochs: usize,
+}
+
+pub struct Learner {
+    pub config: LearnerConfig,
+    /// The plain device; training wraps it with `.autodiff()`.
+    device: Device,
+    /// The trained network, on the autodiff device.
+    network: Option<DerNetwork>,
+    /// An inference snapshot of `network` (no autodiff, binary masks, BatchNorm in eval).
+    inference: Option<DerNetwork>,
+    /// The newest branch before pruning: the next branch starts from these weights.
+    init_source: Option<Branch>,
+    /// Output index → global label, in the order classes were learned.
+    pub class_order: Vec<usize>,
+    pub steps: Vec<StepSummary>,
+    pub memory: Memory,
+}
+
+impl Learner {
+    pub fn new(config: LearnerConfig, device: Device) -> Self {
+        Self {
+            config,
+            device,
+            network: None,
+            inference: None,
+            init_source: None,
+            class_order: Vec::new(),
+            steps: Vec::new(),
+            memory: Memory::default(),
+        }
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    pub fn network(&self) -> Option<&DerNetwork> {
+        self.network.as_ref()
+    }
+
+    /// Learns the classes of `train` as one new step.
+    pub async fn learn_step<O: Observer>(
+        &mut self,
+        train: &Dataset,
+        observer: &mut O,
+    ) -> Result<StepSummary, StepError> {
+        let new_classes = train.classes();
+        if train.is_empty() {
+            return Err(StepError::NoSamples);
+        }
+        if let Some(&c) = new_classes.iter().find(|c| self.class_order.contains(c)) {
+            return Err(StepError::ClassAlreadyLearned(c));
+        }
+        if self.network.is_none() && new_classes.len() < 2 {
+            return Err(StepError::FirstStepNeedsTwoClasses);
+        }
+
+        let start = Instant::now();
+        let step = self.steps.len();
+        let config = self.config.clone();
+        let train_device = self.device.clone().autodiff();
+        self.device.seed(config.seed.wrapping_add(step as u64));
+        let mut rng = SplitMix64::new(config.seed.wrapping_add(1000 + step as u64));
+
+        let old_classes = self.class_order.len();
+        let mut class_order = self.class_order.clone();
+        class_order.extend(&new_classes);
+        let index_of = |label: usize| class_order.iter().position(|&c| c == label).unwrap();
+
+        let mut network = self.expanded(new_classes.len(), class_order.len(), &train_device);
+
+        // Training set: the new classes plus the replayed exemplars.
+        let mut training: Vec<&Sample> = train.samples.iter().collect();
+        if config.method.uses_memory() {
+            training.extend(self.memory.samples());
+        }
+        let size = train.size;
+        let lambda_aux = if network.aux.is_some() { config.lambda_aux } else { 0.0 };
+        let lambda_sparsity = config.effective_lambda_sparsity();
+
+        let batch_size = config.batch_size.max(2);
+        // A last batch of one image would give BatchNorm a zero variance: drop it.
+        let batches = (training.len() / batch_size + usize::from(training.len() % batch_size >= 2)).max(1);
+        let total_iterations = (config.epochs * batches).max(1);
+        let mut optim = SgdConfig::new().with_momentum(Some(MomentumConfig::new().with_dampening(0.0))).init();
+        let report_every = observer.report_every().max(1);
+        let mut order: Vec<usize> = (0..training.len()).collect();
+        let mut stats = StatsAccumulator::default();
+
+        for epoch in 0..config.epochs {
+            rng.shuffle(&mut order);
+            for batch in 0..batches {
+                let chunk = &order[batch * batch_size..((batch + 1) * batch_size).min(order.len())];
+                let images: Vec<&Sample> = chunk.iter().map(|&i| training[i]).collect();
+                let (x, labels) = batch_tensor(&images, size, &train_device);
+                let targets: Vec<usize> = labels.iter().map(|&l| index_of(l)).collect();
+                let scale = mask_scale(batch, batches, config.s_max);
+                let mode = GateMode::Soft { scale };
+
+                let forward = network.forward(x, mode);
+                let loss_classifier =
+                    cross_entropy(forward.logits.clone(), &targets, class_order.len(), &train_device);
+                let mut loss = loss_classifier.clone();
+                let mut loss_aux = None;
+                if let (Some(aux_logits), true) = (forward.aux_logits, lambda_aux > 0.0) {
+                    // Old classes → 0, new class j → 1 + j.
+                    let aux_targets: Vec<usize> =
+                        targets.iter().map(|&t| if t < old_classes { 0 } else { 1 + t - old_classes }).collect();
+                    let l = cross_entropy(aux_logits, &aux_targets, new_classes.len() + 1, &train_device);
+                    loss = loss.add(l.clone().mul_scalar(lambda_aux));
+                    loss_aux = Some(l);
+                }
+                let newest = network.branches.last().unwrap();
+                let loss_sparsity = newest.sparsity_loss(mode);
+                if lambda_sparsity > 0.0 {
+                    loss = loss.add(loss_sparsity.clone().mul_scalar(lambda_sparsity));
+                }
+                let correct = forward
+                    .logits
+                    .detach()
+                    .argmax(1)
+                    .reshape([targets.len()])
+                    .equal(crate::engine::tensor_io::indices(&targets, &train_device))
+                    .float()
+                    .sum();
+                stats.add(&loss, &loss_classifier, loss_aux.as_ref(), &loss_sparsity, correct, targets.len());
+
+                let mut grads = GradientsParams::from_grads(loss.backward(), &network);
+                for (_, gate) in newest.gates() {
+                    compensate(&mut grads, gate, scale, config.s_max);
+                }
+                let iteration = epoch * batches + batch;
+                let lr = cosine(config.learning_rate, iteration, total_iterations);
+                network = optim.step(lr, network, grads);
+                network.branches.last_mut().unwrap().for_each_gate_mut(clamp_logits);
+
+                let last_batch = batch + 1 == batches;
+                if (batch + 1) % report_every == 0 || last_batch {
+                    let newest = network.branches.last().unwrap();
+                    let progress = stats
+                        .report(newest, mode, (epoch, config.epochs, batch + 1, batches), start.elapsed().as_secs_f64())
+                        .await?;
+                    if !progress.loss.is_finite() {
+                        return Err(StepError::NonFiniteLoss { epoch });
+                    }
+                    if observer.progress(&progress).await == Control::Cancel {
+                        return Err(StepError::Cancelled);
+                    }
+                }
+            }
+        }
+
+        // Prune the newest branch: remove the channels its binary masks switched off.
+        let newest = network.branches.last().unwrap();
+        let unpruned = rebuild(newest, &ChannelSelection::all(newest), &train_device);
+        let params_before_prune = network.param_count();
+        let branch_params_before = newest.param_count();
+        let branch_macs_before = newest.macs(size);
+        let channels_before = ChannelSelection::all(newest).counts();
+        if config.method.prunes() {
+            network = prune_newest(network, &train_device).await?;
+        }
+        let newest = network.branches.last().unwrap();
+        let channels_after = ChannelSelection::from_masks(newest).await?.counts();
+        let summary = StepSummary {
+            step,
+            classes: new_classes.clone(),
+            params_before_prune,
+            params_after_prune: network.param_count(),
+            branch_params_before,
+            branch_params_after: newest.param_count(),
+            branch_macs_before,
+            branch_macs_after: newest.macs(size),
+            channels_before,
+            channels_after: if config.method.prunes() { channels_after } else { ChannelSelection::all(newest).counts() },
+            train_seconds: 0.0,
+            epochs: config.epochs,
+        };
+        if observer.progress(&Progress::phase(Phase::Prune, start.elapsed().as_secs_f64())).await == Control::Cancel {
+            return Err(StepError::Cancelled);
+        }
+
+        // Stage 2: re-learn the classifier on a class-balanced set.
+        let per_class = config.exemplars_per_class(class_order.len());
+        if step > 0 && config.method.expands() && config.relearn_epochs > 0 {
+            let mut balanced: Vec<&Sample> = Vec::new();
+            for exemplars in self.memory.by_class.values() {
+                balanced.extend(exemplars.iter().take(per_class));
+            }
+            for &class in &new_classes {
+                let mut of_class: Vec<&Sample> = train.samples.iter().filter(|s| s.label == class).collect();
+                rng.shuffle(&mut of_class);
+                balanced.extend(of_class.into_iter().take(per_class.max(1)));
+            }
+            network.classifier = relearn_classifier(&network, &balanced, &index_of, class_order.len(), &config, &self.device, &mut rng);
+            if observer.progress(&Progress::phase(Phase::Relearn, start.elapsed().as_secs_f64())).await
+                == Control::Cancel
+            {
+                return Err(StepError::Cancelled);
+            }
+        }
+
+        // Update the memory by herding on the new network's features.
+        let inference = network.valid();
+        let mut memory = self.memory.clone();
+        if config.method.uses_memory() {
+            memory.shrink_to(per_class);
+            for &class in &new_classes {
+                let of_class: Vec<&Sample> = train.samples.iter().filter(|s| s.label == class).collect();
+                let features = features_of(&inference, &of_class, size, &self.device).await?;
+                let chosen = herding(&features, per_class);
+                memory.by_class.insert(class, chosen.into_iter().map(|i| of_class[i].clone()).collect());
+            }
+        }
+
+        let mut summary = summary;
+        summary.train_seconds = start.elapsed().as_secs_f64();
+        // Commit.
+        self.network = Some(network);
+        self.inference = Some(inference);
+        if config.method.expands() {
+            self.init_source = Some(unpruned);
+        }
+        self.class_order = class_order;
+        self.memory = memory;
+        self.steps.push(summary.clone());
+        Ok(summary)
+    }
+
+    /// The network for the next step: old branches frozen, a new branch initialised from the
+    /// previous one's weights (all channels on), grown classifier and a fresh auxiliary head.
+    fn expanded(&self, new_count: usize, total: usize, device: &Device) -> DerNetwork {
+        let Some(previous) = &self.network else {
+            return DerNetwork::new(&self.config.backbone, total, device);
+        };
+        if !self.config.method.expands() {
+            // Fine-tuning: one branch, trained again; an independent copy keeps the old model intact.
+            let branch = &previous.branches[0];
+            let copy = rebuild(branch, &ChannelSelection::all(branch), device);
+            return DerNetwork {
+                classifier: previous.classifier.grown(copy.feature_dim(), total, device),
+                branches: vec![copy],
+                aux: None,
+            };
+        }
+        let source = self.init_source.as_ref().unwrap_or_else(|| previous.branches.last().unwrap());
+        let mut branch = rebuild(source, &ChannelSelection::all(source), device);
+        branch.for_each_gate_mut(|gate| *gate = ChannelGate::new(gate.channels(), device));
+        let mut branches: Vec<Branch> = previous.branches.iter().map(|b| b.clone().freeze()).collect();
+        let new_dim = branch.feature_dim();
+        branches.push(branch);
+        DerNetwork {
+            classifier: previous.classifier.grown(previous.feature_dim() + new_dim, total, device),
+            aux: Some(Head::new(new_dim, new_count + 1, device)),
+            branches,
+        }
+    }
+
+    /// Class probabilities (in [`Self::class_order`]) for each sample.
+    pub async fn predict(&self, samples: &[&Sample]) -> Result<Vec<Vec<f32>>, ReadError> {
+        let Some(network) = &self.inference else { return Ok(Vec::new()) };
+        if samples.is_empty() {
+            return Ok(Vec::new());
+        }
+        let size = self.config.backbone.input_size;
+        let (x, _) = batch_tensor(samples, size, &self.device);
+        let probabilities = read_f32(softmax(network.forward(x, GateMode::Binary).logits, 1)).await?;
+        let classes = self.class_order.len();
+        Ok(probabilities.chunks(classes).map(<[f32]>::to_vec).collect())
+    }
+
+    /// (true label, predicted label) for every sample of `data`.
+    pub async fn evaluate(&self, data: &Dataset) -> Result<Vec<(usize, usize)>, ReadError> {
+        let Some(network) = &self.inference else { return Ok(Vec::new()) };
+        let mut pairs = Vec::with_capacity(data.len());
+        for chunk in data.samples.chunks(128) {
+            let refs: Vec<&Sample> = chunk.iter().collect();
+            let (x, labels) = batch_tensor(&refs, data.size, &self.device);
+            let predicted = read_i64(network.forward(x, GateMode::Binary).logits.argmax(1)).await?;
+            pairs.extend(labels.into_iter().zip(predicted.into_iter().map(|p| self.class_order[p as usize])));
+        }
+        Ok(pairs)
+    }
+
+    /// The step each learned label belongs to.
+    pub fn step_of(&self, label: usize) -> Option<usize> {
+        self.steps.iter().position(|s| s.classes.contains(&label))
+    }
+}
+
+fn cross_entropy(logits: Tensor<2>, targets: &[usize], classes: usize, device: &Device) -> Tensor<1> {
+    let target = one_hot(targets, classes, device);
+    log_softmax(logits, 1).mul(target).sum_dim(1).mean().neg()
+}
+
+fn cosine(base: f64, iteration: usize, total: usize) -> f64 {
+    base * 0.5 * (1.0 + (std::f64::consts::PI * iteration as f64 / total as f64).cos())
+}
+
+fn compensate(grads: &mut GradientsParams, gate: &ChannelGate, scale: f32, s_max: f32) {
+    let id = gate.logits.id;
+    if let Some(grad) = grads.remove::<1>(id) {
+        let logits = gate.logits.val().detach().inner();
+        grads.register(id, compensate_gradient(grad, logits, scale, s_max));
+    }
+}
+
+fn clamp_logits(gate: &mut ChannelGate) {
+    gate.logits = gate
+        .logits
+        .clone()
+        .map(|t| t.clamp(-LOGIT_CLAMP, LOGIT_CLAMP).detach().require_grad());
+}
+
+/// Removes the switched-off channels of the newest branch and the matching head inputs.
+async fn prune_newest(mut network: DerNetwork, device: &Device) -> Result<DerNetwork, ReadError> {
+    let newest = network.branches.pop().unwrap();
+    let selection = ChannelSelection::from_masks(&newest).await?;
+    let pruned = rebuild(&newest, &selection, device);
+    let offset = network.feature_dim();
+    let kept_out = &selection.stages.last().unwrap().out;
+    let mut rows: Vec<usize> = (0..offset).collect();
+    rows.extend(kept_out.iter().map(|&c| offset + c));
+    network.classifier = network.classifier.with_inputs(&rows, device);
+    network.aux = network.aux.map(|aux| aux.with_inputs(kept_out, device));
+    network.branches.push(pruned);
+    Ok(network)
+}
+
+/// Concatenated features of `samples` computed by an inference network, read back per sample.
+async fn features_of(
+    network: &DerNetwork,
+    samples: &[&Sample],
+    size: usize,
+    device: &Device,
+) -> Result<Vec<Vec<f32>>, ReadError> {
+    let mut rows = Vec::with_capacity(samples.len());
+    for chunk in samples.chunks(128) {
+        let (x, _) = batch_tensor(chunk, size, device);
+        let features = network.features(x, GateMode::Binary);
+        let dim = features.dims()[1];
+        rows.extend(read_f32(features).await?.chunks(dim).map(<[f32]>::to_vec));
+    }
+    Ok(rows)
+}
+
+/// Trains a fresh classifier on fixed features of a class-balanced set, logits divided by δ.
+fn relearn_classifier(
+    network: &DerNetwork,
+    balanced: &[&Sample],
+    index_of: &dyn Fn(usize) -> usize,
+    classes: usize,
+    config: &LearnerConfig,
+    device: &Device,
+    rng: &mut SplitMix64,
+) -> Head {
+    let train_device = device.clone().autodiff();
+    let inference = network.valid();
+    let size = config.backbone.input_size;
+    // Features are fixed during this stage: compute them once.
+    let mut parts = Vec::new();
+    let mut targets = Vec::new();
+    for chunk in balanced.chunks(128) {
+        let (x, labels) = batch_tensor(chunk, size, device);
+        parts.push(inference.features(x, GateMode::Binary));
+        targets.extend(labels.into_iter().map(index_of));
+    }
+    let features = Tensor::cat(parts, 0).autodiff();
+    let dim = features.dims()[1];
+    let mut head = Head::new(dim, classes, &train_device);
+    let mut optim = SgdConfig::new().with_momentum(Some(MomentumConfig::new().with_dampening(0.0))).init();
+    let batch_size = 32usize;
+    let batches = targets.len().div_ceil(batch_size);
+    let total = config.relearn_epochs * batches;
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    for epoch in 0..config.relearn_epochs {
+        rng.shuffle(&mut order);
+        for batch in 0..batches {
+            let chunk = &order[batch * batch_size..((batch + 1) * batch_size).min(order.len())];
+            let rows = crate::engine::tensor_io::indices(chunk, &train_device);
+            let x = features.clone().select(0, rows);
+            let t: Vec<usize> = chunk.iter().map(|&i| targets[i]).collect();
+            let logits = head.forward(x).div_scalar(config.temperature);
+            let loss = cross_entropy(logits, &t, classes, &train_device);
+            let grads = GradientsParams::from_grads(loss.backward(), &head);
+            let lr = cosine(config.relearn_learning_rate, epoch * batches + batch, total.max(1));
+            head = optim.step(lr, head, grads);
+        }
+    }
+    head
+}
+
+/// Running sums of the loss parts between two progress reports, kept on the device.
+#[derive(Default)]
+struct StatsAccumulator {
+    sums: Option<Tensor<1>>,
+    images: usize,
+    batches: usize,
+}
+
+impl StatsAccumulator {
+    fn add(
+        &mut self,
+        loss: &Tensor<1>,
+        classifier: &Tensor<1>,
+        aux: Option<&Tensor<1>>,
+        sparsity: &Tensor<1>,
+        correct: Tensor<1>,
+        images: usize,
+    ) {
+        let aux = aux.cloned().unwrap_or_else(|| classifier.zeros_like());
+        let row = Tensor::cat(
+            vec![loss.clone().detach(), classifier.clone().detach(), aux.detach(), sparsity.clone().detach(), correct],
+            0,
+        )
+        .inner();
+        self.sums = Some(match self.sums.take() {
+            Some(s) => s.add(row),
+            None => row,
+        });
+        self.images += images;
+        self.batches += 1;
+    }
+
+    /// Reads the sums and the newest branch's masks back in one transfer, then resets.
+    async fn report(
+        &mut self,
+        newest: &Branch,
+        mode: GateMode,
+        (epoch, epochs, batch, batches): (usize, usize, usize, usize),
+        elapsed_seconds: f64,
+    ) -> Result<Progress, ReadError> {
+        let gates = newest.gates();
+        let sizes: Vec<usize> = gates.iter().map(|(_, g)| g.channels()).collect();
+        let mut parts = vec![self.sums.take().expect("a batch ran")];
+        parts.extend(gates.iter().map(|(_, g)| g.mask(mode).detach().inner()));
+        let values = read_f32(Tensor::cat(parts, 0)).await?;
+        let n = self.batches.max(1) as f32;
+        let mut offset = 5;
+        let gate_masks = sizes
+            .iter()
+            .map(|&c| {
+                let m = values[offset..offset + c].to_vec();
+                offset += c;
+                m
+            })
+            .collect();
+        let progress = Progress {
+            phase: Phase::Train,
+            epoch,
+            epochs,
+            batch,
+            batches,
+            loss: values[0] / n,
+            loss_classifier: values[1] / n,
+            loss_aux: values[2] / n,
+            loss_sparsity: values[3] / n,
+            train_accuracy: values[4] / self.images.max(1) as f32,
+            mask_scale: match mode {
+                GateMode::Soft { scale } => scale,
+                GateMode::Binary => f32::INFINITY,
+            },
+            gate_masks,
+            elapsed_seconds,
+        };
+        self.images = 0;
+        self.batches = 0;
+        Ok(progress)
+    }
+}
+
+impl Progress {
+    fn phase(phase: Phase, elapsed_seconds: f64) -> Self {
+        Progress {
+            phase,
+            epoch: 0,
+            epochs: 0,
+            batch: 0,
+            batches: 0,
+            loss: 0.0,
+            loss_classifier: 0.0,
+            loss_aux: 0.0,
+            loss_sparsity: 0.0,
+            train_accuracy: 0.0,
+            mask_scale: 0.0,
+            gate_masks: Vec::new(),
+            elapsed_seconds,
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! DER Studio: teach a neural network new classes one step at a time and watch it learn
+//! without forgetting.
+//!
+//! - [`engine`]: the DER method, device-agnostic, used by the browser worker and the CLI.
+//! - [`protocol`]: the typed messages between the page and the worker.
+//! - `imagefolder` and `cli` (native only): the command-line benchmark.
+//! - `web` (wasm only): the Leptos page and the training worker.
+
+pub mod engine;
+pub mod protocol;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod imagefolder;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;

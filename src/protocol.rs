@@ -1,0 +1,78 @@
+//! Messages between the page and the training worker, serialised as JSON strings.
+//! The engine does not know how they travel.
+
+use serde::{Deserialize, Serialize};
+
+/// Which compute device the worker should use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendChoice {
+    /// WebGPU when an adapter is available, otherwise the CPU.
+    Auto,
+    /// The CPU (Burn's `flex` backend), e.g. forced by `?backend=cpu`.
+    Cpu,
+}
+
+/// The device the worker ended up with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BackendInfo {
+    /// "webgpu" or "cpu".
+    pub kind: String,
+    /// Adapter name (WebGPU) or a description of the CPU backend.
+    pub adapter: String,
+    /// Why WebGPU was not used, when it was not.
+    pub fallback_reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum ToWorker {
+    Init { backend: BackendChoice },
+    /// Trains the demo network on a fixed synthetic batch for `steps` optimiser steps.
+    TrainDemo { steps: usize, seed: u64 },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum FromWorker {
+    /// The worker's wasm has loaded; messages sent before this are lost.
+    Loaded,
+    BackendReady { backend: BackendInfo },
+    DemoStep { step: usize, loss: f32, millis: f64 },
+    DemoDone { steps: usize, mean_millis: f64 },
+    /// Something failed; `gpu` is true when switching to the CPU may help.
+    Error { message: String, gpu: bool },
+}
+
+impl ToWorker {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("messages serialise")
+    }
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| format!("malformed message to the worker: {e}"))
+    }
+}
+
+impl FromWorker {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("messages serialise")
+    }
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| format!("malformed message from the worker: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_through_json() {
+        let m = ToWorker::TrainDemo { steps: 3, seed: 7 };
+        assert_eq!(ToWorker::from_json(&m.to_json()).unwrap(), m);
+        assert!(m.to_json().contains("\"type\":\"train-demo\""));
+        let r = FromWorker::DemoStep { step: 1, loss: 2.5, millis: 10.0 };
+        assert_eq!(FromWorker::from_json(&r.to_json()).unwrap(), r);
+        assert!(ToWorker::from_json("{\"type\":\"nope\"}").is_err());
+    }
+}

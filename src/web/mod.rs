@@ -1,0 +1,6 @@
+//! The browser layers: a Leptos page ([`app`]) and a training worker ([`worker`]) that talk
+//! through [`crate::protocol`]. Both are thin: all learning happens in [`crate::engine`].
+
+pub mod app;
+pub mod worker;
+pub mod worker_client;
