@@ -8,6 +8,7 @@
 
 pub mod engine;
 pub mod protocol;
+pub mod studio;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod imagefolder;

@@ -5,7 +5,8 @@
 //! bit-identical parameters and their losses can be compared.
 
 use burn::module::Module;
-use burn::optim::{GradientsParams, MomentumConfig, SgdConfig};
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::Device;
 
@@ -55,7 +56,7 @@ pub async fn train_demo(
     let cpu = Device::flex();
     cpu.seed(seed);
     let train_device = device.clone().autodiff();
-    let mut network = DerNetwork::new(&backbone, DEMO_CLASSES, &cpu).to_device(&train_device);
+    let mut network = DerNetwork::new(&backbone, DEMO_CLASSES, &cpu).fork(&train_device).train();
     let samples = demo_batch(backbone.input_size, seed);
     let refs: Vec<&Sample> = samples.iter().collect();
     let mut optim = SgdConfig::new().with_momentum(Some(MomentumConfig::new().with_dampening(0.0))).init();

@@ -55,7 +55,7 @@ impl Head {
 
     /// Keeps only the input rows in `kept` (sorted indices).
     pub fn with_inputs(&self, kept: &[usize], device: &Device) -> Self {
-        let weight = self.weight.val().detach().select(0, indices(kept, device));
+        let weight = self.weight.val().select(0, indices(kept, device)).detach();
         Self::from_tensors(weight, self.bias.val().detach())
     }
 

@@ -7,7 +7,8 @@
 use std::future::Future;
 
 use burn::module::Module;
-use burn::optim::{GradientsParams, MomentumConfig, SgdConfig};
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};

@@ -20,5 +20,5 @@ pub mod tensor_io;
 
 pub use config::{LearnerConfig, Method};
 pub use data::{Dataset, Sample};
-pub use learner::{Control, Learner, Observer, Progress, StepError, StepReport};
+pub use learner::{Control, Learner, Observer, Progress, StepError, StepSummary};
 pub use metrics::AccuracyMatrix;

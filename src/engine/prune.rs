@@ -115,7 +115,7 @@ pub fn rebuild(branch: &Branch, selection: &ChannelSelection, device: &Device) -
 }
 
 fn slice_gate(gate: &ChannelGate, kept: &[usize], device: &Device) -> ChannelGate {
-    ChannelGate::from_logits(gate.logits.val().detach().select(0, indices(kept, device)))
+    ChannelGate::from_logits(gate.logits.val().select(0, indices(kept, device)).detach())
 }
 
 fn slice_conv_bn(layer: &ConvBn, outputs: &[usize], inputs: &[usize], device: &Device) -> ConvBn {
@@ -127,7 +127,8 @@ fn slice_conv_bn(layer: &ConvBn, outputs: &[usize], inputs: &[usize], device: &D
         .val()
         .detach()
         .select(0, out_index.clone())
-        .select(1, in_index);
+        .select(1, in_index)
+        .detach();
     let conv = Conv2d {
         weight: Param::from_tensor(weight),
         bias: None,
@@ -142,10 +143,10 @@ fn slice_conv_bn(layer: &ConvBn, outputs: &[usize], inputs: &[usize], device: &D
         .with_epsilon(bn_old.epsilon)
         .with_momentum(bn_old.momentum)
         .init(device);
-    bn.gamma = Param::from_tensor(bn_old.gamma.val().detach().select(0, out_index.clone()));
-    bn.beta = Param::from_tensor(bn_old.beta.val().detach().select(0, out_index.clone()));
-    bn.running_mean = RunningState::new(bn_old.running_mean.value().detach().select(0, out_index.clone()));
-    bn.running_var = RunningState::new(bn_old.running_var.value().detach().select(0, out_index));
+    bn.gamma = Param::from_tensor(bn_old.gamma.val().select(0, out_index.clone()).detach());
+    bn.beta = Param::from_tensor(bn_old.beta.val().select(0, out_index.clone()).detach());
+    bn.running_mean = RunningState::new(bn_old.running_mean.value().select(0, out_index.clone()).detach());
+    bn.running_var = RunningState::new(bn_old.running_var.value().select(0, out_index).detach());
     ConvBn { conv, bn }
 }
 

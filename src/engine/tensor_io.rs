@@ -19,7 +19,7 @@ pub async fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, Rea
         .await
         .map_err(|e| ReadError(format!("{e:?}")))?;
     data.convert::<f32>()
-        .into_vec::<f32>()
+        .try_into_vec::<f32>()
         .map_err(|e| ReadError(format!("{e:?}")))
 }
 
@@ -29,7 +29,7 @@ pub async fn read_i64<const D: usize>(tensor: Tensor<D, Int>) -> Result<Vec<i64>
         .await
         .map_err(|e| ReadError(format!("{e:?}")))?;
     data.convert::<i64>()
-        .into_vec::<i64>()
+        .try_into_vec::<i64>()
         .map_err(|e| ReadError(format!("{e:?}")))
 }
 

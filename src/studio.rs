@@ -1,0 +1,208 @@
+//! The classroom's model of a session: named classes with their samples, which step learned
+//! them, and the held-out split used for evaluation. Plain Rust, so the rules users meet
+//! (names, empty classes, too few samples) are tested natively.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Dataset, Sample};
+
+/// Longest class name accepted (characters, not bytes: non-Latin names are welcome).
+pub const MAX_NAME_CHARS: usize = 40;
+/// Fewest samples a class needs to take part in a step: enough to hold some out for testing.
+pub const MIN_SAMPLES: usize = 5;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassEntry {
+    /// Stable label used by the engine.
+    pub id: usize,
+    pub name: String,
+    pub samples: Vec<Sample>,
+    /// The step that learned this class, once learned.
+    pub learned_in_step: Option<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Studio {
+    pub input_size: usize,
+    pub classes: Vec<ClassEntry>,
+    next_id: usize,
+    /// Every n-th sample of a class is held out for testing (n = 7 → about 15%).
+    pub holdout_every: usize,
+}
+
+impl Studio {
+    pub fn new(input_size: usize) -> Self {
+        Self { input_size, classes: Vec::new(), next_id: 0, holdout_every: 7 }
+    }
+
+    fn check_name(&self, name: &str, except: Option<usize>) -> Result<String, String> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err("A class needs a name.".into());
+        }
+        if name.chars().count() > MAX_NAME_CHARS {
+            return Err(format!("Names can have at most {MAX_NAME_CHARS} characters."));
+        }
+        let clash = self
+            .classes
+            .iter()
+            .any(|c| Some(c.id) != except && c.name.to_lowercase() == name.to_lowercase());
+        if clash {
+            return Err(format!("There is already a class called “{name}”."));
+        }
+        Ok(name.to_string())
+    }
+
+    pub fn add_class(&mut self, name: &str) -> Result<usize, String> {
+        let name = self.check_name(name, None)?;
+        let id = self.next_id;
+        self.next_id += 1;
+        self.classes.push(ClassEntry { id, name, samples: Vec::new(), learned_in_step: None });
+        Ok(id)
+    }
+
+    pub fn rename(&mut self, id: usize, name: &str) -> Result<(), String> {
+        let name = self.check_name(name, Some(id))?;
+        self.class_mut(id)?.name = name;
+        Ok(())
+    }
+
+    /// Deletes a class not learned yet (a learned class is part of the model).
+    pub fn delete(&mut self, id: usize) -> Result<(), String> {
+        let class = self.class(id)?;
+        if class.learned_in_step.is_some() {
+            return Err(format!("“{}” is already part of the model and cannot be deleted.", class.name));
+        }
+        self.classes.retain(|c| c.id != id);
+        Ok(())
+    }
+
+    pub fn class(&self, id: usize) -> Result<&ClassEntry, String> {
+        self.classes.iter().find(|c| c.id == id).ok_or_else(|| "That class no longer exists.".to_string())
+    }
+
+    fn class_mut(&mut self, id: usize) -> Result<&mut ClassEntry, String> {
+        self.classes.iter_mut().find(|c| c.id == id).ok_or_else(|| "That class no longer exists.".to_string())
+    }
+
+    /// Adds an image (`3 × size × size` bytes) to a class that has not been learned yet.
+    pub fn add_sample(&mut self, id: usize, pixels: Vec<u8>) -> Result<(), String> {
+        let expected = 3 * self.input_size * self.input_size;
+        if pixels.len() != expected {
+            return Err(format!("internal: a sample has {} bytes, expected {expected}", pixels.len()));
+        }
+        let class = self.class_mut(id)?;
+        if class.learned_in_step.is_some() {
+            return Err(format!("“{}” is already learned; add a new class instead.", class.name));
+        }
+        class.samples.push(Sample { pixels, label: id });
+        Ok(())
+    }
+
+    fn is_held_out(&self, index: usize) -> bool {
+        index % self.holdout_every == self.holdout_every - 1
+    }
+
+    /// Checks that `ids` can form the next step; the message says what to do otherwise.
+    pub fn check_step(&self, ids: &[usize], first_step: bool) -> Result<(), String> {
+        if ids.is_empty() {
+            return Err("Pick at least one new class to learn.".into());
+        }
+        if first_step && ids.len() < 2 {
+            return Err("The first step needs at least two classes, so there is something to tell apart.".into());
+        }
+        for &id in ids {
+            let class = self.class(id)?;
+            if class.learned_in_step.is_some() {
+                return Err(format!("“{}” was learned in an earlier step.", class.name));
+            }
+            if class.samples.is_empty() {
+                return Err(format!("“{}” has no samples yet: record or upload some first.", class.name));
+            }
+            if class.samples.len() < MIN_SAMPLES {
+                return Err(format!(
+                    "“{}” has {} samples; it needs at least {MIN_SAMPLES} so some can be kept aside for testing.",
+                    class.name,
+                    class.samples.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The training part of the given classes (everything not held out).
+    pub fn train_set(&self, ids: &[usize]) -> Dataset {
+        self.split(ids, false)
+    }
+
+    /// The held-out part of the given classes.
+    pub fn test_set(&self, ids: &[usize]) -> Dataset {
+        self.split(ids, true)
+    }
+
+    fn split(&self, ids: &[usize], held_out: bool) -> Dataset {
+        let samples = self
+            .classes
+            .iter()
+            .filter(|c| ids.contains(&c.id))
+            .flat_map(|c| c.samples.iter().enumerate().filter(|(i, _)| self.is_held_out(*i) == held_out).map(|(_, s)| s.clone()))
+            .collect();
+        Dataset::new(self.input_size, samples)
+    }
+
+    pub fn mark_learned(&mut self, ids: &[usize], step: usize) {
+        for class in self.classes.iter_mut().filter(|c| ids.contains(&c.id)) {
+            class.learned_in_step = Some(step);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pixels(size: usize, value: u8) -> Vec<u8> {
+        vec![value; 3 * size * size]
+    }
+
+    #[test]
+    fn names_are_checked() {
+        let mut s = Studio::new(4);
+        assert_eq!(s.add_class("   ").unwrap_err(), "A class needs a name.");
+        let cat = s.add_class("Cat").unwrap();
+        assert!(s.add_class("cat").unwrap_err().contains("already a class"));
+        assert!(s.add_class(&"x".repeat(41)).is_err());
+        // Non-Latin names count characters, not bytes.
+        let name = "猫".repeat(40);
+        assert!(name.len() > 40);
+        let id = s.add_class(&name).unwrap();
+        assert_eq!(s.class(id).unwrap().name, name);
+        s.rename(cat, "  Cat  ").unwrap();
+        assert_eq!(s.class(cat).unwrap().name, "Cat");
+    }
+
+    #[test]
+    fn steps_need_enough_samples_and_two_classes_first() {
+        let mut s = Studio::new(2);
+        let a = s.add_class("A").unwrap();
+        let b = s.add_class("B").unwrap();
+        assert!(s.check_step(&[a], true).unwrap_err().contains("at least two classes"));
+        assert!(s.check_step(&[a, b], true).unwrap_err().contains("no samples yet"));
+        for i in 0..4 {
+            s.add_sample(a, pixels(2, i)).unwrap();
+        }
+        for i in 0..14 {
+            s.add_sample(b, pixels(2, i)).unwrap();
+        }
+        assert!(s.check_step(&[a, b], true).unwrap_err().contains("needs at least 5"));
+        s.add_sample(a, pixels(2, 9)).unwrap();
+        s.check_step(&[a, b], true).unwrap();
+        // 15% held out, deterministic, disjoint from training.
+        assert_eq!(s.test_set(&[b]).len(), 2);
+        assert_eq!(s.train_set(&[b]).len(), 12);
+        s.mark_learned(&[a, b], 0);
+        assert!(s.check_step(&[a], false).unwrap_err().contains("earlier step"));
+        assert!(s.delete(a).is_err());
+        assert!(s.add_sample(a, pixels(2, 1)).is_err());
+    }
+}
