@@ -7,7 +7,7 @@ use burn::tensor::Device;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 
-use crate::engine::learner::{Silent, StepSummary};
+use crate::engine::learner::{Control, Observer, Phase, Progress, Silent, StepSummary};
 use crate::engine::{AccuracyMatrix, Learner, LearnerConfig, Method};
 use crate::imagefolder::ImageFolder;
 
@@ -54,6 +54,28 @@ pub struct BenchArgs {
     pub lambda_sparsity: Option<f32>,
     #[arg(long)]
     pub width: Option<usize>,
+    /// Print the loss, its parts and the share of channels switched on after every epoch.
+    #[arg(long)]
+    pub progress: bool,
+}
+
+/// Prints one line per epoch.
+struct EpochPrinter;
+
+impl Observer for EpochPrinter {
+    async fn progress(&mut self, p: &Progress) -> Control {
+        if p.phase == Phase::Train && p.batch == p.batches {
+            let (on, all) = p.gate_masks.iter().flatten().fold((0, 0), |(on, all), &m| (on + usize::from(m >= 0.5), all + 1));
+            println!(
+                "      epoch {:>3}/{}  loss {:.4} (cls {:.4} aux {:.4} sparsity {:.4})  train acc {:>5.1}%  channels on {on}/{all}",
+                p.epoch + 1, p.epochs, p.loss, p.loss_classifier, p.loss_aux, p.loss_sparsity, p.train_accuracy * 100.0
+            );
+        }
+        Control::Continue
+    }
+    fn report_every(&self) -> usize {
+        usize::MAX
+    }
 }
 
 #[derive(Serialize)]
@@ -118,7 +140,12 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     println!("{:>4} {:>6} {:>9} {:>12} {:>12} {:>8}  per-task accuracy", "step", "seen", "accuracy", "params", "pruned", "seconds");
     for (t, classes) in tasks.iter().enumerate() {
         let train = data.train.filter_classes(classes);
-        let summary: StepSummary = pollster::block_on(learner.learn_step(&train, &mut Silent)).map_err(|e| e.to_string())?;
+        let summary: StepSummary = if args.progress {
+            pollster::block_on(learner.learn_step(&train, &mut EpochPrinter))
+        } else {
+            pollster::block_on(learner.learn_step(&train, &mut Silent))
+        }
+        .map_err(|e| e.to_string())?;
         let seen: Vec<usize> = tasks[..=t].iter().flatten().copied().collect();
         let test = data.test.filter_classes(&seen);
         let pairs = pollster::block_on(learner.evaluate(&test)).map_err(|e| e.to_string())?;

@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::learner::{Progress, StepSummary};
+use crate::engine::{Dataset, LearnerConfig, Sample};
+
 /// Which compute device the worker should use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -30,6 +33,41 @@ pub enum ToWorker {
     Init { backend: BackendChoice },
     /// Trains the demo network on a fixed synthetic batch for `steps` optimiser steps.
     TrainDemo { steps: usize, seed: u64 },
+    /// Learns `train`'s classes as the next DER step, then evaluates on `test` (every class
+    /// seen so far). The first Learn fixes the configuration.
+    Learn { config: LearnerConfig, train: Dataset, test: Dataset },
+    /// Stops the running step; the model stays as it was before it.
+    Cancel,
+    /// Class probabilities for one image.
+    Predict { sample: Sample },
+}
+
+/// One branch of the super-feature extractor, as the representation view draws it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BranchView {
+    /// Channels kept per gate (in the branch's gate order).
+    pub kept: Vec<usize>,
+    /// Channels the gate had before pruning.
+    pub total: Vec<usize>,
+    pub gate_names: Vec<String>,
+    pub params: usize,
+    pub frozen: bool,
+}
+
+/// The result of a completed step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepOutcome {
+    pub summary: StepSummary,
+    pub accuracy_rows: Vec<Vec<f32>>,
+    pub accuracy_seen: Vec<f32>,
+    pub average_incremental_accuracy: f32,
+    pub forgetting: f32,
+    /// Global labels in output order, and `confusion[truth][predicted]` over them.
+    pub class_order: Vec<usize>,
+    pub confusion: Vec<Vec<usize>>,
+    pub branches: Vec<BranchView>,
+    /// Exemplars kept per class (label, images).
+    pub memory: Vec<(usize, Vec<Sample>)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,6 +78,11 @@ pub enum FromWorker {
     BackendReady { backend: BackendInfo },
     DemoStep { step: usize, loss: f32, millis: f64 },
     DemoDone { steps: usize, mean_millis: f64 },
+    StepProgress { progress: Progress },
+    StepDone { outcome: Box<StepOutcome> },
+    /// The step did not complete; the model is as it was before it.
+    StepFailed { message: String },
+    Prediction { class_order: Vec<usize>, probabilities: Vec<f32> },
     /// Something failed; `gpu` is true when switching to the CPU may help.
     Error { message: String, gpu: bool },
 }

@@ -21,7 +21,7 @@ fn config(method: Method) -> LearnerConfig {
     LearnerConfig {
         method,
         backbone: BackboneConfig { input_size: 16, width: 8, stages: 2, blocks_per_stage: 1 },
-        epochs: 12,
+        epochs: 30,
         batch_size: 16,
         memory_total: 60,
         relearn_epochs: 20,

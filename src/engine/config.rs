@@ -93,7 +93,7 @@ impl Default for LearnerConfig {
             batch_size: 32,
             learning_rate: 0.05,
             lambda_aux: 1.0,
-            lambda_sparsity: 2.0,
+            lambda_sparsity: 0.5,
             s_max: 100.0,
             memory_total: 200,
             memory_per_class: None,

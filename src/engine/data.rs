@@ -98,3 +98,50 @@ pub fn one_hot(labels: &[usize], classes: usize, device: &Device) -> Tensor<2> {
     }
     floats(values, [labels.len(), classes], device)
 }
+
+/// Bilinear resize of a channel-major image with `channels` planes from `from × from` to
+/// `to × to` (the built-in samples are 28×28, the model reads 32×32).
+pub fn resize_square(pixels: &[u8], channels: usize, from: usize, to: usize) -> Vec<u8> {
+    let mut out = vec![0u8; channels * to * to];
+    let scale = from as f32 / to as f32;
+    for c in 0..channels {
+        let plane = &pixels[c * from * from..(c + 1) * from * from];
+        for y in 0..to {
+            let sy = ((y as f32 + 0.5) * scale - 0.5).clamp(0.0, (from - 1) as f32);
+            let (y0, fy) = (sy.floor() as usize, sy.fract());
+            let y1 = (y0 + 1).min(from - 1);
+            for x in 0..to {
+                let sx = ((x as f32 + 0.5) * scale - 0.5).clamp(0.0, (from - 1) as f32);
+                let (x0, fx) = (sx.floor() as usize, sx.fract());
+                let x1 = (x0 + 1).min(from - 1);
+                let p = |yy: usize, xx: usize| plane[yy * from + xx] as f32;
+                let top = p(y0, x0) * (1.0 - fx) + p(y0, x1) * fx;
+                let bottom = p(y1, x0) * (1.0 - fx) + p(y1, x1) * fx;
+                out[c * to * to + y * to + x] = (top * (1.0 - fy) + bottom * fy).round() as u8;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resize_keeps_flat_images_flat_and_corners_in_place() {
+        assert_eq!(resize_square(&[7u8; 3 * 28 * 28], 3, 28, 32), vec![7u8; 3 * 32 * 32]);
+        let mut img = vec![0u8; 4 * 4];
+        img[0] = 255; // top-left pixel bright
+        let out = resize_square(&img, 1, 4, 8);
+        assert_eq!(out[0], 255);
+        assert_eq!(out[63], 0);
+    }
+
+    #[test]
+    fn rgba_and_gray_become_channel_major_rgb() {
+        let s = Sample::from_rgba(&[1, 2, 3, 255, 4, 5, 6, 255], 0);
+        assert_eq!(s.pixels, vec![1, 4, 2, 5, 3, 6]);
+        assert_eq!(Sample::from_gray(&[9, 8], 1).pixels, vec![9, 8, 9, 8, 9, 8]);
+    }
+}

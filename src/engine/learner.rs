@@ -228,6 +228,7 @@ impl Learner {
         let report_every = observer.report_every().max(1);
         let mut order: Vec<usize> = (0..training.len()).collect();
         let mut stats = StatsAccumulator::default();
+        let frozen = frozen_features(&network, &training, size, &train_device);
 
         for epoch in 0..config.epochs {
             rng.shuffle(&mut order);
@@ -239,7 +240,10 @@ impl Learner {
                 let scale = mask_scale(batch, batches, config.s_max);
                 let mode = GateMode::Soft { scale };
 
-                let forward = network.forward(x, mode);
+                let frozen_rows = frozen
+                    .as_ref()
+                    .map(|f| f.clone().select(0, crate::engine::tensor_io::indices(chunk, &train_device)));
+                let forward = network.forward_with_frozen(x, frozen_rows, mode);
                 let loss_classifier =
                     cross_entropy(forward.logits.clone(), &targets, class_order.len(), &train_device);
                 let mut loss = loss_classifier.clone();
@@ -291,6 +295,8 @@ impl Learner {
                 }
             }
         }
+
+        recalibrate_batch_norm(&network, &training, size, batch_size, &train_device, &mut rng);
 
         // Prune the newest branch: remove the channels its binary masks switched off.
         let newest = network.branches.last().unwrap();
@@ -467,6 +473,57 @@ async fn prune_newest(mut network: DerNetwork, device: &Device) -> Result<DerNet
     network.aux = network.aux.map(|aux| aux.with_inputs(kept_out, device));
     network.branches.push(pruned);
     Ok(network)
+}
+
+/// Forward passes of the newest branch with binary masks, in training mode, so its BatchNorm
+/// running statistics describe the network as it will be used.
+///
+/// Why: within each epoch the mask scale s starts near 0, where every mask is about 0.5; the
+/// batches seen then feed halved activations into the next layers' running statistics. With
+/// many batches per epoch that share is small, but a classroom step has only a few, and the
+/// statistics would no longer match inference (binary masks). ~40 batches make the momentum
+/// average forget the training-time statistics (0.9^40 ≈ 1.5%).
+fn recalibrate_batch_norm(
+    network: &DerNetwork,
+    training: &[&Sample],
+    size: usize,
+    batch_size: usize,
+    device: &Device,
+    rng: &mut SplitMix64,
+) {
+    const BATCHES: usize = 40;
+    let newest = network.branches.last().expect("a network has a branch");
+    let mut order: Vec<usize> = (0..training.len()).collect();
+    let mut done = 0;
+    while done < BATCHES {
+        rng.shuffle(&mut order);
+        for chunk in order.chunks(batch_size).filter(|c| c.len() >= 2) {
+            let images: Vec<&Sample> = chunk.iter().map(|&i| training[i]).collect();
+            let (x, _) = batch_tensor(&images, size, device);
+            // Only the running statistics matter; the output is dropped.
+            let _ = newest.forward(x, GateMode::Binary).detach();
+            done += 1;
+            if done == BATCHES {
+                break;
+            }
+        }
+    }
+}
+
+/// The frozen branches' features of every training sample, `[samples, frozen_dim]`, computed
+/// once per step (no gradients, binary masks, BatchNorm in eval).
+fn frozen_features(network: &DerNetwork, samples: &[&Sample], size: usize, device: &Device) -> Option<Tensor<2>> {
+    if network.branches.len() < 2 {
+        return None;
+    }
+    let parts: Vec<Tensor<2>> = samples
+        .chunks(128)
+        .map(|chunk| {
+            let (x, _) = batch_tensor(chunk, size, device);
+            network.frozen_features(x).expect("two or more branches")
+        })
+        .collect();
+    Some(Tensor::cat(parts, 0).detach())
 }
 
 /// Concatenated features of `samples` computed by an inference network, read back per sample.

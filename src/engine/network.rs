@@ -53,6 +53,31 @@ impl DerNetwork {
 
     pub fn forward(&self, x: Tensor<4>, newest: GateMode) -> Forward {
         let u = self.features(x, newest);
+        self.heads(u)
+    }
+
+    /// Features of the frozen branches only (all but the newest), or `None` with one branch.
+    pub fn frozen_features(&self, x: Tensor<4>) -> Option<Tensor<2>> {
+        let frozen = &self.branches[..self.branches.len() - 1];
+        if frozen.is_empty() {
+            return None;
+        }
+        let parts: Vec<Tensor<2>> = frozen.iter().map(|b| b.forward(x.clone(), GateMode::Binary).detach()).collect();
+        Some(Tensor::cat(parts, 1))
+    }
+
+    /// Like [`Self::forward`], with the frozen branches' features already computed: frozen
+    /// branches see no augmentation and never change, so a step computes them once.
+    pub fn forward_with_frozen(&self, x: Tensor<4>, frozen: Option<Tensor<2>>, newest: GateMode) -> Forward {
+        let new = self.branches.last().expect("a network has a branch").forward(x, newest);
+        let u = match frozen {
+            Some(old) => Tensor::cat(vec![old, new], 1),
+            None => new,
+        };
+        self.heads(u)
+    }
+
+    fn heads(&self, u: Tensor<2>) -> Forward {
         let aux_logits = self.aux.as_ref().map(|aux| {
             let dim = self.branches.last().unwrap().feature_dim();
             let total = u.dims()[1];

@@ -145,8 +145,8 @@ fn slice_conv_bn(layer: &ConvBn, outputs: &[usize], inputs: &[usize], device: &D
         .init(device);
     bn.gamma = Param::from_tensor(bn_old.gamma.val().select(0, out_index.clone()).detach());
     bn.beta = Param::from_tensor(bn_old.beta.val().select(0, out_index.clone()).detach());
-    bn.running_mean = RunningState::new(bn_old.running_mean.value().select(0, out_index.clone()).detach());
-    bn.running_var = RunningState::new(bn_old.running_var.value().select(0, out_index).detach());
+    bn.running_mean = RunningState::new(bn_old.running_mean.value_sync().select(0, out_index.clone()).detach());
+    bn.running_var = RunningState::new(bn_old.running_var.value_sync().select(0, out_index).detach());
     ConvBn { conv, bn }
 }
 

@@ -1,10 +1,19 @@
-//! The page. For now: which device trains, and a demo training run in the worker with its
-//! falling loss and milliseconds per step.
+//! The page: classes and their samples, the next step's picker, live training, the
+//! representation view (branches, locked and pruned channels) and the evaluation.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
 
-use crate::protocol::{BackendChoice, BackendInfo, FromWorker, ToWorker};
+use crate::engine::learner::{Phase, Progress};
+use crate::engine::LearnerConfig;
+use crate::protocol::{BackendChoice, BackendInfo, BranchView, FromWorker, StepOutcome, ToWorker};
+use crate::studio::Studio;
+use crate::web::images::{bundled_digit, decode_upload, draw_sample, fetch_bytes};
 use crate::web::worker_client::WorkerClient;
+
+/// The model's input side in pixels.
+const INPUT_SIZE: usize = 32;
 
 pub fn start() {
     console_error_panic_hook::set_once();
@@ -21,6 +30,14 @@ fn backend_from_url() -> BackendChoice {
     }
 }
 
+/// Settings for a classroom step: small enough to finish in about a minute.
+fn classroom_config() -> LearnerConfig {
+    let mut config = LearnerConfig { epochs: 8, memory_total: 120, relearn_epochs: 20, ..LearnerConfig::default() };
+    config.backbone.input_size = INPUT_SIZE;
+    config.backbone.width = 8;
+    config
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct DemoStep {
     step: usize,
@@ -28,58 +45,128 @@ struct DemoStep {
     millis: f64,
 }
 
+/// Everything the page shows, as signals.
+#[derive(Clone, Copy)]
+struct PageState {
+    backend: RwSignal<Option<BackendInfo>>,
+    studio: RwSignal<Studio>,
+    selected: RwSignal<Vec<usize>>,
+    learning: RwSignal<Option<Vec<usize>>>,
+    progress: RwSignal<Option<Progress>>,
+    losses: RwSignal<Vec<(f32, f32, f32, f32)>>,
+    outcome: RwSignal<Option<StepOutcome>>,
+    params_history: RwSignal<Vec<(usize, usize)>>,
+    notice: RwSignal<Option<(String, bool)>>,
+    demo_steps: RwSignal<Vec<DemoStep>>,
+    demo_running: RwSignal<bool>,
+    demo_mean_millis: RwSignal<Option<f64>>,
+    gpu_error: RwSignal<bool>,
+}
+
+impl PageState {
+    fn new() -> Self {
+        Self {
+            backend: RwSignal::new(None),
+            studio: RwSignal::new(Studio::new(INPUT_SIZE)),
+            selected: RwSignal::new(Vec::new()),
+            learning: RwSignal::new(None),
+            progress: RwSignal::new(None),
+            losses: RwSignal::new(Vec::new()),
+            outcome: RwSignal::new(None),
+            params_history: RwSignal::new(Vec::new()),
+            notice: RwSignal::new(None),
+            demo_steps: RwSignal::new(Vec::new()),
+            demo_running: RwSignal::new(false),
+            demo_mean_millis: RwSignal::new(None),
+            gpu_error: RwSignal::new(false),
+        }
+    }
+
+    fn say(&self, message: impl Into<String>, is_error: bool) {
+        self.notice.set(Some((message.into(), is_error)));
+    }
+
+    fn on_worker(&self, message: FromWorker) {
+        match message {
+            FromWorker::Loaded => {}
+            FromWorker::BackendReady { backend } => self.backend.set(Some(backend)),
+            FromWorker::DemoStep { step, loss, millis } => {
+                self.demo_steps.update(|s| s.push(DemoStep { step, loss, millis }))
+            }
+            FromWorker::DemoDone { mean_millis, .. } => {
+                self.demo_running.set(false);
+                self.demo_mean_millis.set(Some(mean_millis));
+            }
+            FromWorker::StepProgress { progress } => {
+                if progress.phase == Phase::Train {
+                    self.losses.update(|l| {
+                        l.push((progress.loss, progress.loss_classifier, progress.loss_aux, progress.loss_sparsity))
+                    });
+                }
+                self.progress.set(Some(progress));
+            }
+            FromWorker::StepDone { outcome } => {
+                let ids = self.learning.get_untracked().unwrap_or_default();
+                let step = outcome.summary.step;
+                self.studio.update(|s| s.mark_learned(&ids, step));
+                self.params_history.update(|h| {
+                    let previous = h.last().copied().unwrap_or((0, 0));
+                    let s = &outcome.summary;
+                    h.push((previous.0 + s.branch_params_after, previous.1 + s.branch_params_before));
+                });
+                self.selected.set(Vec::new());
+                self.learning.set(None);
+                self.progress.set(None);
+                self.say(
+                    format!(
+                        "Step {} learned in {:.0} s. Accuracy on every class so far: {:.0}%.",
+                        step + 1,
+                        outcome.summary.train_seconds,
+                        outcome.accuracy_seen.last().copied().unwrap_or(0.0) * 100.0
+                    ),
+                    false,
+                );
+                self.outcome.set(Some(*outcome));
+            }
+            FromWorker::StepFailed { message } => {
+                self.learning.set(None);
+                self.progress.set(None);
+                self.say(message, true);
+            }
+            FromWorker::Prediction { .. } => {}
+            FromWorker::Error { message, gpu } => {
+                self.demo_running.set(false);
+                self.learning.set(None);
+                self.gpu_error.set(gpu);
+                self.say(message, true);
+            }
+        }
+    }
+}
+
 #[component]
 fn App() -> impl IntoView {
-    let (backend, set_backend) = signal(None::<BackendInfo>);
-    let (steps, set_steps) = signal(Vec::<DemoStep>::new());
-    let (running, set_running) = signal(false);
-    let (mean_millis, set_mean_millis) = signal(None::<f64>);
-    let (error, set_error) = signal(None::<(String, bool)>);
-    let (heartbeat, set_heartbeat) = signal(0u32);
-
+    let state = PageState::new();
+    let heartbeat = RwSignal::new(0u32);
     // Ticks while the page's thread is free: it keeps counting during training.
-    set_interval(move || set_heartbeat.update(|n| *n += 1), std::time::Duration::from_millis(100));
+    set_interval(move || heartbeat.update(|n| *n += 1), std::time::Duration::from_millis(100));
 
-    let client = WorkerClient::spawn("./worker_loader.js", move |message| match message {
-        FromWorker::Loaded => {}
-        FromWorker::BackendReady { backend } => set_backend.set(Some(backend)),
-        FromWorker::DemoStep { step, loss, millis } => {
-            set_steps.update(|s| s.push(DemoStep { step, loss, millis }))
-        }
-        FromWorker::DemoDone { mean_millis, .. } => {
-            set_running.set(false);
-            set_mean_millis.set(Some(mean_millis));
-        }
-        FromWorker::Error { message, gpu } => {
-            set_running.set(false);
-            set_error.set(Some((message, gpu)));
-        }
-    });
-    let client = match client {
+    let client = match WorkerClient::spawn("./worker_loader.js", move |m| state.on_worker(m)) {
         Ok(c) => Some(c),
         Err(e) => {
-            set_error.set(Some((e, false)));
+            state.say(e, true);
             None
         }
     };
     let client = StoredValue::new_local(client);
-    client.with_value(|c| {
-        if let Some(c) = c {
-            c.send(ToWorker::Init { backend: backend_from_url() })
-        }
-    });
-
-    let run_demo = move |_| {
-        set_steps.set(Vec::new());
-        set_mean_millis.set(None);
-        set_error.set(None);
-        set_running.set(true);
+    let send = move |message: ToWorker| {
         client.with_value(|c| {
             if let Some(c) = c {
-                c.send(ToWorker::TrainDemo { steps: 10, seed: 42 })
+                c.send(message)
             }
-        });
+        })
     };
+    send(ToWorker::Init { backend: backend_from_url() });
 
     view! {
         <header class="top">
@@ -87,53 +174,15 @@ fn App() -> impl IntoView {
                 <h1>"DER Studio"</h1>
                 <p class="tagline">"Teach a neural network new classes, one step at a time — and watch it keep the old ones."</p>
             </div>
-            <BackendBadge backend=backend />
+            <BackendBadge backend=state.backend />
         </header>
         <main>
-            <section class="card">
-                <h2>"Engine check"</h2>
-                <p>
-                    "Trains DER's network for 10 steps on a small built-in pattern set, in a background worker. "
-                    "The loss should fall; the page stays responsive."
-                </p>
-                <button
-                    data-testid="train-demo"
-                    class="primary"
-                    on:click=run_demo
-                    disabled=move || running.get() || backend.get().is_none()
-                >
-                    {move || if running.get() { "Training…" } else { "Run demo training" }}
-                </button>
-                <Show when=move || error.get().is_some()>
-                    <div class="error" role="alert" data-testid="error">
-                        <p>{move || error.get().map(|(m, _)| m).unwrap_or_default()}</p>
-                        <Show when=move || error.get().map(|(_, gpu)| gpu).unwrap_or(false)>
-                            <a class="button" href="?backend=cpu">"Continue on the CPU"</a>
-                        </Show>
-                    </div>
-                </Show>
-                <LossChart steps=steps />
-                <p data-testid="demo-summary" class="summary">
-                    {move || {
-                        let s = steps.get();
-                        match (s.first(), s.last(), mean_millis.get()) {
-                            (Some(first), Some(last), Some(ms)) => format!(
-                                "Loss {:.3} → {:.3} in {} steps · {:.0} ms per step",
-                                first.loss, last.loss, s.len(), ms
-                            ),
-                            (Some(_), Some(last), None) => format!("Step {} · loss {:.3}", last.step + 1, last.loss),
-                            _ => "Press the button to train.".to_string(),
-                        }
-                    }}
-                </p>
-                <ol class="steps" data-testid="demo-steps">
-                    <For each=move || steps.get() key=|s| s.step let:s>
-                        <li data-loss=s.loss.to_string() data-millis=s.millis.to_string()>
-                            {format!("loss {:.4} · {:.0} ms", s.loss, s.millis)}
-                        </li>
-                    </For>
-                </ol>
-            </section>
+            <Notice state=state />
+            <ClassesPanel state=state />
+            <StepPanel state=state send=send />
+            <RepresentationView state=state />
+            <EvaluationView state=state />
+            <EngineCheck state=state send=send />
         </main>
         <footer>
             <span>"Everything runs in your browser. Nothing is uploaded."</span>
@@ -143,7 +192,7 @@ fn App() -> impl IntoView {
 }
 
 #[component]
-fn BackendBadge(backend: ReadSignal<Option<BackendInfo>>) -> impl IntoView {
+fn BackendBadge(backend: RwSignal<Option<BackendInfo>>) -> impl IntoView {
     view! {
         <div class="badge" data-testid="backend" data-kind=move || backend.get().map(|b| b.kind).unwrap_or_default()>
             {move || match backend.get() {
@@ -156,23 +205,429 @@ fn BackendBadge(backend: ReadSignal<Option<BackendInfo>>) -> impl IntoView {
     }
 }
 
-/// Loss per step as a line.
 #[component]
-fn LossChart(steps: ReadSignal<Vec<DemoStep>>) -> impl IntoView {
-    let points = move || {
-        let s = steps.get();
-        let max = s.iter().map(|d| d.loss).fold(0.0f32, f32::max).max(1e-6);
-        let n = s.len().max(2) - 1;
-        s.iter()
+fn Notice(state: PageState) -> impl IntoView {
+    view! {
+        <Show when=move || state.notice.get().is_some()>
+            <div
+                class=move || if state.notice.get().map(|(_, e)| e).unwrap_or(false) { "notice error" } else { "notice" }
+                role="status"
+                data-testid="notice"
+            >
+                <span>{move || state.notice.get().map(|(m, _)| m).unwrap_or_default()}</span>
+                <Show when=move || state.gpu_error.get()>
+                    <a class="button" href="?backend=cpu">"Continue on the CPU"</a>
+                </Show>
+                <button class="quiet" on:click=move |_| state.notice.set(None) aria-label="Dismiss">"×"</button>
+            </div>
+        </Show>
+    }
+}
+
+/// Loads digits 0–5 as six classes of 40 real MNIST images each.
+async fn load_sample_classes(state: PageState) {
+    let bytes = match fetch_bytes("www/samples/mnist-28.bin").await {
+        Ok(b) => b,
+        Err(e) => return state.say(format!("The sample classes could not be loaded: {e}"), true),
+    };
+    state.studio.update(|studio| {
+        for digit in 0..6 {
+            let name = format!("Digit {digit}");
+            let Ok(id) = studio.add_class(&name) else { continue };
+            for i in 0..40 {
+                if let Some(pixels) = bundled_digit(&bytes, digit, i, INPUT_SIZE) {
+                    let _ = studio.add_sample(id, pixels);
+                }
+            }
+        }
+    });
+    let first_two: Vec<usize> = state.studio.get_untracked().classes.iter().take(2).map(|c| c.id).collect();
+    state.selected.set(first_two);
+    state.say("Six digit classes added. Digits 0 and 1 are picked for the first step: press “Learn”.", false);
+}
+
+#[component]
+fn ClassesPanel(state: PageState) -> impl IntoView {
+    let new_name = RwSignal::new(String::new());
+    let add = move || match state.studio.try_update(|s| s.add_class(&new_name.get_untracked())) {
+        Some(Ok(_)) => new_name.set(String::new()),
+        Some(Err(e)) => state.say(e, true),
+        None => {}
+    };
+    let class_ids = move || state.studio.get().classes.iter().map(|c| c.id).collect::<Vec<usize>>();
+    view! {
+        <section class="card" aria-labelledby="classes-title">
+            <div class="row spread">
+                <h2 id="classes-title">"Classes"</h2>
+                <button data-testid="try-samples" on:click=move |_| spawn_local(load_sample_classes(state))
+                    disabled=move || !state.studio.get().classes.is_empty()>
+                    "Try it with sample classes"
+                </button>
+            </div>
+            <Show when=move || state.studio.get().classes.is_empty()>
+                <p class="empty">"No classes yet. Add one by name and upload pictures, or try the built-in handwritten digits."</p>
+            </Show>
+            <form class="row" on:submit=move |ev| { ev.prevent_default(); add(); }>
+                <input type="text" placeholder="New class name" aria-label="New class name" data-testid="class-name"
+                    prop:value=move || new_name.get() on:input=move |ev| new_name.set(event_target_value(&ev)) />
+                <button type="submit" data-testid="add-class">"Add class"</button>
+            </form>
+            <div class="classes">
+                <For each=class_ids key=|id| *id let:id>
+                    <ClassCard state=state id=id />
+                </For>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn ClassCard(state: PageState, id: usize) -> impl IntoView {
+    let class = move || state.studio.get().class(id).ok().cloned();
+    let learned = move || class().and_then(|c| c.learned_in_step);
+    let picked = move || state.selected.get().contains(&id);
+    let toggle = move |_| {
+        state.selected.update(|s| if s.contains(&id) { s.retain(|&x| x != id) } else { s.push(id) })
+    };
+    let upload = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = ev.target().unwrap().unchecked_into();
+        let Some(files) = input.files() else { return };
+        let files: Vec<web_sys::File> = (0..files.length()).filter_map(|i| files.get(i)).collect();
+        input.set_value("");
+        spawn_local(async move {
+            let mut problems = Vec::new();
+            let mut added = 0;
+            for file in files {
+                match decode_upload(&file, INPUT_SIZE).await {
+                    Ok(pixels) => match state.studio.try_update(|s| s.add_sample(id, pixels)) {
+                        Some(Ok(())) => added += 1,
+                        Some(Err(e)) => problems.push(e),
+                        None => {}
+                    },
+                    Err(e) => problems.push(e),
+                }
+            }
+            if problems.is_empty() {
+                state.say(format!("Added {added} images."), false);
+            } else {
+                state.say(format!("Added {added} images. Skipped: {}", problems.join(" ")), true);
+            }
+        });
+    };
+    let thumb_indices = move || (0..class().map(|c| c.samples.len().min(12)).unwrap_or(0)).collect::<Vec<usize>>();
+    view! {
+        <article class="class-card" class:learned=move || learned().is_some() data-testid="class-card">
+            <header class="row spread">
+                <strong>{move || class().map(|c| c.name).unwrap_or_default()}</strong>
+                <span class="count" data-testid="sample-count">{move || class().map(|c| c.samples.len()).unwrap_or(0)} " samples"</span>
+            </header>
+            <div class="thumbs">
+                <For each=thumb_indices key=|i| *i let:i>
+                    <Thumb pixels=Signal::derive(move || class().and_then(|c| c.samples.get(i).map(|s| s.pixels.clone())).unwrap_or_default()) />
+                </For>
+            </div>
+            {move || match learned() {
+                Some(step) => view! { <p class="lock">"🔒 Learned in step " {step + 1}</p> }.into_any(),
+                None => view! {
+                    <div class="row">
+                        <label class="pick">
+                            <input type="checkbox" prop:checked=picked on:change=toggle data-testid="pick" />
+                            " In the next step"
+                        </label>
+                        <label class="button small">
+                            "Upload images"
+                            <input type="file" accept="image/*" multiple class="visually-hidden" on:change=upload data-testid="upload" />
+                        </label>
+                        <button class="quiet small" on:click=move |_| {
+                            if let Some(Err(e)) = state.studio.try_update(|s| s.delete(id)) { state.say(e, true) }
+                            state.selected.update(|s| s.retain(|&x| x != id));
+                        }>"Delete"</button>
+                    </div>
+                }.into_any(),
+            }}
+        </article>
+    }
+}
+
+/// One sample drawn at its real resolution (scaled up by CSS).
+#[component]
+fn Thumb(pixels: Signal<Vec<u8>>) -> impl IntoView {
+    let canvas = NodeRef::<leptos::html::Canvas>::new();
+    Effect::new(move |_| {
+        if let Some(c) = canvas.get() {
+            draw_sample(&c, &pixels.get(), INPUT_SIZE);
+        }
+    });
+    view! { <canvas node_ref=canvas class="thumb" width="32" height="32"></canvas> }
+}
+
+#[component]
+fn StepPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 'static) -> impl IntoView {
+    let learn = move |_| {
+        let ids = state.selected.get_untracked();
+        let studio = state.studio.get_untracked();
+        let first = studio.classes.iter().all(|c| c.learned_in_step.is_none());
+        if let Err(e) = studio.check_step(&ids, first) {
+            return state.say(e, true);
+        }
+        let mut seen: Vec<usize> = studio.classes.iter().filter(|c| c.learned_in_step.is_some()).map(|c| c.id).collect();
+        seen.extend(&ids);
+        state.losses.set(Vec::new());
+        state.notice.set(None);
+        state.learning.set(Some(ids.clone()));
+        send(ToWorker::Learn { config: classroom_config(), train: studio.train_set(&ids), test: studio.test_set(&seen) });
+    };
+    let names = move || {
+        let studio = state.studio.get();
+        state.selected.get().iter().filter_map(|&id| studio.class(id).ok().map(|c| c.name.clone())).collect::<Vec<_>>().join(", ")
+    };
+    view! {
+        <section class="card" aria-labelledby="step-title">
+            <h2 id="step-title">{move || format!("Step {}", state.outcome.get().map(|o| o.summary.step + 2).unwrap_or(1))}</h2>
+            <p>{move || if state.selected.get().is_empty() { "Tick “In the next step” on the classes to learn now.".to_string() } else { format!("Will learn: {}", names()) }}</p>
+            <div class="row">
+                <button class="primary" data-testid="learn" on:click=learn
+                    disabled=move || state.learning.get().is_some() || state.backend.get().is_none()>
+                    {move || if state.learning.get().is_some() { "Learning…" } else { "Learn" }}
+                </button>
+                <Show when=move || state.learning.get().is_some()>
+                    <button data-testid="cancel" on:click=move |_| send(ToWorker::Cancel)>"Cancel"</button>
+                </Show>
+            </div>
+            <Show when=move || state.learning.get().is_some()>
+                <TrainingProgress state=state />
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn TrainingProgress(state: PageState) -> impl IntoView {
+    let fraction = move || {
+        state.progress.get().map(|p| match p.phase {
+            Phase::Train if p.epochs > 0 => (p.epoch as f64 + p.batch as f64 / p.batches.max(1) as f64) / p.epochs as f64,
+            Phase::Train => 0.0,
+            _ => 1.0,
+        }).unwrap_or(0.0)
+    };
+    let label = move || match state.progress.get() {
+        None => "Preparing…".to_string(),
+        Some(p) => match p.phase {
+            Phase::Train => {
+                let f = fraction();
+                let left = if f > 0.02 { p.elapsed_seconds * (1.0 - f) / f } else { f64::NAN };
+                format!(
+                    "Epoch {}/{} · batch {}/{} · loss {:.3} · train accuracy {:.0}%{}",
+                    p.epoch + 1, p.epochs, p.batch, p.batches, p.loss, p.train_accuracy * 100.0,
+                    if left.is_finite() { format!(" · about {left:.0} s left") } else { String::new() }
+                )
+            }
+            Phase::Prune => "Pruning the new branch…".into(),
+            Phase::Relearn => "Re-learning the classifier on a balanced set…".into(),
+            Phase::Memory => "Choosing exemplars…".into(),
+        },
+    };
+    view! {
+        <div class="progress" data-testid="progress">
+            <div class="bar"><div class="fill" style:width=move || format!("{:.1}%", fraction() * 100.0)></div></div>
+            <p class="progress-label">{label}</p>
+            <LossChart losses=state.losses />
+            <GateStrips state=state />
+        </div>
+    }
+}
+
+/// Loss and its parts per progress report.
+#[component]
+fn LossChart(losses: RwSignal<Vec<(f32, f32, f32, f32)>>) -> impl IntoView {
+    let line = move |part: usize| {
+        let l = losses.get();
+        let value = |t: &(f32, f32, f32, f32)| [t.0, t.1, t.2, t.3][part];
+        let max = l.iter().map(|t| t.0.max(t.1).max(t.2)).fold(0.0f32, f32::max).max(1e-6);
+        let n = l.len().max(2) - 1;
+        l.iter()
             .enumerate()
-            .map(|(i, d)| format!("{:.1},{:.1}", 10.0 + 380.0 * i as f32 / n as f32, 110.0 - 100.0 * d.loss / max))
+            .map(|(i, t)| format!("{:.1},{:.1}", 10.0 + 380.0 * i as f32 / n as f32, 110.0 - 100.0 * (value(t) / max).min(1.0)))
             .collect::<Vec<_>>()
             .join(" ")
     };
     view! {
-        <svg class="chart" viewBox="0 0 400 120" role="img" aria-label="training loss per step">
+        <svg class="chart" viewBox="0 0 400 120" role="img" aria-label="loss during training">
             <line x1="10" y1="110" x2="390" y2="110" class="axis" />
-            <polyline points=points class="loss-line" />
+            <polyline points=move || line(0) class="loss-line" />
+            <polyline points=move || line(1) class="part cls" />
+            <polyline points=move || line(2) class="part aux" />
         </svg>
+        <p class="legend"><span class="key total"></span>"total loss "<span class="key cls"></span>"classification "<span class="key aux"></span>"auxiliary"</p>
+    }
+}
+
+/// The new branch's channel gates, live: one strip per layer, one cell per channel.
+#[component]
+fn GateStrips(state: PageState) -> impl IntoView {
+    view! {
+        <div class="gates" data-testid="gates">
+            {move || state.progress.get().map(|p| p.gate_masks.iter().map(|mask| view! {
+                <div class="strip">
+                    {mask.iter().map(|&m| view! {
+                        <span class="cell" style:opacity=format!("{:.2}", 0.1 + 0.9 * m)></span>
+                    }).collect_view()}
+                </div>
+            }).collect_view())}
+        </div>
+    }
+}
+
+#[component]
+fn RepresentationView(state: PageState) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="rep-title">
+            <h2 id="rep-title">"The representation"</h2>
+            {move || match state.outcome.get() {
+                None => view! { <p class="empty">"After the first step, each learned step appears here as a branch of the network."</p> }.into_any(),
+                Some(o) => {
+                    let before: usize = o.summary.params_before_prune;
+                    view! {
+                        <p>
+                            "One column per step. Older branches are locked 🔒; the newest is highlighted. Each row is a layer; a filled square is a channel kept, an empty one a channel pruned away."
+                        </p>
+                        <div class="branches" data-testid="branches">
+                            {o.branches.iter().enumerate().map(|(i, b)| view! { <BranchColumn index=i branch=b.clone() /> }).collect_view()}
+                        </div>
+                        <p class="summary" data-testid="params">
+                            {format!("Last step: {} → {} parameters after pruning ({:.0}% removed).",
+                                before, o.summary.params_after_prune,
+                                100.0 * (1.0 - o.summary.params_after_prune as f64 / before.max(1) as f64))}
+                        </p>
+                        <ParamsChart history=state.params_history />
+                    }.into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn BranchColumn(index: usize, branch: BranchView) -> impl IntoView {
+    let rows = branch
+        .gate_names
+        .iter()
+        .zip(branch.kept.iter().zip(&branch.total))
+        .map(|(name, (&kept, &total))| {
+            view! {
+                <div class="layer" title=format!("{name}: {kept} of {total} channels kept")>
+                    {(0..total).map(|c| view! { <span class="ch" class:kept=c < kept></span> }).collect_view()}
+                </div>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="branch" class:frozen=branch.frozen class:newest=!branch.frozen data-testid="branch" data-frozen=branch.frozen.to_string()>
+            <h3>{if branch.frozen { "🔒 " } else { "✨ " }} "Step " {index + 1}</h3>
+            {rows}
+            <p class="params">{branch.params} " parameters"</p>
+        </div>
+    }
+}
+
+/// Total parameters after each step, with and without pruning.
+#[component]
+fn ParamsChart(history: RwSignal<Vec<(usize, usize)>>) -> impl IntoView {
+    view! {
+        <table class="params-table" data-testid="params-history">
+            <thead><tr><th>"After step"</th><th>"branch parameters with pruning"</th><th>"without pruning"</th></tr></thead>
+            <tbody>
+                {move || history.get().iter().enumerate().map(|(i, (with, without))| view! {
+                    <tr><td>{i + 1}</td><td>{*with}</td><td>{*without}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn EvaluationView(state: PageState) -> impl IntoView {
+    let name = move |label: usize| {
+        state.studio.get().class(label).map(|c| c.name.clone()).unwrap_or_else(|_| format!("#{label}"))
+    };
+    view! {
+        <section class="card" aria-labelledby="eval-title">
+            <h2 id="eval-title">"Does it still know the old classes?"</h2>
+            {move || match state.outcome.get() {
+                None => view! { <p class="empty">"Accuracy on images kept aside from training (about 15% of each class) appears here after each step."</p> }.into_any(),
+                Some(o) => view! {
+                    <table class="matrix" data-testid="accuracy-matrix">
+                        <thead><tr><th>"after step"</th>
+                            {(0..o.accuracy_rows.len()).map(|j| view! { <th>"classes of step " {j + 1}</th> }).collect_view()}
+                            <th>"all seen"</th></tr></thead>
+                        <tbody>
+                            {o.accuracy_rows.iter().zip(&o.accuracy_seen).enumerate().map(|(i, (row, seen))| view! {
+                                <tr><th>{i + 1}</th>
+                                    {(0..o.accuracy_rows.len()).map(|j| match row.get(j) {
+                                        Some(a) => view! { <td style:background=format!("rgba(47,111,237,{:.2})", a * 0.35)>{format!("{:.0}%", a * 100.0)}</td> }.into_any(),
+                                        None => view! { <td class="na"></td> }.into_any(),
+                                    }).collect_view()}
+                                    <td><strong>{format!("{:.0}%", seen * 100.0)}</strong></td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    <p class="summary">{format!("Average incremental accuracy {:.1}% · forgetting {:.1} points",
+                        o.average_incremental_accuracy * 100.0, o.forgetting * 100.0)}</p>
+                    <h3>"Confusion (rows: true class, columns: predicted)"</h3>
+                    <table class="matrix confusion" data-testid="confusion">
+                        <thead><tr><th></th>{o.class_order.iter().map(|&l| view! { <th>{name(l)}</th> }).collect_view()}</tr></thead>
+                        <tbody>{o.confusion.iter().enumerate().map(|(t, row)| view! {
+                            <tr><th>{name(o.class_order[t])}</th>{row.iter().map(|&n| view! { <td class:diag=false>{n}</td> }).collect_view()}</tr>
+                        }).collect_view()}</tbody>
+                    </table>
+                    <h3>"Memory: the exemplars kept by herding"</h3>
+                    <div class="memory" data-testid="memory">
+                        {o.memory.iter().map(|(label, samples)| view! {
+                            <div class="memory-class"><span>{name(*label)}</span>
+                                <div class="thumbs">{samples.iter().take(10).map(|s| {
+                                    let pixels = s.pixels.clone();
+                                    view! { <Thumb pixels=Signal::derive(move || pixels.clone()) /> }
+                                }).collect_view()}</div>
+                            </div>
+                        }).collect_view()}
+                    </div>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn EngineCheck(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 'static) -> impl IntoView {
+    let run_demo = move |_| {
+        state.demo_steps.set(Vec::new());
+        state.demo_mean_millis.set(None);
+        state.demo_running.set(true);
+        send(ToWorker::TrainDemo { steps: 10, seed: 42 });
+    };
+    view! {
+        <section class="card" aria-labelledby="check-title">
+            <h2 id="check-title">"Engine check"</h2>
+            <p>"Trains DER's network for 10 steps on a small built-in pattern set, in the background worker. The loss should fall; the page stays responsive."</p>
+            <button data-testid="train-demo" on:click=run_demo
+                disabled=move || state.demo_running.get() || state.learning.get().is_some() || state.backend.get().is_none()>
+                {move || if state.demo_running.get() { "Training…" } else { "Run demo training" }}
+            </button>
+            <p data-testid="demo-summary" class="summary">
+                {move || {
+                    let s = state.demo_steps.get();
+                    match (s.first(), s.last(), state.demo_mean_millis.get()) {
+                        (Some(first), Some(last), Some(ms)) => format!("Loss {:.3} → {:.3} in {} steps · {:.0} ms per step", first.loss, last.loss, s.len(), ms),
+                        (Some(_), Some(last), None) => format!("Step {} · loss {:.3}", last.step + 1, last.loss),
+                        _ => String::new(),
+                    }
+                }}
+            </p>
+            <ol class="steps" data-testid="demo-steps">
+                <For each=move || state.demo_steps.get() key=|s| s.step let:s>
+                    <li data-loss=s.loss.to_string() data-millis=s.millis.to_string()>{format!("loss {:.4} · {:.0} ms", s.loss, s.millis)}</li>
+                </For>
+            </ol>
+        </section>
     }
 }

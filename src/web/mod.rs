@@ -2,5 +2,6 @@
 //! through [`crate::protocol`]. Both are thin: all learning happens in [`crate::engine`].
 
 pub mod app;
+pub mod images;
 pub mod worker;
 pub mod worker_client;

@@ -1,7 +1,7 @@
 //! The dedicated Web Worker that owns Burn: picks WebGPU or the CPU, runs training, and
 //! reports back. GPU failures become messages for the page, never a silent death.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use burn::tensor::Device;
@@ -10,10 +10,42 @@ use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::engine::demo::train_demo;
-use crate::protocol::{BackendChoice, BackendInfo, FromWorker, ToWorker};
+use crate::engine::learner::{Control, Observer, Progress};
+use crate::engine::metrics::confusion;
+use crate::engine::prune::ChannelSelection;
+use crate::engine::{AccuracyMatrix, Dataset, Learner, LearnerConfig};
+use crate::protocol::{BackendChoice, BackendInfo, BranchView, FromWorker, StepOutcome, ToWorker};
 
 thread_local! {
     static DEVICE: RefCell<Option<Device>> = const { RefCell::new(None) };
+    static LEARNER: RefCell<Option<Learner>> = const { RefCell::new(None) };
+    static MATRIX: RefCell<AccuracyMatrix> = RefCell::new(AccuracyMatrix::default());
+    static CANCEL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Lets the worker's event loop run (so a Cancel message is heard) between reports.
+async fn yield_now() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let global = js_sys::global();
+        if let Ok(set_timeout) = js_sys::Reflect::get(&global, &JsValue::from_str("setTimeout")) {
+            let _ = set_timeout.unchecked_ref::<js_sys::Function>().call2(&global, &resolve, &JsValue::from(0));
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Streams progress to the page and stops when the page asked to cancel.
+struct PageObserver;
+
+impl Observer for PageObserver {
+    async fn progress(&mut self, progress: &Progress) -> Control {
+        post(&FromWorker::StepProgress { progress: progress.clone() });
+        yield_now().await;
+        if CANCEL.with(|c| c.replace(false)) { Control::Cancel } else { Control::Continue }
+    }
+    fn report_every(&self) -> usize {
+        2
+    }
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -49,6 +81,36 @@ pub fn start() {
 
 async fn handle(message: ToWorker, busy: Rc<RefCell<bool>>) {
     match message {
+        ToWorker::Cancel => CANCEL.with(|c| c.set(true)),
+        ToWorker::Learn { config, train, test } => {
+            let Some(device) = DEVICE.with(|d| d.borrow().clone()) else {
+                post(&FromWorker::StepFailed { message: "the worker has no device yet".into() });
+                return;
+            };
+            if busy.replace(true) {
+                post(&FromWorker::StepFailed { message: "a step is already running".into() });
+                return;
+            }
+            CANCEL.with(|c| c.set(false));
+            let message = match learn(config, device, train, test).await {
+                Ok(outcome) => FromWorker::StepDone { outcome: Box::new(outcome) },
+                Err(message) => FromWorker::StepFailed { message },
+            };
+            busy.replace(false);
+            post(&message);
+        }
+        ToWorker::Predict { sample } => {
+            let learner = LEARNER.with(|l| l.borrow_mut().take());
+            let Some(learner) = learner else { return };
+            let result = learner.predict(&[&sample]).await;
+            let class_order = learner.class_order.clone();
+            LEARNER.with(|l| *l.borrow_mut() = Some(learner));
+            match result {
+                Ok(mut rows) if !rows.is_empty() => post(&FromWorker::Prediction { class_order, probabilities: rows.remove(0) }),
+                Ok(_) => {}
+                Err(e) => post(&FromWorker::Error { message: e.to_string(), gpu: true }),
+            }
+        }
         ToWorker::Init { backend } => {
             let (device, info) = choose_device(backend).await;
             DEVICE.with(|d| *d.borrow_mut() = Some(device));
@@ -104,4 +166,60 @@ async fn choose_device(choice: BackendChoice) -> (Device, BackendInfo) {
         }
         Err(e) => cpu(Some(format!("WebGPU could not start: {e}"))),
     }
+}
+
+/// Runs one step on the worker's learner and describes the result for the page.
+async fn learn(config: LearnerConfig, device: Device, train: Dataset, test: Dataset) -> Result<StepOutcome, String> {
+    // The learner leaves its cell while it trains (an await in between must not hold a borrow);
+    // on failure it goes back unchanged: the step only commits on success.
+    let mut learner = LEARNER.with(|l| l.borrow_mut().take()).unwrap_or_else(|| Learner::new(config, device));
+    let result = learner.learn_step(&train, &mut PageObserver).await;
+    let outcome = match result {
+        Ok(summary) => describe(&learner, summary, &test).await,
+        Err(e) => Err(e.to_string()),
+    };
+    LEARNER.with(|l| *l.borrow_mut() = Some(learner));
+    outcome
+}
+
+async fn describe(
+    learner: &Learner,
+    summary: crate::engine::learner::StepSummary,
+    test: &Dataset,
+) -> Result<StepOutcome, String> {
+    let pairs = learner.evaluate(test).await.map_err(|e| e.to_string())?;
+    let steps = learner.steps.len();
+    let matrix = MATRIX.with(|m| {
+        let mut m = m.borrow_mut();
+        m.push_step(steps, &pairs, |label| learner.step_of(label).unwrap_or(0));
+        m.clone()
+    });
+    let position = |label: usize| learner.class_order.iter().position(|&c| c == label).unwrap_or(usize::MAX);
+    let indexed: Vec<(usize, usize)> = pairs.iter().map(|&(t, p)| (position(t), position(p))).collect();
+    let network = learner.network().ok_or("no network after a step")?;
+    let last = network.branches.len() - 1;
+    let mut branches = Vec::with_capacity(network.branches.len());
+    for (i, branch) in network.branches.iter().enumerate() {
+        let kept = ChannelSelection::from_masks(branch).await.map_err(|e| e.to_string())?.counts();
+        // Steps map to branches one to one (fine-tuning keeps a single branch).
+        let total = learner.steps.get(i).map(|s| s.channels_before.clone()).unwrap_or_else(|| kept.clone());
+        branches.push(BranchView {
+            kept,
+            total,
+            gate_names: branch.gates().into_iter().map(|(n, _)| n).collect(),
+            params: branch.param_count(),
+            frozen: i < last,
+        });
+    }
+    Ok(StepOutcome {
+        summary,
+        accuracy_rows: matrix.rows.clone(),
+        accuracy_seen: matrix.seen.clone(),
+        average_incremental_accuracy: matrix.average_incremental_accuracy(),
+        forgetting: matrix.forgetting(),
+        class_order: learner.class_order.clone(),
+        confusion: confusion(&indexed, learner.class_order.len()),
+        branches,
+        memory: learner.memory.by_class.iter().map(|(&c, s)| (c, s.clone())).collect(),
+    })
 }

@@ -30,6 +30,41 @@ async function openPage(url) {
   return { context, page, problems, remote };
 }
 
+// The classroom flow with the built-in digits: two steps, then the representation and the
+// accuracy matrix must show DER at work.
+async function classroom(label, page) {
+  const learnStep = async (step) => {
+    const t0 = Date.now();
+    await page.getByTestId('learn').click();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=accuracy-matrix] tbody tr').length === n
+      || document.querySelector('[data-testid=notice].error'), step, { timeout: 300_000, polling: 500 });
+    const failed = await page.locator('[data-testid=notice].error').count();
+    assert.equal(failed, 0, failed ? await page.getByTestId('notice').innerText() : '');
+    console.log(`[${label}] classroom step ${step} learned in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  };
+  await page.getByTestId('try-samples').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 6);
+  const counts = await page.$$eval('[data-testid=sample-count]', (e) => e.map((x) => parseInt(x.textContent)));
+  assert.deepEqual(counts, [40, 40, 40, 40, 40, 40]);
+  await page.screenshot({ path: `${SHOTS}/${label}-classes.png`, fullPage: true });
+  await learnStep(1);
+  const picks = page.getByTestId('pick');
+  await picks.nth(0).check(); // digit 2 (the learned cards have no checkbox)
+  await picks.nth(1).check(); // digit 3
+  await learnStep(2);
+  const frozen = await page.$$eval('[data-testid=branch]', (b) => b.map((x) => x.dataset.frozen));
+  assert.deepEqual(frozen, ['true', 'false'], 'two branches, the first locked');
+  const params = await page.getByTestId('params').innerText();
+  const [before, after] = params.match(/(\d+) → (\d+)/).slice(1).map(Number);
+  assert.ok(after < before, `pruning removes parameters: ${params}`);
+  const rows = await page.$$eval('[data-testid=accuracy-matrix] tbody tr', (r) => r.map((x) => [...x.querySelectorAll('td')].map((t) => t.textContent)));
+  console.log(`[${label}] accuracy matrix ${JSON.stringify(rows)}; ${params}`);
+  assert.equal(rows.length, 2);
+  const oldAfterStep2 = parseInt(rows[1][0]);
+  assert.ok(oldAfterStep2 >= 60, `old digits still recognised after step 2: ${oldAfterStep2}%`);
+  await page.screenshot({ path: `${SHOTS}/${label}-after-step-2.png`, fullPage: true });
+}
+
 async function trainDemo(label, url, expectKind) {
   const started = Date.now();
   const { context, page, problems, remote } = await openPage(url);
@@ -45,10 +80,10 @@ async function trainDemo(label, url, expectKind) {
     await page.getByTestId('train-demo').click();
     await page.waitForFunction(
       () => /ms per step/.test(document.querySelector('[data-testid=demo-summary]')?.textContent ?? '')
-        || document.querySelector('[data-testid=error]'),
+        || document.querySelector('[data-testid=notice].error'),
       null, { timeout: 300_000, polling: 500 });
-    const error = await page.getByTestId('error').count();
-    assert.equal(error, 0, error ? await page.getByTestId('error').innerText() : '');
+    const error = await page.locator('[data-testid=notice].error').count();
+    assert.equal(error, 0, error ? await page.getByTestId('notice').innerText() : '');
     const beatAfter = Number(await page.getByTestId('heartbeat').innerText());
     const steps = await page.$$eval('[data-testid=demo-steps] li', (items) =>
       items.map((li) => ({ loss: Number(li.dataset.loss), millis: Number(li.dataset.millis) })));
@@ -60,7 +95,8 @@ async function trainDemo(label, url, expectKind) {
     assert.ok(losses.at(-1) < losses[0] * 0.8, `loss should fall: ${losses}`);
     assert.ok(beatAfter > beatBefore + 5, `the page must stay responsive while training (${beatBefore} → ${beatAfter})`);
     await mkdir(SHOTS, { recursive: true });
-    await page.screenshot({ path: `${SHOTS}/foundation-${label}.png`, fullPage: true });
+    await page.screenshot({ path: `${SHOTS}/${label}-engine-check.png`, fullPage: true });
+    await classroom(label, page);
     assert.deepEqual(problems, [], 'no console errors');
     assert.deepEqual(remote, [], 'no request leaves localhost');
     console.log(`[${label}] ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);

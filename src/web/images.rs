@@ -1,0 +1,107 @@
+//! Browser image plumbing: fetching the bundled samples, decoding uploads (downscaled on
+//! arrival), and drawing samples on canvases. Uses `Reflect` for the few calls whose web-sys
+//! features we do not enable (adding one rebuilds web-sys, wgpu and Burn).
+
+use js_sys::{Function, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::{Clamped, JsCast};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap, ImageData};
+
+use crate::engine::data::{resize_square, Sample};
+
+/// Uploads larger than this are refused before decoding.
+pub const MAX_UPLOAD_BYTES: f64 = 25.0 * 1024.0 * 1024.0;
+
+fn js_error(e: JsValue) -> String {
+    e.as_string()
+        .or_else(|| Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()))
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// Fetches a same-origin file as bytes (relative URL, so sub-path hosting works).
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let fetch: Function = Reflect::get(&window, &"fetch".into()).map_err(js_error)?.unchecked_into();
+    let response = JsFuture::from(Promise::from(fetch.call1(&window, &url.into()).map_err(js_error)?))
+        .await
+        .map_err(js_error)?;
+    if Reflect::get(&response, &"ok".into()).ok().and_then(|v| v.as_bool()) != Some(true) {
+        return Err(format!("could not load {url}"));
+    }
+    let array_buffer: Function = Reflect::get(&response, &"arrayBuffer".into()).map_err(js_error)?.unchecked_into();
+    let buffer = JsFuture::from(Promise::from(array_buffer.call0(&response).map_err(js_error)?))
+        .await
+        .map_err(js_error)?;
+    Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+/// The built-in digits: `mnist-28.bin` holds 40 images of 28×28 per digit 0–9.
+pub fn bundled_digit(bytes: &[u8], digit: usize, index: usize, size: usize) -> Option<Vec<u8>> {
+    let start = (digit * 40 + index) * 28 * 28;
+    let gray = bytes.get(start..start + 28 * 28)?;
+    Some(resize_square(&Sample::from_gray(gray, 0).pixels, 3, 28, size))
+}
+
+fn canvas(size: u32) -> Result<(HtmlCanvasElement, CanvasRenderingContext2d), String> {
+    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let canvas: HtmlCanvasElement = document.create_element("canvas").map_err(js_error)?.unchecked_into();
+    canvas.set_width(size);
+    canvas.set_height(size);
+    let context = canvas
+        .get_context("2d")
+        .map_err(js_error)?
+        .ok_or("no 2d context")?
+        .unchecked_into::<CanvasRenderingContext2d>();
+    Ok((canvas, context))
+}
+
+/// Decodes an uploaded file with the browser and returns its centre square at `size × size`
+/// (channel-major RGB). Non-images, corrupt files and oversized files give a message.
+pub async fn decode_upload(file: &web_sys::File, size: usize) -> Result<Vec<u8>, String> {
+    let name = file.name();
+    if file.size() == 0.0 {
+        return Err(format!("“{name}” is empty."));
+    }
+    if file.size() > MAX_UPLOAD_BYTES {
+        return Err(format!("“{name}” is larger than 25 MB."));
+    }
+    let window = web_sys::window().ok_or("no window")?;
+    let promise = window.create_image_bitmap_with_blob(file).map_err(js_error)?;
+    let bitmap: ImageBitmap = JsFuture::from(promise)
+        .await
+        .map_err(|_| format!("“{name}” is not an image this browser can read."))?
+        .unchecked_into();
+    let (w, h) = (bitmap.width() as f64, bitmap.height() as f64);
+    let side = w.min(h);
+    let (_, context) = canvas(size as u32)?;
+    context
+        .draw_image_with_image_bitmap_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+            &bitmap, (w - side) / 2.0, (h - side) / 2.0, side, side, 0.0, 0.0, size as f64, size as f64,
+        )
+        .map_err(js_error)?;
+    bitmap.close();
+    let rgba = context.get_image_data(0.0, 0.0, size as f64, size as f64).map_err(js_error)?.data();
+    Ok(Sample::from_rgba(&rgba, 0).pixels)
+}
+
+/// Draws a channel-major RGB sample onto a canvas of the same size.
+pub fn draw_sample(target: &HtmlCanvasElement, pixels: &[u8], size: usize) {
+    let n = size * size;
+    if pixels.len() != 3 * n {
+        return;
+    }
+    let mut rgba = vec![255u8; 4 * n];
+    for i in 0..n {
+        rgba[4 * i] = pixels[i];
+        rgba[4 * i + 1] = pixels[n + i];
+        rgba[4 * i + 2] = pixels[2 * n + i];
+    }
+    target.set_width(size as u32);
+    target.set_height(size as u32);
+    let Ok(Some(context)) = target.get_context("2d") else { return };
+    let context: CanvasRenderingContext2d = context.unchecked_into();
+    if let Ok(image) = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), size as u32, size as u32) {
+        let _ = context.put_image_data(&image, 0.0, 0.0);
+    }
+}
