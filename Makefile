@@ -35,10 +35,7 @@ dist: setup-toolchain setup-wasm-bindgen
 
 # Learning-quality benchmark on Split-MNIST (see BENCHMARKS.md).
 bench: setup-toolchain
-	for m in der der-noprune finetune; do \
-	  cargo run --release --bin der -- bench --data ../shared/data/split-mnist --init-classes 2 --increment 2 \
-	    --memory 200 --epochs 10 --seed 1993 --method $$m --backend flex --json target/bench-$$m.json; \
-	done
+	scripts/bench-split-mnist.sh
 
 setup-toolchain:
 	@rustup toolchain list | grep -q "^$$(awk -F\" '/channel/{print $$2}' rust-toolchain.toml)" || rustup toolchain install

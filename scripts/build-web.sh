@@ -6,7 +6,9 @@ set -euo pipefail
 out=${1:-dist}
 cd "$(dirname "$0")/.."
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-cargo build --release --target wasm32-unknown-unknown --bin app --bin worker
+# The page is built without the `train` feature so its bundle does not link Burn.
+cargo build --release --target wasm32-unknown-unknown --bin app --no-default-features
+cargo build --release --target wasm32-unknown-unknown --bin worker
 wasm_dir="$target_dir/wasm32-unknown-unknown/release"
 rm -rf "$out" && mkdir -p "$out"
 flags=(--no-typescript --remove-name-section --remove-producers-section)

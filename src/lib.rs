@@ -12,7 +12,7 @@ pub mod studio;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod imagefolder;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "train"))]
 pub mod cli;
 
 #[cfg(target_arch = "wasm32")]

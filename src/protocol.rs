@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::learner::{Progress, StepSummary};
+use crate::engine::report::{Progress, StepSummary};
 use crate::engine::{Dataset, LearnerConfig, Sample};
 
 /// Which compute device the worker should use.

@@ -1,6 +1,6 @@
 //! The native command-line tool: `der bench --data DIR ...`.
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "train"))]
 fn main() {
     use clap::Parser;
     let cli = der_studio::cli::Cli::parse();
@@ -14,5 +14,7 @@ fn main() {
     }
 }
 
-#[cfg(target_arch = "wasm32")]
-fn main() {}
+#[cfg(not(all(not(target_arch = "wasm32"), feature = "train")))]
+fn main() {
+    eprintln!("`der` is the native command-line tool; build it with the `train` feature");
+}

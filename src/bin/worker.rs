@@ -1,11 +1,11 @@
 //! The training worker: runs Burn off the page's thread (wasm only).
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "train"))]
 fn main() {
     der_studio::web::worker::start();
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(not(all(target_arch = "wasm32", feature = "train")))]
 fn main() {
-    eprintln!("`worker` runs inside the browser; build it with `make serve`");
+    eprintln!("`worker` runs inside the browser and needs the `train` feature; build it with `make serve`");
 }

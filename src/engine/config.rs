@@ -53,7 +53,7 @@ pub struct BackboneConfig {
 
 impl Default for BackboneConfig {
     fn default() -> Self {
-        Self { input_size: 32, width: 16, stages: 3, blocks_per_stage: 1 }
+        Self { input_size: 32, width: 8, stages: 3, blocks_per_stage: 1 }
     }
 }
 

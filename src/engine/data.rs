@@ -1,10 +1,8 @@
 //! Images as the engine sees them: RGB bytes, channel-major, already at the model's input size.
 //! Decoding and resizing belong to the callers (the browser, or the command-line tool).
 
-use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::tensor_io::floats;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
@@ -73,30 +71,6 @@ impl Dataset {
             samples: self.samples.iter().filter(|s| classes.contains(&s.label)).cloned().collect(),
         }
     }
-}
-
-/// Pixel normalisation: bytes to [-1, 1].
-const SCALE: f32 = 2.0 / 255.0;
-
-/// Stacks samples into a `[batch, 3, size, size]` tensor and their labels.
-pub fn batch_tensor(samples: &[&Sample], size: usize, device: &Device) -> (Tensor<4>, Vec<usize>) {
-    let per = 3 * size * size;
-    let mut values = Vec::with_capacity(samples.len() * per);
-    let mut labels = Vec::with_capacity(samples.len());
-    for sample in samples {
-        values.extend(sample.pixels.iter().map(|&p| p as f32 * SCALE - 1.0));
-        labels.push(sample.label);
-    }
-    (floats(values, [samples.len(), 3, size, size], device), labels)
-}
-
-/// One-hot targets `[batch, classes]` built on the host (cheaper than a device gather).
-pub fn one_hot(labels: &[usize], classes: usize, device: &Device) -> Tensor<2> {
-    let mut values = vec![0f32; labels.len() * classes];
-    for (row, &label) in labels.iter().enumerate() {
-        values[row * classes + label] = 1.0;
-    }
-    floats(values, [labels.len(), classes], device)
 }
 
 /// Bilinear resize of a channel-major image with `channels` planes from `from × from` to

@@ -11,7 +11,8 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::Device;
 
 use super::config::BackboneConfig;
-use super::data::{batch_tensor, one_hot, Sample};
+use super::data::Sample;
+use super::tensor_io::{batch_tensor, one_hot};
 use super::gate::{mask_scale, GateMode};
 use super::network::DerNetwork;
 use super::rng::SplitMix64;
@@ -56,7 +57,11 @@ pub async fn train_demo(
     let cpu = Device::flex();
     cpu.seed(seed);
     let train_device = device.clone().autodiff();
-    let mut network = DerNetwork::new(&backbone, DEMO_CLASSES, &cpu).fork(&train_device).train();
+    let network = DerNetwork::new(&backbone, DEMO_CLASSES, &cpu);
+    // Parameters initialise lazily, on first use: force it here, on the seeded CPU, so every
+    // device starts from the same weights.
+    let _ = network.valid();
+    let mut network = network.fork(&train_device).train();
     let samples = demo_batch(backbone.input_size, seed);
     let refs: Vec<&Sample> = samples.iter().collect();
     let mut optim = SgdConfig::new().with_momentum(Some(MomentumConfig::new().with_dampening(0.0))).init();

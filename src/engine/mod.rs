@@ -3,22 +3,38 @@
 //! Reading order: [`gate`] (channel masks) → [`branch`] (one feature extractor F_t) →
 //! [`prune`] (physical channel removal) → [`network`] (the expandable super-feature extractor
 //! with its heads) → [`memory`] (herding) → [`learner`] (one incremental step) → [`metrics`].
+//!
+//! The modules that touch tensors need the `train` feature (Burn); the plain data types
+//! (configuration, samples, reports, metrics) do not, so the page can use them without
+//! linking Burn.
 
 pub mod config;
-pub mod demo;
 pub mod data;
-pub mod gate;
-pub mod branch;
-pub mod head;
-pub mod prune;
-pub mod network;
 pub mod memory;
-pub mod learner;
 pub mod metrics;
+pub mod report;
 pub mod rng;
+
+#[cfg(feature = "train")]
+pub mod branch;
+#[cfg(feature = "train")]
+pub mod demo;
+#[cfg(feature = "train")]
+pub mod gate;
+#[cfg(feature = "train")]
+pub mod head;
+#[cfg(feature = "train")]
+pub mod learner;
+#[cfg(feature = "train")]
+pub mod network;
+#[cfg(feature = "train")]
+pub mod prune;
+#[cfg(feature = "train")]
 pub mod tensor_io;
 
 pub use config::{LearnerConfig, Method};
 pub use data::{Dataset, Sample};
-pub use learner::{Control, Learner, Observer, Progress, StepError, StepSummary};
+#[cfg(feature = "train")]
+pub use learner::{Control, Learner, Observer, StepError};
 pub use metrics::AccuracyMatrix;
+pub use report::{Phase, Progress, StepSummary};

@@ -3,6 +3,8 @@
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use super::data::Sample;
+
 /// Why a read-back failed (a lost GPU device, an out-of-memory error, …).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadError(pub String);
@@ -42,3 +44,28 @@ pub fn indices(values: &[usize], device: &Device) -> Tensor<1, Int> {
 pub fn floats<const D: usize>(values: Vec<f32>, shape: [usize; D], device: &Device) -> Tensor<D> {
     Tensor::from_data(TensorData::new(values, shape), device)
 }
+
+/// Pixel normalisation: bytes to [-1, 1].
+const SCALE: f32 = 2.0 / 255.0;
+
+/// Stacks samples into a `[batch, 3, size, size]` tensor and their labels.
+pub fn batch_tensor(samples: &[&Sample], size: usize, device: &Device) -> (Tensor<4>, Vec<usize>) {
+    let per = 3 * size * size;
+    let mut values = Vec::with_capacity(samples.len() * per);
+    let mut labels = Vec::with_capacity(samples.len());
+    for sample in samples {
+        values.extend(sample.pixels.iter().map(|&p| p as f32 * SCALE - 1.0));
+        labels.push(sample.label);
+    }
+    (floats(values, [samples.len(), 3, size, size], device), labels)
+}
+
+/// One-hot targets `[batch, classes]` built on the host (cheaper than a device gather).
+pub fn one_hot(labels: &[usize], classes: usize, device: &Device) -> Tensor<2> {
+    let mut values = vec![0f32; labels.len() * classes];
+    for (row, &label) in labels.iter().enumerate() {
+        values[row * classes + label] = 1.0;
+    }
+    floats(values, [labels.len(), classes], device)
+}
+

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
-use crate::engine::learner::{Phase, Progress};
+use crate::engine::report::{Phase, Progress};
 use crate::engine::LearnerConfig;
 use crate::protocol::{BackendChoice, BackendInfo, BranchView, FromWorker, StepOutcome, ToWorker};
 use crate::studio::Studio;
@@ -32,7 +32,7 @@ fn backend_from_url() -> BackendChoice {
 
 /// Settings for a classroom step: small enough to finish in about a minute.
 fn classroom_config() -> LearnerConfig {
-    let mut config = LearnerConfig { epochs: 8, memory_total: 120, relearn_epochs: 20, ..LearnerConfig::default() };
+    let mut config = LearnerConfig { epochs: 20, memory_total: 120, relearn_epochs: 20, ..LearnerConfig::default() };
     config.backbone.input_size = INPUT_SIZE;
     config.backbone.width = 8;
     config
@@ -61,6 +61,7 @@ struct PageState {
     demo_running: RwSignal<bool>,
     demo_mean_millis: RwSignal<Option<f64>>,
     gpu_error: RwSignal<bool>,
+    config: RwSignal<LearnerConfig>,
 }
 
 impl PageState {
@@ -79,6 +80,7 @@ impl PageState {
             demo_running: RwSignal::new(false),
             demo_mean_millis: RwSignal::new(None),
             gpu_error: RwSignal::new(false),
+            config: RwSignal::new(classroom_config()),
         }
     }
 
@@ -180,6 +182,7 @@ fn App() -> impl IntoView {
             <Notice state=state />
             <ClassesPanel state=state />
             <StepPanel state=state send=send />
+            <SettingsPanel state=state />
             <RepresentationView state=state />
             <EvaluationView state=state />
             <EngineCheck state=state send=send />
@@ -197,7 +200,7 @@ fn BackendBadge(backend: RwSignal<Option<BackendInfo>>) -> impl IntoView {
         <div class="badge" data-testid="backend" data-kind=move || backend.get().map(|b| b.kind).unwrap_or_default()>
             {move || match backend.get() {
                 None => "Starting the training worker…".to_string(),
-                Some(b) if b.kind == "webgpu" => format!("GPU (WebGPU) · {}", b.adapter),
+                Some(b) if b.kind == "webgpu" => format!("WebGPU · {}", b.adapter),
                 Some(b) => format!("CPU · {}", b.adapter),
             }}
             <small>{move || backend.get().and_then(|b| b.fallback_reason).unwrap_or_default()}</small>
@@ -375,7 +378,7 @@ fn StepPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 's
         state.losses.set(Vec::new());
         state.notice.set(None);
         state.learning.set(Some(ids.clone()));
-        send(ToWorker::Learn { config: classroom_config(), train: studio.train_set(&ids), test: studio.test_set(&seen) });
+        send(ToWorker::Learn { config: state.config.get_untracked(), train: studio.train_set(&ids), test: studio.test_set(&seen) });
     };
     let names = move || {
         let studio = state.studio.get();
@@ -629,5 +632,70 @@ fn EngineCheck(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 
                 </For>
             </ol>
         </section>
+    }
+}
+
+/// One numeric setting with its help text.
+#[component]
+fn NumberSetting(
+    label: &'static str,
+    help: &'static str,
+    testid: &'static str,
+    value: Signal<f64>,
+    set: impl Fn(f64) + Send + Sync + 'static,
+    step: &'static str,
+    #[prop(optional)] locked: Option<Signal<bool>>,
+) -> impl IntoView {
+    let locked = locked.unwrap_or(Signal::derive(|| false));
+    let apply = move |text: String| {
+        if let Ok(v) = text.parse::<f64>() {
+            if v.is_finite() && v >= 0.0 {
+                set(v)
+            }
+        }
+    };
+    view! {
+        <label class="setting">
+            <span class="setting-name">{label}</span>
+            <input type="number" step=step data-testid=testid prop:value=move || value.get().to_string()
+                disabled=move || locked.get()
+                on:change=move |ev| { apply(event_target_value(&ev)) } />
+            <small>{help}</small>
+        </label>
+    }
+}
+
+#[component]
+fn SettingsPanel(state: PageState) -> impl IntoView {
+    let c = state.config;
+    let learned_any = Signal::derive(move || state.outcome.get().is_some());
+    view! {
+        <details class="card settings">
+            <summary><h2>"Settings"</h2></summary>
+            <div class="settings-grid">
+                <NumberSetting label="Epochs" testid="epochs" step="1" value=Signal::derive(move || c.get().epochs as f64)
+                    set=move |v| c.update(|c| c.epochs = (v as usize).max(1))
+                    help="Passes over the step's images. More learns better but takes longer." />
+                <NumberSetting label="Learning rate" testid="learning-rate" step="0.01" value=Signal::derive(move || c.get().learning_rate)
+                    set=move |v| c.update(|c| c.learning_rate = v)
+                    help="Size of each update. Lower it if the loss jumps or becomes NaN." />
+                <NumberSetting label="Batch size" testid="batch-size" step="1" value=Signal::derive(move || c.get().batch_size as f64)
+                    set=move |v| c.update(|c| c.batch_size = (v as usize).max(2))
+                    help="Images per update." />
+                <NumberSetting label="λa (auxiliary loss)" testid="lambda-aux" step="0.1" value=Signal::derive(move || c.get().lambda_aux as f64)
+                    set=move |v| c.update(|c| c.lambda_aux = v as f32)
+                    help="How much the new branch must tell new classes apart on its own." />
+                <NumberSetting label="λs (sparsity)" testid="lambda-sparsity" step="0.1" value=Signal::derive(move || c.get().lambda_sparsity as f64)
+                    set=move |v| c.update(|c| c.lambda_sparsity = v as f32)
+                    help="How hard the masks push channels off. Higher prunes more." />
+                <NumberSetting label="Memory size" testid="memory" step="10" value=Signal::derive(move || c.get().memory_total as f64)
+                    set=move |v| c.update(|c| c.memory_total = v as usize)
+                    help="Old images kept (chosen by herding) and replayed in later steps." />
+                <NumberSetting label="Backbone width" testid="width" step="4" value=Signal::derive(move || c.get().backbone.width as f64)
+                    set=move |v| c.update(|c| c.backbone.width = (v as usize).clamp(2, 64)) locked=learned_any
+                    help="Channels of the first layer of each branch. Fixed after the first step." />
+            </div>
+            <p class="empty">"Images are used at 32 × 32 pixels."</p>
+        </details>
     }
 }

@@ -3,5 +3,6 @@
 
 pub mod app;
 pub mod images;
+#[cfg(feature = "train")]
 pub mod worker;
 pub mod worker_client;

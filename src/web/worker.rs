@@ -161,8 +161,15 @@ async fn choose_device(choice: BackendChoice) -> (Device, BackendInfo) {
     match Device::wgpu_options().init_with_setup_async().await {
         Ok((device, setup)) => {
             let info = setup.adapter.get_info();
-            let name = if info.name.is_empty() { format!("{:?}", info.device_type) } else { info.name.clone() };
-            (device, BackendInfo { kind: "webgpu".into(), adapter: format!("{name} ({:?})", info.backend), fallback_reason: None })
+            // Browsers often hide the adapter's name; say at least what kind of device it is.
+            let kind = match info.device_type {
+                burn::tensor::wgpu::wgpu::DeviceType::DiscreteGpu => "discrete GPU",
+                burn::tensor::wgpu::wgpu::DeviceType::IntegratedGpu => "integrated GPU",
+                burn::tensor::wgpu::wgpu::DeviceType::Cpu => "software renderer, no GPU (slow)",
+                _ => "GPU",
+            };
+            let adapter = if info.name.is_empty() { kind.to_string() } else { format!("{} · {kind}", info.name) };
+            (device, BackendInfo { kind: "webgpu".into(), adapter, fallback_reason: None })
         }
         Err(e) => cpu(Some(format!("WebGPU could not start: {e}"))),
     }

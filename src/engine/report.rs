@@ -1,0 +1,74 @@
+//! What a step reports while it runs and when it ends: plain data, shared with the page.
+
+use serde::{Deserialize, Serialize};
+
+/// Which part of a step is running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Train,
+    Prune,
+    Relearn,
+    Memory,
+}
+
+/// A progress report, sent every few batches (each costs one read from the device).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub phase: Phase,
+    pub epoch: usize,
+    pub epochs: usize,
+    pub batch: usize,
+    pub batches: usize,
+    /// Means since the previous report.
+    pub loss: f32,
+    pub loss_classifier: f32,
+    pub loss_aux: f32,
+    pub loss_sparsity: f32,
+    pub train_accuracy: f32,
+    pub mask_scale: f32,
+    /// Soft masks of the newest branch's gates at the current scale, in `Branch::gates` order.
+    pub gate_masks: Vec<Vec<f32>>,
+    pub elapsed_seconds: f64,
+}
+
+/// What one completed step did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepSummary {
+    pub step: usize,
+    /// Global labels learned in this step.
+    pub classes: Vec<usize>,
+    /// Whole network (branches and heads).
+    pub params_before_prune: usize,
+    pub params_after_prune: usize,
+    /// The newest branch alone.
+    pub branch_params_before: usize,
+    pub branch_params_after: usize,
+    pub branch_macs_before: usize,
+    pub branch_macs_after: usize,
+    /// Channels per gate of the newest branch, in `Branch::gates` order.
+    pub channels_before: Vec<usize>,
+    pub channels_after: Vec<usize>,
+    pub train_seconds: f64,
+    pub epochs: usize,
+}
+
+impl Progress {
+    pub fn phase(phase: Phase, elapsed_seconds: f64) -> Self {
+        Progress {
+            phase,
+            epoch: 0,
+            epochs: 0,
+            batch: 0,
+            batches: 0,
+            loss: 0.0,
+            loss_classifier: 0.0,
+            loss_aux: 0.0,
+            loss_sparsity: 0.0,
+            train_accuracy: 0.0,
+            mask_scale: 0.0,
+            gate_masks: Vec::new(),
+            elapsed_seconds,
+        }
+    }
+}
