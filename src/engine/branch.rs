@@ -293,6 +293,20 @@ mod tests {
 }
 
 impl Branch {
+    /// Visits every convolution + BatchNorm mutably.
+    pub fn for_each_conv_bn_mut(&mut self, mut f: impl FnMut(&mut ConvBn)) {
+        f(&mut self.stem);
+        for stage in &mut self.stages {
+            for block in &mut stage.blocks {
+                f(&mut block.conv1);
+                f(&mut block.conv2);
+                if let Some(p) = &mut block.shortcut {
+                    f(p);
+                }
+            }
+        }
+    }
+
     /// Visits every gate mutably, in [`Branch::gates`] order.
     pub fn for_each_gate_mut(&mut self, mut f: impl FnMut(&mut ChannelGate)) {
         f(&mut self.stem_gate);

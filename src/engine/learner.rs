@@ -424,14 +424,14 @@ async fn prune_newest(mut network: DerNetwork, device: &Device) -> Result<DerNet
     Ok(network)
 }
 
-/// Forward passes of the newest branch with binary masks, in training mode, so its BatchNorm
-/// running statistics describe the network as it will be used.
+/// Re-estimates the newest branch's BatchNorm running statistics with binary masks, as the
+/// branch will be used from now on: one pass of training-mode forwards (no gradients) whose
+/// momentum 1/(k+1) makes the running values the exact mean of the batches' statistics.
 ///
 /// Why: within each epoch the mask scale s starts near 0, where every mask is about 0.5; the
 /// batches seen then feed halved activations into the next layers' running statistics. With
 /// many batches per epoch that share is small, but a classroom step has only a few, and the
-/// statistics would no longer match inference (binary masks). ~40 batches make the momentum
-/// average forget the training-time statistics (0.9^40 ≈ 1.5%).
+/// statistics would no longer match inference.
 fn recalibrate_batch_norm(
     network: &DerNetwork,
     training: &[&Sample],
@@ -440,22 +440,17 @@ fn recalibrate_batch_norm(
     device: &Device,
     rng: &mut SplitMix64,
 ) {
-    const BATCHES: usize = 40;
-    let newest = network.branches.last().expect("a network has a branch");
+    const MAX_BATCHES: usize = 20;
+    // A clone shares the running statistics (and so updates the network's) but has its own
+    // momentum values.
+    let mut branch = network.branches.last().expect("a network has a branch").clone();
     let mut order: Vec<usize> = (0..training.len()).collect();
-    let mut done = 0;
-    while done < BATCHES {
-        rng.shuffle(&mut order);
-        for chunk in order.chunks(batch_size).filter(|c| c.len() >= 2) {
-            let images: Vec<&Sample> = chunk.iter().map(|&i| training[i]).collect();
-            let (x, _) = batch_tensor(&images, size, device);
-            // Only the running statistics matter; the output is dropped.
-            let _ = newest.forward(x, GateMode::Binary).detach();
-            done += 1;
-            if done == BATCHES {
-                break;
-            }
-        }
+    rng.shuffle(&mut order);
+    for (k, chunk) in order.chunks(batch_size).filter(|c| c.len() >= 2).take(MAX_BATCHES).enumerate() {
+        branch.for_each_conv_bn_mut(|layer| layer.bn.momentum = 1.0 / (k + 1) as f64);
+        let images: Vec<&Sample> = chunk.iter().map(|&i| training[i]).collect();
+        let (x, _) = batch_tensor(&images, size, device);
+        let _ = branch.forward(x, GateMode::Binary).detach();
     }
 }
 

@@ -37,7 +37,7 @@ async function classroom(label, page, steps) {
     const t0 = Date.now();
     await page.getByTestId('learn').click();
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid=accuracy-matrix] tbody tr').length === n
-      || document.querySelector('[data-testid=notice].error'), step, { timeout: 300_000, polling: 500 });
+      || document.querySelector('[data-testid=notice].error'), step, { timeout: 600_000, polling: 500 });
     const failed = await page.locator('[data-testid=notice].error').count();
     assert.equal(failed, 0, failed ? await page.getByTestId('notice').innerText() : '');
     console.log(`[${label}] classroom step ${step} learned in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
