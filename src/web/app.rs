@@ -330,7 +330,7 @@ fn ClassCard(state: PageState, id: usize) -> impl IntoView {
                 </For>
             </div>
             {move || match learned() {
-                Some(step) => view! { <p class="lock">"🔒 Learned in step " {step + 1}</p> }.into_any(),
+                Some(step) => view! { <p class="lock"><span class="pill locked">"locked"</span>" learned in step " {step + 1}</p> }.into_any(),
                 None => view! {
                     <div class="row">
                         <label class="pick">
@@ -492,7 +492,7 @@ fn RepresentationView(state: PageState) -> impl IntoView {
                     let before: usize = o.summary.params_before_prune;
                     view! {
                         <p>
-                            "One column per step. Older branches are locked 🔒; the newest is highlighted. Each row is a layer; a filled square is a channel kept, an empty one a channel pruned away."
+                            "One column per step. Older branches are locked (their weights never change again); the newest is highlighted. Each row is a layer; a filled square is a channel kept, an empty one a channel pruned away."
                         </p>
                         <div class="branches" data-testid="branches">
                             {o.branches.iter().enumerate().map(|(i, b)| view! { <BranchColumn index=i branch=b.clone() /> }).collect_view()}
@@ -526,7 +526,9 @@ fn BranchColumn(index: usize, branch: BranchView) -> impl IntoView {
         .collect_view();
     view! {
         <div class="branch" class:frozen=branch.frozen class:newest=!branch.frozen data-testid="branch" data-frozen=branch.frozen.to_string()>
-            <h3>{if branch.frozen { "🔒 " } else { "✨ " }} "Step " {index + 1}</h3>
+            <h3>"Step " {index + 1} " "
+                {if branch.frozen { view! { <span class="pill locked">"locked"</span> } } else { view! { <span class="pill new">"new"</span> } }}
+            </h3>
             {rows}
             <p class="params">{branch.params} " parameters"</p>
         </div>

@@ -1,0 +1,69 @@
+//! The command-line tool's data loader: bad input gets a message naming the path, not a panic.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use der_studio::imagefolder::ImageFolder;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("der-imagefolder-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn copy_digit(to: &Path, class: &str, split: &str) {
+    let dir = to.join(split).join(class);
+    fs::create_dir_all(&dir).unwrap();
+    let real = fs::read_dir("tests/fixtures/mnist6/train/0").unwrap().next().unwrap().unwrap().path();
+    fs::copy(real, dir.join("1.png")).unwrap();
+}
+
+fn error(root: &Path) -> String {
+    match ImageFolder::load(root, 32, None) {
+        Ok(_) => panic!("{} should be refused", root.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn the_fixture_loads_with_sorted_classes_at_the_requested_size() {
+    let data = ImageFolder::load(Path::new("tests/fixtures/mnist6"), 32, Some(3)).unwrap();
+    assert_eq!(data.classes, vec!["0", "1", "2", "3", "4", "5"]);
+    assert_eq!(data.train.len(), 18);
+    assert!(data.train.samples.iter().all(|s| s.pixels.len() == 3 * 32 * 32));
+    // MNIST digits are white strokes on black.
+    let s = &data.train.samples[0];
+    assert_eq!(s.pixels[0], 0);
+    assert!(s.pixels.iter().any(|&p| p > 200));
+}
+
+#[test]
+fn missing_folders_are_named() {
+    let root = scratch("missing");
+    assert!(error(&root.join("nope")).starts_with("folder not found"));
+    fs::create_dir_all(root.join("train")).unwrap();
+    assert!(error(&root).contains("test"), "{}", error(&root));
+}
+
+#[test]
+fn a_class_without_test_images_is_refused() {
+    let root = scratch("no-test");
+    copy_digit(&root, "a", "train");
+    copy_digit(&root, "b", "train");
+    copy_digit(&root, "a", "test");
+    let message = error(&root);
+    assert_eq!(message, "class 'b' has no folder in the test split");
+    fs::create_dir_all(root.join("test/b")).unwrap();
+    assert!(error(&root).starts_with("no images in class folder"), "{}", error(&root));
+}
+
+#[test]
+fn an_unreadable_image_names_the_file() {
+    let root = scratch("corrupt");
+    copy_digit(&root, "a", "train");
+    copy_digit(&root, "a", "test");
+    fs::write(root.join("train/a/2.png"), b"this is not a png").unwrap();
+    let message = error(&root);
+    assert!(message.starts_with("cannot read image") && message.contains("2.png"), "{message}");
+}
