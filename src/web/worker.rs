@@ -145,7 +145,7 @@ async fn choose_device(choice: BackendChoice) -> (Device, BackendInfo) {
     let cpu = |reason: Option<String>| {
         (
             Device::flex(),
-            BackendInfo { kind: "cpu".into(), adapter: "CPU (Burn flex, wasm SIMD128)".into(), fallback_reason: reason },
+            BackendInfo { kind: "cpu".into(), adapter: "Burn flex, wasm SIMD128".into(), fallback_reason: reason },
         )
     };
     if choice == BackendChoice::Cpu {
