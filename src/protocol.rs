@@ -40,6 +40,9 @@ pub enum ToWorker {
     Cancel,
     /// Class probabilities for one image.
     Predict { sample: Sample },
+    /// Test hook (`?simulate=worker-fault`): the worker panics the way cubecl does on an invalid
+    /// shader or a lost device, so the error path to the page can be tested in a browser.
+    SimulateFault,
 }
 
 /// One branch of the super-feature extractor, as the representation view draws it.

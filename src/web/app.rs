@@ -30,6 +30,12 @@ fn backend_from_url() -> BackendChoice {
     }
 }
 
+/// `?simulate=worker-fault` makes the worker fail as a GPU fault would (for tests).
+fn simulate_fault_from_url() -> bool {
+    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
+    web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get("simulate")).as_deref() == Some("worker-fault")
+}
+
 /// Settings for a classroom step: small enough to finish in about a minute.
 fn classroom_config() -> LearnerConfig {
     let mut config = LearnerConfig { epochs: 20, memory_total: 120, relearn_epochs: 20, ..LearnerConfig::default() };
@@ -169,6 +175,9 @@ fn App() -> impl IntoView {
         })
     };
     send(ToWorker::Init { backend: backend_from_url() });
+    if simulate_fault_from_url() {
+        send(ToWorker::SimulateFault);
+    }
 
     view! {
         <header class="top">

@@ -82,6 +82,7 @@ pub fn start() {
 async fn handle(message: ToWorker, busy: Rc<RefCell<bool>>) {
     match message {
         ToWorker::Cancel => CANCEL.with(|c| c.set(true)),
+        ToWorker::SimulateFault => panic!("simulated GPU fault: device lost (test hook)"),
         ToWorker::Learn { config, train, test } => {
             let Some(device) = DEVICE.with(|d| d.borrow().clone()) else {
                 post(&FromWorker::StepFailed { message: "the worker has no device yet".into() });

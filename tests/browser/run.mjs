@@ -118,13 +118,34 @@ async function trainDemo(label, url, expectKind, classroomSteps) {
   }
 }
 
+// A GPU fault (cubecl panics on an invalid shader or a lost device) must reach the page as a
+// message that offers the CPU, and the CPU link must work.
+async function workerFault(url) {
+  const { context, page } = await openPage(`${url}?simulate=worker-fault`);
+  try {
+    const notice = page.locator('[data-testid=notice].error');
+    await notice.waitFor({ timeout: 60_000 });
+    const text = await notice.innerText();
+    assert.match(text, /The training worker stopped: .*simulated GPU fault/);
+    const offer = notice.getByRole('link', { name: 'Continue on the CPU' });
+    await offer.click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=backend]')?.dataset.kind === 'cpu', null, { timeout: 60_000 });
+    assert.ok(page.url().endsWith('?backend=cpu'), page.url());
+    console.log('[fault] a worker panic reaches the page, which offers and switches to the CPU');
+  } finally {
+    await context.close();
+  }
+}
+
 const { server, url } = await serve(DIST);
 let failed = false;
 try {
+  if (process.env.ONLY === 'fault') { await workerFault(url); process.exit(0); }
   // SwiftShader emulates the GPU on the CPU (minutes per classroom step), so the WebGPU run
   // learns one full DER step; the CPU run learns two.
   const gpu = await trainDemo('default', url, process.env.EXPECT_WEBGPU === '0' ? undefined : 'webgpu', 1);
   const cpu = await trainDemo('cpu', `${url}?backend=cpu`, 'cpu', 2);
+  await workerFault(url);
   if (gpu.kind === 'webgpu') {
     // Same seed, same CPU-initialised weights: WebGPU must reproduce the CPU's losses. The
     // first loss (forward only) agrees to float precision; rounding differences then grow a
