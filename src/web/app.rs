@@ -68,6 +68,9 @@ struct PageState {
     demo_mean_millis: RwSignal<Option<f64>>,
     gpu_error: RwSignal<bool>,
     config: RwSignal<LearnerConfig>,
+    /// The image last sent for prediction, and the answer: (label, probability) per class.
+    probe: RwSignal<Option<Vec<u8>>>,
+    prediction: RwSignal<Vec<(usize, f32)>>,
 }
 
 impl PageState {
@@ -87,6 +90,8 @@ impl PageState {
             demo_mean_millis: RwSignal::new(None),
             gpu_error: RwSignal::new(false),
             config: RwSignal::new(classroom_config()),
+            probe: RwSignal::new(None),
+            prediction: RwSignal::new(Vec::new()),
         }
     }
 
@@ -141,7 +146,9 @@ impl PageState {
                 self.progress.set(None);
                 self.say(message, true);
             }
-            FromWorker::Prediction { .. } => {}
+            FromWorker::Prediction { class_order, probabilities } => {
+                self.prediction.set(class_order.into_iter().zip(probabilities).collect());
+            }
             FromWorker::Error { message, gpu } => {
                 self.demo_running.set(false);
                 self.learning.set(None);
@@ -192,6 +199,7 @@ fn App() -> impl IntoView {
             <ClassesPanel state=state />
             <StepPanel state=state send=send />
             <SettingsPanel state=state />
+            <PredictPanel state=state send=send />
             <RepresentationView state=state />
             <EvaluationView state=state />
             <EngineCheck state=state send=send />
@@ -708,5 +716,66 @@ fn SettingsPanel(state: PageState) -> impl IntoView {
             </div>
             <p class="empty">"Images are used at 32 × 32 pixels."</p>
         </details>
+    }
+}
+
+/// Shows what the model says about one image: a kept-aside sample or an uploaded picture.
+#[component]
+fn PredictPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 'static) -> impl IntoView {
+    let counter = RwSignal::new(0usize);
+    let ask = move |pixels: Vec<u8>| {
+        state.probe.set(Some(pixels.clone()));
+        state.prediction.set(Vec::new());
+        send(ToWorker::Predict { sample: crate::engine::Sample { pixels, label: 0 } });
+    };
+    let kept_aside = move |_| {
+        let studio = state.studio.get_untracked();
+        let learned: Vec<usize> = studio.classes.iter().filter(|c| c.learned_in_step.is_some()).map(|c| c.id).collect();
+        let test = studio.test_set(&learned);
+        if test.is_empty() {
+            return state.say("Learn a step first: then there are kept-aside images to test.", true);
+        }
+        let n = counter.get_untracked();
+        counter.set(n.wrapping_add(7));
+        ask(test.samples[n % test.len()].pixels.clone());
+    };
+    let upload = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = ev.target().unwrap().unchecked_into();
+        let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+        input.set_value("");
+        spawn_local(async move {
+            match decode_upload(&file, INPUT_SIZE).await {
+                Ok(pixels) => ask(pixels),
+                Err(e) => state.say(e, true),
+            }
+        });
+    };
+    let name = move |label: usize| state.studio.get().class(label).map(|c| c.name.clone()).unwrap_or_default();
+    view! {
+        <section class="card" aria-labelledby="predict-title">
+            <h2 id="predict-title">"Ask the model"</h2>
+            <Show when=move || state.outcome.get().is_some() fallback=|| view! {
+                <p class="empty">"After the first step you can show the model an image and see what it thinks."</p>
+            }>
+                <div class="row">
+                    <button data-testid="predict-kept-aside" on:click=kept_aside>"Test a kept-aside image"</button>
+                    <label class="button">"Upload an image"
+                        <input type="file" accept="image/*" class="visually-hidden" on:change=upload data-testid="predict-upload" />
+                    </label>
+                </div>
+                <div class="predict row">
+                    {move || state.probe.get().map(|pixels| view! { <Thumb pixels=Signal::derive(move || pixels.clone()) /> })}
+                    <div class="bars" data-testid="prediction">
+                        {move || state.prediction.get().into_iter().map(|(label, p)| view! {
+                            <div class="bar-row">
+                                <span class="bar-name">{name(label)}</span>
+                                <span class="bar-track"><span class="bar-value" style:width=format!("{:.1}%", p * 100.0)></span></span>
+                                <span class="bar-number">{format!("{:.0}%", p * 100.0)}</span>
+                            </div>
+                        }).collect_view()}
+                    </div>
+                </div>
+            </Show>
+        </section>
     }
 }

@@ -74,6 +74,12 @@ async function classroom(label, page, steps) {
   assert.equal(rows.length, 2);
   const oldAfterStep2 = parseInt(rows[1][0]);
   assert.ok(oldAfterStep2 >= 60, `old digits still recognised after step 2: ${oldAfterStep2}%`);
+  // Ask the model about a kept-aside image: one confidence bar per class learned.
+  await page.getByTestId('predict-kept-aside').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction] .bar-row').length === 4, null, { timeout: 60_000 });
+  const bars = await page.$$eval('[data-testid=prediction] .bar-number', (b) => b.map((x) => parseInt(x.textContent)));
+  const total = bars.reduce((a, b) => a + b, 0);
+  assert.ok(total >= 97 && total <= 103, `confidences sum to about 100%: ${bars}`);
   await page.screenshot({ path: `${SHOTS}/${label}-after-step-2.png`, fullPage: true });
 }
 
