@@ -175,29 +175,14 @@ mod tests {
                 .collect();
             *gate = ChannelGate::from_logits(floats(values, [n], device));
         };
-        pattern(&mut branch.stem_gate);
-        for stage in &mut branch.stages {
-            for block in &mut stage.blocks {
-                pattern(&mut block.gate1);
-            }
-            pattern(&mut stage.gate);
-        }
+        branch.for_each_gate_mut(&mut pattern);
         let randomize = |layer: &mut ConvBn| {
             let n = layer.bn.gamma.shape().dims::<1>()[0];
             layer.bn.running_mean = RunningState::new(Tensor::random([n], Distribution::Normal(0.0, 0.5), device));
             layer.bn.running_var = RunningState::new(Tensor::random([n], Distribution::Uniform(0.5, 2.0), device));
             layer.bn.beta = Param::from_tensor(Tensor::random([n], Distribution::Normal(0.0, 0.5), device));
         };
-        randomize(&mut branch.stem);
-        for stage in &mut branch.stages {
-            for block in &mut stage.blocks {
-                randomize(&mut block.conv1);
-                randomize(&mut block.conv2);
-                if let Some(p) = &mut block.shortcut {
-                    randomize(p);
-                }
-            }
-        }
+        branch.for_each_conv_bn_mut(randomize);
         branch
     }
 
