@@ -41,11 +41,12 @@ setup-toolchain:
 	@rustup toolchain list | grep -q "^$$(awk -F\" '/channel/{print $$2}' rust-toolchain.toml)" || rustup toolchain install
 	@rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
+# Not `--locked`: wasm-bindgen-cli 0.2.130's own lock file pins a webpki-roots that conflicts
+# with its ureq and fails to build (seen on these machines); the exact version is still pinned.
 setup-wasm-bindgen:
 	@if [ "$$(wasm-bindgen --version 2>/dev/null | awk '{print $$2}')" != "$(WASM_BINDGEN_VERSION)" ]; then \
 	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
-	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --locked \
-	    || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
 	fi
 
 setup-trunk:
