@@ -146,7 +146,9 @@ async function workerFault(url) {
 const { server, url } = await serve(DIST);
 let failed = false;
 try {
+  // Quick runs while developing: ONLY=fault or ONLY=cpu.
   if (process.env.ONLY === 'fault') { await workerFault(url); process.exit(0); }
+  if (process.env.ONLY === 'cpu') { await trainDemo('cpu', `${url}?backend=cpu`, 'cpu', 2); process.exit(0); }
   // SwiftShader emulates the GPU on the CPU (minutes per classroom step), so the WebGPU run
   // learns one full DER step; the CPU run learns two.
   const gpu = await trainDemo('default', url, process.env.EXPECT_WEBGPU === '0' ? undefined : 'webgpu', 1);
