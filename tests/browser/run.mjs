@@ -81,6 +81,18 @@ async function classroom(label, page, steps) {
   const total = bars.reduce((a, b) => a + b, 0);
   assert.ok(total >= 97 && total <= 103, `confidences sum to about 100%: ${bars}`);
   await page.screenshot({ path: `${SHOTS}/${label}-after-step-2.png`, fullPage: true });
+
+  // Cancel a third step while it trains: the model stays as it was after step 2.
+  await picks.nth(0).check(); // digit 4
+  await picks.nth(1).check(); // digit 5
+  await page.getByTestId('learn').click();
+  await page.waitForFunction(() => /Epoch/.test(document.querySelector('.progress-label')?.textContent ?? ''), null, { timeout: 120_000 });
+  await page.getByTestId('cancel').click();
+  await page.waitForFunction(() => /cancelled/.test(document.querySelector('[data-testid=notice]')?.textContent ?? ''), null, { timeout: 120_000 });
+  assert.equal(await page.$$eval('[data-testid=branch]', (b) => b.length), 2, 'no third branch after Cancel');
+  assert.equal(await page.$$eval('[data-testid=accuracy-matrix] tbody tr', (r) => r.length), 2);
+  assert.equal(await page.getByTestId('learn').isEnabled(), true, 'ready to learn again');
+  console.log(`[${label}] Cancel during step 3 left the two-step model intact`);
 }
 
 async function trainDemo(label, url, expectKind, classroomSteps) {
