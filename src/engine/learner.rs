@@ -258,7 +258,6 @@ impl Learner {
             network = prune_newest(network, &train_device).await?;
         }
         let newest = network.branches.last().unwrap();
-        let channels_after = ChannelSelection::from_masks(newest).await?.counts();
         let summary = StepSummary {
             step,
             classes: new_classes.clone(),
@@ -269,7 +268,8 @@ impl Learner {
             branch_macs_before,
             branch_macs_after: newest.macs(size),
             channels_before,
-            channels_after: if config.method.prunes() { channels_after } else { ChannelSelection::all(newest).counts() },
+            // After pruning the branch holds exactly the kept channels; without it, all of them.
+            channels_after: ChannelSelection::all(newest).counts(),
             train_seconds: 0.0,
             epochs: config.epochs,
         };
