@@ -249,6 +249,7 @@ impl Branch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::seeding::seeded_module;
     use crate::engine::tensor_io::{floats, read_f32};
 
     fn tiny() -> BackboneConfig {
@@ -258,7 +259,7 @@ mod tests {
     #[test]
     fn sparsity_loss_equals_hand_computed_value() {
         let device = Device::flex();
-        let mut branch = Branch::new(&tiny(), &device);
+        let mut branch = seeded_module(&device, 1, || Branch::new(&tiny(), &device));
         // Binary masks chosen by hand: stem 2 ch [on, off]; stage 1 inner 2 ch [on, on];
         // stage 1 out 2 ch [off, off]... use values that give distinct norms.
         let set = |gate: &mut ChannelGate, values: Vec<f32>| {
@@ -285,7 +286,7 @@ mod tests {
     #[test]
     fn forward_gives_one_feature_row_per_image() {
         let device = Device::flex();
-        let branch = Branch::new(&tiny(), &device);
+        let branch = seeded_module(&device, 2, || Branch::new(&tiny(), &device));
         let x = Tensor::<4>::zeros([3, 3, 8, 8], &device);
         assert_eq!(branch.forward(x, GateMode::Binary).dims(), [3, 4]);
         assert_eq!(branch.feature_dim(), 4);

@@ -16,6 +16,7 @@ use super::tensor_io::{batch_tensor, one_hot};
 use super::gate::{mask_scale, GateMode};
 use super::network::DerNetwork;
 use super::rng::SplitMix64;
+use super::seeding::seeded_module;
 use super::tensor_io::{read_f32, ReadError};
 
 pub const DEMO_BATCH: usize = 32;
@@ -54,13 +55,10 @@ pub async fn train_demo(
     mut on_step: impl FnMut(usize, f32, f64),
 ) -> Result<Vec<f32>, ReadError> {
     let backbone = BackboneConfig { input_size: 32, width: 8, stages: 3, blocks_per_stage: 1 };
+    // Initialise on the CPU, then move: every device starts from bit-identical weights.
     let cpu = Device::flex();
-    cpu.seed(seed);
     let train_device = device.clone().autodiff();
-    let network = DerNetwork::new(&backbone, DEMO_CLASSES, &cpu);
-    // Parameters initialise lazily, on first use: force it here, on the seeded CPU, so every
-    // device starts from the same weights.
-    let _ = network.valid();
+    let network = seeded_module(&cpu, seed, || DerNetwork::new(&backbone, DEMO_CLASSES, &cpu));
     let mut network = network.fork(&train_device).train();
     let samples = demo_batch(backbone.input_size, seed);
     let refs: Vec<&Sample> = samples.iter().collect();

@@ -23,6 +23,7 @@ use super::memory::{herding, Memory};
 use super::network::DerNetwork;
 use super::prune::{rebuild, ChannelSelection};
 use super::rng::SplitMix64;
+use super::seeding::seeded_module;
 use super::tensor_io::{batch_tensor, one_hot, read_f32, read_i64, ReadError};
 
 /// What an observer wants after a progress report.
@@ -150,7 +151,6 @@ impl Learner {
         let step = self.steps.len();
         let config = self.config.clone();
         let train_device = self.device.clone().autodiff();
-        self.device.seed(config.seed.wrapping_add(step as u64));
         let mut rng = SplitMix64::new(config.seed.wrapping_add(1000 + step as u64));
 
         let old_classes = self.class_order.len();
@@ -158,7 +158,9 @@ impl Learner {
         class_order.extend(&new_classes);
         let index_of = |label: usize| class_order.iter().position(|&c| c == label).unwrap();
 
-        let mut network = self.expanded(new_classes.len(), class_order.len(), &train_device);
+        let mut network = seeded_module(&self.device, config.seed.wrapping_add(step as u64), || {
+            self.expanded(new_classes.len(), class_order.len(), &train_device)
+        });
 
         // Training set: the new classes plus the replayed exemplars.
         let mut training: Vec<&Sample> = train.samples.iter().collect();
@@ -510,7 +512,7 @@ fn relearn_classifier(
     }
     let features = Tensor::cat(parts, 0).autodiff();
     let dim = features.dims()[1];
-    let mut head = Head::new(dim, classes, &train_device);
+    let mut head = seeded_module(device, rng.next_u64(), || Head::new(dim, classes, &train_device));
     let mut optim = SgdConfig::new().with_momentum(Some(MomentumConfig::new().with_dampening(0.0))).init();
     let batch_size = 32usize;
     let batches = targets.len().div_ceil(batch_size);

@@ -30,6 +30,8 @@ pub mod network;
 #[cfg(feature = "train")]
 pub mod prune;
 #[cfg(feature = "train")]
+pub mod seeding;
+#[cfg(feature = "train")]
 pub mod tensor_io;
 
 pub use config::{LearnerConfig, Method};

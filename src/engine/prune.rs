@@ -157,6 +157,7 @@ mod tests {
     use crate::engine::gate::GateMode;
     use crate::engine::tensor_io::floats;
     use burn::module::Module;
+    use crate::engine::seeding::{seeded, seeded_module};
     use burn::tensor::{Distribution, Tensor};
 
     /// Gives every gate a pattern of on and off channels and random BatchNorm statistics, so the
@@ -189,12 +190,11 @@ mod tests {
     #[test]
     fn pruned_branch_computes_the_masked_features_with_fewer_parameters() {
         let device = Device::flex();
-        device.seed(3);
-        let branch = masked_branch(&device).valid();
+        let branch = seeded_module(&device, 3, || masked_branch(&device)).valid();
         let selection = pollster::block_on(ChannelSelection::from_masks(&branch)).unwrap();
         let pruned = rebuild(&branch, &selection, &device).valid();
 
-        let x = Tensor::<4>::random([5, 3, 12, 12], Distribution::Normal(0.0, 1.0), &device);
+        let x = seeded(&device, 4, || Tensor::<4>::random([5, 3, 12, 12], Distribution::Normal(0.0, 1.0), &device));
         let masked = pollster::block_on(read_f32(branch.forward(x.clone(), GateMode::Binary))).unwrap();
         let kept = pollster::block_on(read_f32(pruned.forward(x, GateMode::Binary))).unwrap();
 
@@ -220,7 +220,7 @@ mod tests {
     #[test]
     fn rebuilding_with_every_channel_is_an_independent_copy() {
         let device = Device::flex();
-        let branch = masked_branch(&device);
+        let branch = seeded_module(&device, 5, || masked_branch(&device));
         let copy = rebuild(&branch, &ChannelSelection::all(&branch), &device);
         assert_eq!(copy.param_count(), branch.param_count());
         // A running-statistics update on the copy must not reach the original.
