@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 TRUNK_VERSION := 0.22.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test dist bench test-native test-browser build-web \
+.PHONY: serve test dist bench bench-speed test-native test-browser build-web \
         setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-node
 
 serve: setup-toolchain setup-wasm-bindgen setup-trunk
@@ -36,6 +36,10 @@ dist: setup-toolchain setup-wasm-bindgen
 # Learning-quality benchmark on Split-MNIST (see BENCHMARKS.md).
 bench: setup-toolchain
 	scripts/bench-split-mnist.sh
+
+# Training-step and prediction speed, Burn against the same network in PyTorch.
+bench-speed: setup-toolchain
+	scripts/bench-speed.sh
 
 setup-toolchain:
 	@rustup toolchain list | grep -q "^$$(awk -F\" '/channel/{print $$2}' rust-toolchain.toml)" || rustup toolchain install

@@ -22,6 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Learn an ImageFolder data set in class-incremental steps and report the metrics.
     Bench(BenchArgs),
+    /// Time a training iteration (1, 3, 5 branches) and one-image prediction.
+    Speed(crate::speed::SpeedArgs),
 }
 
 #[derive(clap::Args, Clone)]

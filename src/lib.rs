@@ -6,14 +6,19 @@
 //! - `imagefolder` and `cli` (native only): the command-line benchmark.
 //! - `web` (wasm only): the Leptos page and the training worker.
 
+pub mod archive;
 pub mod engine;
 pub mod protocol;
+pub mod session;
 pub mod studio;
+pub mod upload;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod imagefolder;
 #[cfg(all(not(target_arch = "wasm32"), feature = "train"))]
 pub mod cli;
+#[cfg(all(not(target_arch = "wasm32"), feature = "train"))]
+pub mod speed;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

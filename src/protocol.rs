@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::metrics::AccuracyMatrix;
 use crate::engine::report::{Progress, StepSummary};
 use crate::engine::{Dataset, LearnerConfig, Sample};
 
@@ -40,6 +41,9 @@ pub enum ToWorker {
     Cancel,
     /// Class probabilities for one image.
     Predict { sample: Sample },
+    /// Replaces the worker's learner with a saved one (`None`: start over with no model), and
+    /// its accuracy history with `accuracy`. Answered by `Restored` or `RestoreFailed`.
+    Restore { model: Option<Vec<u8>>, accuracy: AccuracyMatrix },
     /// Test hook (`?simulate=worker-fault`): the worker panics the way cubecl does on an invalid
     /// shader or a lost device, so the error path to the page can be tested in a browser.
     SimulateFault,
@@ -83,6 +87,12 @@ pub enum FromWorker {
     DemoDone { steps: usize, mean_millis: f64 },
     StepProgress { progress: Progress },
     StepDone { outcome: Box<StepOutcome> },
+    /// The learner after a completed step, as a DER Studio model file; sent just before
+    /// `StepDone` so the page can save the session.
+    ModelSaved { model: Vec<u8> },
+    Restored,
+    /// The saved model could not be used; the worker's learner is unchanged.
+    RestoreFailed { message: String },
     /// The step did not complete; the model is as it was before it.
     StepFailed { message: String },
     Prediction { class_order: Vec<usize>, probabilities: Vec<f32> },

@@ -1,4 +1,4 @@
-//! The native command-line tool: `der bench --data DIR ...`.
+//! The native command-line tool: `der bench --data DIR ...` and `der speed`.
 
 #[cfg(all(not(target_arch = "wasm32"), feature = "train"))]
 fn main() {
@@ -7,6 +7,12 @@ fn main() {
     match cli.command {
         der_studio::cli::Command::Bench(args) => {
             if let Err(message) = der_studio::cli::bench(&args) {
+                eprintln!("error: {message}");
+                std::process::exit(1);
+            }
+        }
+        der_studio::cli::Command::Speed(args) => {
+            if let Err(message) = der_studio::speed::run(args) {
                 eprintln!("error: {message}");
                 std::process::exit(1);
             }

@@ -101,7 +101,7 @@ pub struct Learner {
     /// An inference snapshot of `network` (no autodiff, binary masks, BatchNorm in eval).
     inference: Option<DerNetwork>,
     /// The newest branch before pruning: the next branch starts from these weights.
-    init_source: Option<Branch>,
+    pub(super) init_source: Option<Branch>,
     /// Output index → global label, in the order classes were learned.
     pub class_order: Vec<usize>,
     pub steps: Vec<StepSummary>,
@@ -124,6 +124,17 @@ impl Learner {
 
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// The parts a saved model holds: the trained network and the next branch's initial weights.
+    pub(super) fn saved_parts(&self) -> (Option<&DerNetwork>, Option<&Branch>) {
+        (self.network.as_ref(), self.init_source.as_ref())
+    }
+
+    /// Installs a network read from a file (on the autodiff device) and its inference copy.
+    pub(super) fn restore_network(&mut self, network: DerNetwork) {
+        self.inference = Some(network.valid());
+        self.network = Some(network);
     }
 
     pub fn network(&self) -> Option<&DerNetwork> {

@@ -32,6 +32,8 @@ pub mod prune;
 #[cfg(feature = "train")]
 pub mod seeding;
 #[cfg(feature = "train")]
+pub mod snapshot;
+#[cfg(feature = "train")]
 pub mod tensor_io;
 
 pub use config::{LearnerConfig, Method};

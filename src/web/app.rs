@@ -8,7 +8,9 @@ use wasm_bindgen::JsCast;
 use crate::engine::report::{Phase, Progress};
 use crate::engine::LearnerConfig;
 use crate::protocol::{BackendChoice, BackendInfo, BranchView, FromWorker, StepOutcome, ToWorker};
+use crate::session::Session;
 use crate::studio::Studio;
+use crate::web::storage;
 use crate::web::images::{bundled_digit, decode_upload, draw_sample, fetch_bytes};
 use crate::web::worker_client::WorkerClient;
 
@@ -30,10 +32,15 @@ fn backend_from_url() -> BackendChoice {
     }
 }
 
-/// `?simulate=worker-fault` makes the worker fail as a GPU fault would (for tests).
-fn simulate_fault_from_url() -> bool {
+fn url_param(name: &str) -> Option<String> {
     let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-    web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get("simulate")).as_deref() == Some("worker-fault")
+    web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get(name))
+}
+
+/// `?simulate=worker-fault` makes the worker fail as a GPU fault would (for tests);
+/// `?simulate=fault-in-step` does so a moment after a step starts.
+fn simulate_fault_from_url() -> bool {
+    url_param("simulate").as_deref() == Some("worker-fault")
 }
 
 /// Settings for a classroom step: small enough to finish in about a minute.
@@ -71,6 +78,19 @@ struct PageState {
     /// The image last sent for prediction, and the answer: (label, probability) per class.
     probe: RwSignal<Option<Vec<u8>>>,
     prediction: RwSignal<Vec<(usize, f32)>>,
+    /// The worker's learner as a model file, updated after every step.
+    model: RwSignal<Option<Vec<u8>>>,
+    /// A session waiting for the worker to load its model (restore, import or start over);
+    /// the page changes nothing until the worker accepts it.
+    pending: RwSignal<Option<(Session, String)>>,
+    restore_sent: RwSignal<bool>,
+    /// Autosave starts once the saved session has been read (so it is never overwritten first).
+    can_save: RwSignal<bool>,
+    save_status: RwSignal<(String, bool)>,
+    /// The worker died during a step: continuing on the CPU runs that step again.
+    interrupted_step: RwSignal<bool>,
+    /// Set after a restore with `?resume=step`: the step panel starts the saved step.
+    auto_learn: RwSignal<bool>,
 }
 
 impl PageState {
@@ -92,7 +112,38 @@ impl PageState {
             config: RwSignal::new(classroom_config()),
             probe: RwSignal::new(None),
             prediction: RwSignal::new(Vec::new()),
+            model: RwSignal::new(None),
+            pending: RwSignal::new(None),
+            restore_sent: RwSignal::new(false),
+            can_save: RwSignal::new(false),
+            save_status: RwSignal::new((String::new(), false)),
+            interrupted_step: RwSignal::new(false),
+            auto_learn: RwSignal::new(false),
         }
+    }
+
+    fn session(&self) -> Session {
+        Session {
+            studio: self.studio.get_untracked(),
+            config: self.config.get_untracked(),
+            outcome: self.outcome.get_untracked(),
+            params_history: self.params_history.get_untracked(),
+            model: self.model.get_untracked(),
+            selected: self.selected.get_untracked(),
+        }
+    }
+
+    /// Replaces what the page shows with `session` (its model is already in the worker).
+    fn apply(&self, session: Session) {
+        self.studio.set(session.studio);
+        self.config.set(session.config);
+        self.outcome.set(session.outcome);
+        self.params_history.set(session.params_history);
+        self.model.set(session.model);
+        self.selected.set(session.selected);
+        self.losses.set(Vec::new());
+        self.probe.set(None);
+        self.prediction.set(Vec::new());
     }
 
     fn say(&self, message: impl Into<String>, is_error: bool) {
@@ -141,6 +192,24 @@ impl PageState {
                 );
                 self.outcome.set(Some(*outcome));
             }
+            FromWorker::ModelSaved { model } => self.model.set(Some(model)),
+            FromWorker::Restored => {
+                self.restore_sent.set(false);
+                if let Some((session, message)) = self.pending.get_untracked() {
+                    self.pending.set(None);
+                    let resume = url_param("resume").as_deref() == Some("step") && !session.selected.is_empty();
+                    self.apply(session);
+                    self.can_save.set(true);
+                    self.say(message, false);
+                    self.auto_learn.set(resume);
+                }
+            }
+            FromWorker::RestoreFailed { message } => {
+                self.restore_sent.set(false);
+                self.pending.set(None);
+                self.can_save.set(true);
+                self.say(message, true);
+            }
             FromWorker::StepFailed { message } => {
                 self.learning.set(None);
                 self.progress.set(None);
@@ -150,6 +219,7 @@ impl PageState {
                 self.prediction.set(class_order.into_iter().zip(probabilities).collect());
             }
             FromWorker::Error { message, gpu } => {
+                self.interrupted_step.set(gpu && self.learning.get_untracked().is_some());
                 self.demo_running.set(false);
                 self.learning.set(None);
                 self.gpu_error.set(gpu);
@@ -185,6 +255,18 @@ fn App() -> impl IntoView {
     if simulate_fault_from_url() {
         send(ToWorker::SimulateFault);
     }
+    spawn_local(restore_saved_session(state));
+    // A pending session goes to the worker once it has a device.
+    Effect::new(move |_| {
+        if state.backend.get().is_none() || state.restore_sent.get() {
+            return;
+        }
+        if let Some((session, _)) = state.pending.get() {
+            state.restore_sent.set(true);
+            send(ToWorker::Restore { model: session.model.clone(), accuracy: session.accuracy() });
+        }
+    });
+    autosave(state);
 
     view! {
         <header class="top">
@@ -195,8 +277,10 @@ fn App() -> impl IntoView {
             <BackendBadge backend=state.backend />
         </header>
         <main>
+            <SessionBar state=state />
             <Notice state=state />
             <ClassesPanel state=state />
+            <CameraPanel state=state />
             <StepPanel state=state send=send />
             <SettingsPanel state=state />
             <PredictPanel state=state send=send />
@@ -205,7 +289,7 @@ fn App() -> impl IntoView {
             <EngineCheck state=state send=send />
         </main>
         <footer>
-            <span>"Everything runs in your browser. Nothing is uploaded."</span>
+            <span>"Everything runs in your browser and is saved only in this browser. Nothing is uploaded."</span>
             <span class="heartbeat" data-testid="heartbeat">{move || heartbeat.get()}</span>
         </footer>
     }
@@ -236,7 +320,10 @@ fn Notice(state: PageState) -> impl IntoView {
             >
                 <span>{move || state.notice.get().map(|(m, _)| m).unwrap_or_default()}</span>
                 <Show when=move || state.gpu_error.get()>
-                    <a class="button" href="?backend=cpu">"Continue on the CPU"</a>
+                    <a class="button" data-testid="continue-on-cpu"
+                        href=move || if state.interrupted_step.get() { "?backend=cpu&resume=step" } else { "?backend=cpu" }>
+                        {move || if state.interrupted_step.get() { "Continue on the CPU (runs the step again)" } else { "Continue on the CPU" }}
+                    </a>
                 </Show>
                 <button class="quiet" on:click=move |_| state.notice.set(None) aria-label="Dismiss">"×"</button>
             </div>
@@ -383,7 +470,7 @@ fn Thumb(pixels: Signal<Vec<u8>>) -> impl IntoView {
 
 #[component]
 fn StepPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 'static) -> impl IntoView {
-    let learn = move |_| {
+    let learn = move |_: ()| {
         let ids = state.selected.get_untracked();
         let studio = state.studio.get_untracked();
         let first = studio.classes.iter().all(|c| c.learned_in_step.is_none());
@@ -396,7 +483,18 @@ fn StepPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 's
         state.notice.set(None);
         state.learning.set(Some(ids.clone()));
         send(ToWorker::Learn { config: state.config.get_untracked(), train: studio.train_set(&ids), test: studio.test_set(&seen) });
+        if url_param("simulate").as_deref() == Some("fault-in-step") {
+            set_timeout(move || send(ToWorker::SimulateFault), std::time::Duration::from_millis(1500));
+        }
     };
+    // A step interrupted by a worker fault runs again once the session is back (on the CPU).
+    Effect::new(move |_| {
+        if state.auto_learn.get() && state.backend.get().is_some() && state.pending.get().is_none() {
+            state.auto_learn.set(false);
+            learn(());
+            state.say("Running the interrupted step again on the CPU…", false);
+        }
+    });
     let names = move || {
         let studio = state.studio.get();
         state.selected.get().iter().filter_map(|&id| studio.class(id).ok().map(|c| c.name.clone())).collect::<Vec<_>>().join(", ")
@@ -406,8 +504,8 @@ fn StepPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 's
             <h2 id="step-title">{move || format!("Step {}", state.outcome.get().map(|o| o.summary.step + 2).unwrap_or(1))}</h2>
             <p>{move || if state.selected.get().is_empty() { "Tick “In the next step” on the classes to learn now.".to_string() } else { format!("Will learn: {}", names()) }}</p>
             <div class="row">
-                <button class="primary" data-testid="learn" on:click=learn
-                    disabled=move || state.learning.get().is_some() || state.backend.get().is_none()>
+                <button class="primary" data-testid="learn" on:click=move |_| learn(())
+                    disabled=move || state.learning.get().is_some() || state.backend.get().is_none() || state.pending.get().is_some()>
                     {move || if state.learning.get().is_some() { "Learning…" } else { "Learn" }}
                 </button>
                 <Show when=move || state.learning.get().is_some()>
@@ -776,6 +874,298 @@ fn PredictPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync +
                     </div>
                 </div>
             </Show>
+        </section>
+    }
+}
+
+/// Reads the session saved in this browser and queues it for the worker.
+async fn restore_saved_session(state: PageState) {
+    match storage::load(storage::CURRENT).await {
+        Ok(Some(bytes)) => match Session::decode(&bytes) {
+            Ok(session) => {
+                let classes = session.studio.classes.len();
+                let images: usize = session.studio.classes.iter().map(|c| c.samples.len()).sum();
+                let steps = session.outcome.as_ref().map_or(0, |o| o.summary.step + 1);
+                let message = format!(
+                    "Welcome back: your session was restored from this browser ({classes} classes, {images} images, {steps} steps learned)."
+                );
+                state.pending.set(Some((session, message)));
+            }
+            Err(e) => {
+                // Kept aside, never overwritten: a newer app version may read it.
+                let kept = storage::save(storage::UNREADABLE, &bytes).await.is_ok();
+                state.can_save.set(true);
+                state.say(
+                    format!(
+                        "The session saved in this browser could not be opened: {e}.{} Starting a new session.",
+                        if kept { " It was kept aside, not deleted." } else { "" }
+                    ),
+                    true,
+                );
+            }
+        },
+        Ok(None) => state.can_save.set(true),
+        Err(e) => {
+            state.can_save.set(true);
+            state.save_status.set((format!("Not saved: this browser does not allow saving ({e}). Use Export to keep your work."), true));
+        }
+    }
+}
+
+/// Saves the session a moment after every change (one write for a burst of changes).
+fn autosave(state: PageState) {
+    let timer = StoredValue::new_local(None::<leptos::leptos_dom::helpers::TimeoutHandle>);
+    Effect::new(move |_| {
+        state.studio.track();
+        state.config.track();
+        state.outcome.track();
+        state.params_history.track();
+        state.model.track();
+        state.selected.track();
+        if !state.can_save.get() {
+            return;
+        }
+        if let Some(handle) = timer.get_value() {
+            handle.clear();
+        }
+        let handle = leptos::leptos_dom::helpers::set_timeout_with_handle(
+            move || {
+                spawn_local(async move {
+                    let bytes = state.session().encode();
+                    let status = match storage::save(storage::CURRENT, &bytes).await {
+                        Ok(()) => (format!("Saved in this browser ({:.1} MB)", bytes.len() as f64 / 1e6), false),
+                        Err(e) => (format!("Not saved: {e}. Your work is still here: use Export to keep it."), true),
+                    };
+                    state.save_status.set(status);
+                });
+            },
+            std::time::Duration::from_millis(400),
+        )
+        .ok();
+        timer.set_value(handle);
+    });
+}
+
+/// Where the session lives: saved state, export to a file, import from one, start over.
+#[component]
+fn SessionBar(state: PageState) -> impl IntoView {
+    let export = move |_| {
+        let bytes = state.session().encode();
+        if let Err(e) = storage::download("der-studio-session.derstudio", &bytes) {
+            state.say(format!("The session could not be exported: {e}"), true);
+        }
+    };
+    let import = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = ev.target().unwrap().unchecked_into();
+        let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+        input.set_value("");
+        spawn_local(async move {
+            let name = file.name();
+            let result = storage::read_file(&file).await.and_then(|bytes| {
+                Session::decode(&bytes).map_err(|e| format!("“{name}” could not be opened: {e}. Your current session is unchanged."))
+            });
+            match result {
+                Ok(session) => state.pending.set(Some((session, format!("Opened “{name}”.")))),
+                Err(e) => state.say(e, true),
+            }
+        });
+    };
+    let start_over = move |_| {
+        let confirmed = web_sys::window()
+            .and_then(|w| w.confirm_with_message("Start a new session? Export first if you want to keep this one.").ok())
+            .unwrap_or(false);
+        if confirmed {
+            let session = Session {
+                studio: Studio::new(INPUT_SIZE),
+                config: classroom_config(),
+                outcome: None,
+                params_history: Vec::new(),
+                model: None,
+                selected: Vec::new(),
+            };
+            state.pending.set(Some((session, "A new, empty session.".into())));
+        }
+    };
+    view! {
+        <div class="session-bar" data-testid="session-bar">
+            <span class="save-status" class:error=move || state.save_status.get().1 data-testid="save-status">
+                {move || {
+                    if state.pending.get().is_some() { "Opening session…".to_string() }
+                    else { state.save_status.get().0 }
+                }}
+            </span>
+            <button class="small" data-testid="export" on:click=export>"Export session"</button>
+            <label class="button small">"Import session"
+                <input type="file" accept=".derstudio,application/octet-stream" class="visually-hidden"
+                    on:change=import data-testid="import" />
+            </label>
+            <button class="quiet small" data-testid="start-over" on:click=start_over
+                disabled=move || state.learning.get().is_some()>"Start over"</button>
+        </div>
+    }
+}
+
+/// Live camera with "hold to record" into an unlearned class.
+#[component]
+fn CameraPanel(state: PageState) -> impl IntoView {
+    use crate::web::camera;
+    let video = NodeRef::<leptos::html::Video>::new();
+    let stream = StoredValue::new_local(None::<web_sys::MediaStream>);
+    let timer = StoredValue::new_local(None::<leptos::leptos_dom::helpers::IntervalHandle>);
+    let live = RwSignal::new(false);
+    let starting = RwSignal::new(false);
+    let recording = RwSignal::new(false);
+    let captured = RwSignal::new(0usize);
+    let cameras = RwSignal::new(Vec::<camera::CameraInfo>::new());
+    let target = RwSignal::new(None::<usize>);
+    let open_classes = move || {
+        state.studio.get().classes.iter().filter(|c| c.learned_in_step.is_none()).map(|c| (c.id, c.name.clone())).collect::<Vec<_>>()
+    };
+    // Keep the target on a class that can still take images.
+    Effect::new(move |_| {
+        let open = open_classes();
+        let current = target.get();
+        if !current.is_some_and(|t| open.iter().any(|(id, _)| *id == t)) {
+            let first = open.first().map(|(id, _)| *id);
+            // Setting a signal re-runs this effect: only set a different value.
+            if first != current {
+                target.set(first);
+            }
+        }
+    });
+    let stop_recording = move || {
+        if let Some(handle) = timer.get_value() {
+            handle.clear();
+        }
+        timer.set_value(None);
+        recording.set(false);
+    };
+    let shut = move || {
+        stop_recording();
+        if let Some(s) = stream.get_value() {
+            camera::stop(&s);
+        }
+        stream.set_value(None);
+        live.set(false);
+    };
+    let start = move |device: Option<String>| {
+        shut();
+        starting.set(true);
+        spawn_local(async move {
+            match camera::open(device.as_deref()).await {
+                Ok(s) => {
+                    camera::on_ended(&s, move || {
+                        let had = captured.get_untracked();
+                        let was_recording = recording.get_untracked();
+                        shut();
+                        state.say(
+                            if was_recording {
+                                format!("The camera stopped (was it unplugged?). The {had} images captured so far are kept.")
+                            } else {
+                                "The camera stopped (was it unplugged?). Start it again when it is back.".to_string()
+                            },
+                            true,
+                        );
+                    });
+                    if let Some(v) = video.get_untracked() {
+                        v.set_src_object(Some(&s));
+                        camera::playing(&v).await;
+                    }
+                    stream.set_value(Some(s));
+                    live.set(true);
+                    cameras.set(camera::cameras().await);
+                }
+                Err(message) => state.say(message, true),
+            }
+            starting.set(false);
+        });
+    };
+    let begin = move || {
+        if recording.get_untracked() || !live.get_untracked() {
+            return;
+        }
+        let Some(id) = target.get_untracked() else {
+            return state.say("Add a class first: the camera's images go into a class.", true);
+        };
+        captured.set(0);
+        recording.set(true);
+        let handle = leptos::leptos_dom::helpers::set_interval_with_handle(
+            move || {
+                let Some(v) = video.get_untracked() else { return };
+                let Some(sample) = camera::grab(&v, INPUT_SIZE, id) else { return };
+                match state.studio.try_update(|s| s.add_sample(id, sample.pixels)) {
+                    Some(Ok(())) => captured.update(|n| *n += 1),
+                    Some(Err(e)) => {
+                        stop_recording();
+                        state.say(e, true);
+                    }
+                    None => {}
+                }
+            },
+            std::time::Duration::from_millis(100),
+        )
+        .ok();
+        timer.set_value(handle);
+    };
+    let end = move || {
+        if recording.get_untracked() {
+            stop_recording();
+            state.say(format!("Recorded {} images.", captured.get_untracked()), false);
+        }
+    };
+    let key_down = move |ev: leptos::ev::KeyboardEvent| {
+        if (ev.key() == " " || ev.key() == "Enter") && !ev.repeat() {
+            ev.prevent_default();
+            begin();
+        }
+    };
+    let key_up = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == " " || ev.key() == "Enter" {
+            ev.prevent_default();
+            end();
+        }
+    };
+    on_cleanup(move || shut());
+    view! {
+        <section class="card camera" aria-labelledby="camera-title">
+            <div class="row spread">
+                <h2 id="camera-title">"Camera"</h2>
+                <Show when=move || !live.get() fallback=move || view! {
+                    <button class="quiet small" on:click=move |_| shut() data-testid="camera-stop">"Turn off"</button>
+                }>
+                    <button data-testid="camera-start" on:click=move |_| start(None) disabled=move || starting.get()>
+                        {move || if starting.get() { "Starting…" } else { "Use the camera" }}
+                    </button>
+                </Show>
+            </div>
+            <div class="camera-body" class:off=move || !live.get()>
+                <video node_ref=video class="preview" autoplay=true muted=true playsinline=true data-testid="camera-preview"></video>
+                <div class="camera-controls">
+                    <Show when=move || live.get() fallback=|| view! {
+                        <p class="empty">"Show objects to the camera and hold the record button: about 10 pictures a second go into the chosen class. Only the centre square is used."</p>
+                    }>
+                        <Show when=move || { cameras.get().len() > 1 }>
+                            <label>"Camera "
+                                <select data-testid="camera-choice" on:change=move |ev| start(Some(event_target_value(&ev)))>
+                                    {move || cameras.get().into_iter().map(|c| view! { <option value=c.id.clone()>{c.label.clone()}</option> }).collect_view()}
+                                </select>
+                            </label>
+                        </Show>
+                        <label>"Record into "
+                            <select data-testid="camera-class" on:change=move |ev| target.set(event_target_value(&ev).parse().ok())
+                                prop:value=move || target.get().map(|t| t.to_string()).unwrap_or_default()>
+                                {move || open_classes().into_iter().map(|(id, name)| view! { <option value=id.to_string()>{name}</option> }).collect_view()}
+                            </select>
+                        </label>
+                        <button class="primary record" class:recording=move || recording.get() data-testid="record"
+                            disabled=move || target.get().is_none()
+                            on:pointerdown=move |_| begin() on:pointerup=move |_| end() on:pointerleave=move |_| end()
+                            on:pointercancel=move |_| end() on:keydown=key_down on:keyup=key_up>
+                            {move || if recording.get() { format!("Recording… {}", captured.get()) } else { "Hold to record".to_string() }}
+                        </button>
+                    </Show>
+                </div>
+            </div>
         </section>
     }
 }

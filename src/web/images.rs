@@ -13,7 +13,7 @@ use crate::engine::data::{resize_square, Sample};
 /// Uploads larger than this are refused before decoding.
 pub const MAX_UPLOAD_BYTES: f64 = 25.0 * 1024.0 * 1024.0;
 
-fn js_error(e: JsValue) -> String {
+pub fn js_error(e: JsValue) -> String {
     e.as_string()
         .or_else(|| Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()))
         .unwrap_or_else(|| format!("{e:?}"))
@@ -66,6 +66,8 @@ pub async fn decode_upload(file: &web_sys::File, size: usize) -> Result<Vec<u8>,
     if file.size() > MAX_UPLOAD_BYTES {
         return Err(format!("“{name}” is larger than 25 MB."));
     }
+    let buffer = JsFuture::from(file.array_buffer()).await.map_err(|_| format!("“{name}” could not be read."))?;
+    crate::upload::check_declared_size(&name, &Uint8Array::new(&buffer).to_vec())?;
     let window = web_sys::window().ok_or("no window")?;
     let promise = window.create_image_bitmap_with_blob(file).map_err(js_error)?;
     let bitmap: ImageBitmap = JsFuture::from(promise)

@@ -2,7 +2,9 @@
 //! through [`crate::protocol`]. Both are thin: all learning happens in [`crate::engine`].
 
 pub mod app;
+pub mod camera;
 pub mod images;
+pub mod storage;
 #[cfg(feature = "train")]
 pub mod worker;
 pub mod worker_client;

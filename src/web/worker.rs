@@ -14,6 +14,7 @@ use crate::engine::learner::{Control, Observer, Progress};
 use crate::engine::metrics::confusion;
 use crate::engine::prune::ChannelSelection;
 use crate::engine::{AccuracyMatrix, Dataset, Learner, LearnerConfig};
+use crate::archive::Archive;
 use crate::protocol::{BackendChoice, BackendInfo, BranchView, FromWorker, StepOutcome, ToWorker};
 
 thread_local! {
@@ -61,7 +62,14 @@ pub fn start() {
     // page before the worker dies, so the page can offer the CPU.
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
-        post(&FromWorker::Error { message: format!("The training worker stopped: {info}"), gpu: true });
+        // The page shows the cause; the source location goes to the console above.
+        let payload = info.payload();
+        let cause = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| info.to_string());
+        post(&FromWorker::Error { message: format!("The training worker stopped: {cause}"), gpu: true });
     }));
     let busy = Rc::new(RefCell::new(false));
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
@@ -111,6 +119,18 @@ async fn handle(message: ToWorker, busy: Rc<RefCell<bool>>) {
                 Ok(_) => {}
                 Err(e) => post(&FromWorker::Error { message: e.to_string(), gpu: true }),
             }
+        }
+        ToWorker::Restore { model, accuracy } => {
+            if busy.replace(true) {
+                post(&FromWorker::RestoreFailed { message: "a step is running: wait for it or cancel it first".into() });
+                return;
+            }
+            let result = restore(model, accuracy);
+            busy.replace(false);
+            post(&match result {
+                Ok(()) => FromWorker::Restored,
+                Err(message) => FromWorker::RestoreFailed { message },
+            });
         }
         ToWorker::Init { backend } => {
             let (device, info) = choose_device(backend).await;
@@ -176,6 +196,21 @@ async fn choose_device(choice: BackendChoice) -> (Device, BackendInfo) {
     }
 }
 
+/// Installs a saved learner (or none) and the accuracy history that goes with it.
+fn restore(model: Option<Vec<u8>>, accuracy: AccuracyMatrix) -> Result<(), String> {
+    let learner = match model {
+        None => None,
+        Some(bytes) => {
+            let device = DEVICE.with(|d| d.borrow().clone()).ok_or("the worker has no device yet")?;
+            let archive = Archive::decode(&bytes).map_err(|e| format!("The saved model could not be read: {e}."))?;
+            Some(Learner::import(&archive, device).map_err(|e| format!("The saved model could not be used: {e}."))?)
+        }
+    };
+    LEARNER.with(|l| *l.borrow_mut() = learner);
+    MATRIX.with(|m| *m.borrow_mut() = accuracy);
+    Ok(())
+}
+
 /// Runs one step on the worker's learner and describes the result for the page.
 async fn learn(config: LearnerConfig, device: Device, train: Dataset, test: Dataset) -> Result<StepOutcome, String> {
     // The learner leaves its cell while it trains (an await in between must not hold a borrow);
@@ -186,6 +221,12 @@ async fn learn(config: LearnerConfig, device: Device, train: Dataset, test: Data
         Ok(summary) => describe(&learner, summary, &test).await,
         Err(e) => Err(e.to_string()),
     };
+    if outcome.is_ok() {
+        match learner.export().await {
+            Ok(archive) => post(&FromWorker::ModelSaved { model: archive.encode() }),
+            Err(e) => post(&FromWorker::Error { message: format!("The model could not be saved: {e}"), gpu: true }),
+        }
+    }
     LEARNER.with(|l| *l.borrow_mut() = Some(learner));
     outcome
 }

@@ -2,7 +2,8 @@
 // backend, and the worker trains DER's network with a falling loss — once on WebGPU
 // (SwiftShader here) and once forced to the CPU; both must give the same losses.
 import { chromium } from 'playwright-core';
-import { mkdtemp, mkdir } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { deflateSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -14,6 +15,23 @@ const FLAGS = [
   '--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
+
+// The fake camera plays real handwritten 7s (from the bundled MNIST samples) as a Y4M video.
+async function fakeCameraVideo() {
+  const digits = await readFile('www/samples/mnist-28.bin');
+  const side = 56, frames = [];
+  for (let i = 0; i < 40; i++) {
+    const start = (7 * 40 + i) * 28 * 28;
+    const y = Buffer.alloc(side * side);
+    for (let r = 0; r < side; r++) for (let c = 0; c < side; c++) y[r * side + c] = digits[start + (r >> 1) * 28 + (c >> 1)];
+    frames.push(Buffer.from('FRAME\n'), y, Buffer.alloc(side * side / 2, 128));
+  }
+  const path = join(await mkdtemp(join(tmpdir(), 'der-camera-')), 'sevens.y4m');
+  await writeFile(path, Buffer.concat([Buffer.from(`YUV4MPEG2 W${side} H${side} F10:1 Ip A1:1 C420jpeg\n`), ...frames]));
+  return path;
+}
+FLAGS.push('--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+  `--use-file-for-fake-video-capture=${await fakeCameraVideo()}`);
 
 async function openPage(url) {
   const context = await chromium.launchPersistentContext(await mkdtemp(join(tmpdir(), 'der-chromium-')), {
@@ -93,6 +111,194 @@ async function classroom(label, page, steps) {
   assert.equal(await page.$$eval('[data-testid=accuracy-matrix] tbody tr', (r) => r.length), 2);
   assert.equal(await page.getByTestId('learn').isEnabled(), true, 'ready to learn again');
   console.log(`[${label}] Cancel during step 3 left the two-step model intact`);
+
+  await persistence(label, page);
+}
+
+const notice = (page) => page.evaluate(() => document.querySelector('[data-testid=notice]')?.textContent ?? '');
+const waitNotice = (page, pattern, timeout = 120_000) => page.waitForFunction(
+  (source) => new RegExp(source).test(document.querySelector('[data-testid=notice]')?.textContent ?? ''),
+  pattern.source, { timeout, polling: 200 });
+
+// The two-step model is fully there: both branches (first locked), both matrix rows, and the
+// worker's model answers with one bar per learned class.
+async function assertTwoStepModel(label, page, what) {
+  assert.deepEqual(await page.$$eval('[data-testid=branch]', (b) => b.map((x) => x.dataset.frozen)), ['true', 'false'], what);
+  assert.equal(await page.$$eval('[data-testid=accuracy-matrix] tbody tr', (r) => r.length), 2, what);
+  assert.equal(await page.$$eval('[data-testid=class-card]', (c) => c.length), 6, what);
+  await page.getByTestId('predict-kept-aside').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction] .bar-row').length === 4, null, { timeout: 60_000 });
+  console.log(`[${label}] ${what}: two branches, accuracy matrix and a working model`);
+}
+
+// Reload restores the session; export, start over and import round-trip it; a file that is not
+// a session is refused without touching the current one.
+async function persistence(label, page) {
+  await page.waitForFunction(() => /Saved in this browser/.test(document.querySelector('[data-testid=save-status]')?.textContent ?? ''), null, { timeout: 30_000 });
+  await page.reload();
+  await waitNotice(page, /Welcome back/);
+  await assertTwoStepModel(label, page, 'after a reload');
+  await page.screenshot({ path: `${SHOTS}/${label}-restored.png`, fullPage: true });
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
+  const exported = await readFile(await download.path());
+  assert.equal(exported.subarray(0, 9).toString(), 'DERSTUDIO');
+  console.log(`[${label}] exported session: ${(exported.length / 1e6).toFixed(2)} MB`);
+
+  page.once('dialog', (d) => d.accept());
+  await page.getByTestId('start-over').click();
+  await waitNotice(page, /new, empty session/);
+  assert.equal(await page.$$eval('[data-testid=class-card]', (c) => c.length), 0);
+
+  await page.getByTestId('import').setInputFiles({ name: 'homework.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4 not a session') });
+  await waitNotice(page, /homework\.pdf.*could not be opened.*not a DER Studio file/);
+  const truncated = exported.subarray(0, Math.floor(exported.length / 2));
+  await page.getByTestId('import').setInputFiles({ name: 'half.derstudio', mimeType: 'application/octet-stream', buffer: truncated });
+  await waitNotice(page, /half\.derstudio.*cut short/);
+  assert.equal(await page.$$eval('[data-testid=class-card]', (c) => c.length), 0, 'a refused file changes nothing');
+
+  await page.getByTestId('import').setInputFiles({ name: 'lesson.derstudio', mimeType: 'application/octet-stream', buffer: exported });
+  await waitNotice(page, /Opened “lesson\.derstudio”/);
+  await assertTwoStepModel(label, page, 'after export, start over and import');
+}
+
+// A PNG that declares 100 000 × 100 000 pixels (a decompression bomb): valid signature, IHDR
+// and CRCs, and a small compressed body.
+function bombPng() {
+  const table = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
+  const crc = (buf) => { let c = 0xffffffff; for (const b of buf) c = table[(c ^ b) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const sum = Buffer.alloc(4); sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(100_000, 0); ihdr.writeUInt32BE(100_000, 4); ihdr[8] = 8; ihdr[9] = 2;
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.alloc(1 << 20))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+// Bad input and storage faults, on the CPU (no training needed): each gets a clear message and
+// nothing already there is lost.
+async function reliability(url) {
+  const { context, page, problems } = await openPage(`${url}?backend=cpu`);
+  try {
+    await page.waitForFunction(() => document.querySelector('[data-testid=backend]')?.dataset.kind, null, { timeout: 60_000 });
+    const addClass = async (name) => {
+      await page.getByTestId('class-name').fill(name);
+      await page.getByTestId('add-class').click();
+    };
+    await addClass('Mixed bag');
+    const good = await readFile('tests/fixtures/mnist6/train/0/0.png');
+    await page.getByTestId('upload').setInputFiles([
+      { name: 'zero.png', mimeType: 'image/png', buffer: good },
+      { name: 'report.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n%âãÏÓ\n1 0 obj <<>> endobj\n') },
+      { name: 'empty.png', mimeType: 'image/png', buffer: Buffer.alloc(0) },
+      { name: 'cut.png', mimeType: 'image/png', buffer: good.subarray(0, 60) },
+      { name: 'bomb.png', mimeType: 'image/png', buffer: bombPng() },
+      { name: 'one.png', mimeType: 'image/png', buffer: await readFile('tests/fixtures/mnist6/train/1/0.png') },
+    ]);
+    await waitNotice(page, /Added 2 images/, 60_000);
+    const text = await notice(page);
+    for (const name of ['report.pdf', 'empty.png', 'cut.png', 'bomb.png']) assert.ok(text.includes(name), `${name} named in: ${text}`);
+    assert.match(text, /bomb\.png.*100000 × 100000/);
+    assert.deepEqual(await page.$$eval('[data-testid=sample-count]', (e) => e.map((x) => parseInt(x.textContent))), [2]);
+    console.log(`[reliability] uploads: ${text}`);
+    await page.screenshot({ path: `${SHOTS}/reliability-uploads.png`, fullPage: true });
+
+    await addClass('   ');
+    await waitNotice(page, /needs a name/);
+    await addClass('MIXED BAG');
+    await waitNotice(page, /already a class/);
+    await addClass('x'.repeat(41));
+    await waitNotice(page, /at most 40 characters/);
+    await addClass('猫と犬 🐈');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 2);
+
+    await page.getByTestId('pick').nth(0).check();
+    await page.getByTestId('learn').click();
+    await waitNotice(page, /at least two classes/);
+    await page.getByTestId('pick').nth(1).check();
+    await page.getByTestId('learn').click();
+    await waitNotice(page, /has 2 samples|no samples yet/);
+    assert.equal(await page.$$eval('[data-testid=branch]', (b) => b.length), 0, 'nothing trained');
+    console.log(`[reliability] class and step rules give messages: ${await notice(page)}`);
+
+    // The camera: hold to record into a class, then the camera is unplugged mid-recording.
+    await page.getByTestId('camera-start').click();
+    await page.getByTestId('record').waitFor({ timeout: 30_000 });
+    await page.getByTestId('camera-class').selectOption({ label: '猫と犬 🐈' });
+    const record = page.getByTestId('record');
+    await record.hover();
+    await page.mouse.down();
+    await page.waitForTimeout(1500);
+    await page.mouse.up();
+    await waitNotice(page, /Recorded \d+ images/);
+    const recorded = Number((await notice(page)).match(/Recorded (\d+)/)[1]);
+    const counts = await page.$$eval('[data-testid=sample-count]', (e) => e.map((x) => parseInt(x.textContent)));
+    assert.ok(recorded >= 8 && recorded <= 20, `about 10 frames a second: ${recorded}`);
+    assert.deepEqual(counts, [2, recorded]);
+    await page.screenshot({ path: `${SHOTS}/reliability-camera.png`, fullPage: true });
+    // The captured frames are the sevens the camera shows: bright strokes on a dark ground.
+    await record.hover();
+    await page.mouse.down();
+    await page.waitForTimeout(500);
+    await page.evaluate(() => document.querySelector('[data-testid=camera-preview]').srcObject.getVideoTracks()[0].dispatchEvent(new Event('ended')));
+    await waitNotice(page, /camera stopped.*captured so far are kept/);
+    await page.mouse.up();
+    const after = await page.$$eval('[data-testid=sample-count]', (e) => e.map((x) => parseInt(x.textContent)));
+    assert.ok(after[1] > recorded, `images captured before the camera stopped are kept: ${after}`);
+    assert.equal(await page.getByTestId('camera-start').count(), 1, 'the camera can be started again');
+    console.log(`[reliability] camera: ${recorded} images in 1.5 s; unplugged: ${await notice(page)}`);
+
+    // A denied camera: a message, nothing lost.
+    await page.evaluate(() => {
+      navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+    });
+    await page.getByTestId('camera-start').click();
+    await waitNotice(page, /camera is blocked/);
+
+    // Storage full: the write fails, the page says so, and the session stays usable.
+    await page.waitForFunction(() => /Saved in this browser/.test(document.querySelector('[data-testid=save-status]')?.textContent ?? ''), null, { timeout: 30_000 });
+    await page.evaluate(() => {
+      IDBObjectStore.prototype.put = function () { throw new DOMException('The quota has been exceeded.', 'QuotaExceededError'); };
+    });
+    await addClass('Added while full');
+    await page.waitForFunction(() => /storage for this site is full/.test(document.querySelector('[data-testid=save-status]')?.textContent ?? ''), null, { timeout: 30_000 }).catch(async (e) => { throw new Error(`save status: ${await page.getByTestId('save-status').innerText()}`); });
+    assert.equal(await page.$$eval('[data-testid=class-card]', (c) => c.length), 3, 'the class is kept in the page');
+    await page.screenshot({ path: `${SHOTS}/reliability-storage-full.png`, fullPage: true });
+    console.log(`[reliability] storage full: ${await page.getByTestId('save-status').innerText()}`);
+
+    // A session saved by a newer DER Studio: refused with a message and kept aside, not lost.
+    await page.reload();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 2, null, { timeout: 60_000 });
+    await page.evaluate(() => new Promise((resolve, reject) => {
+      const open = indexedDB.open('der-studio', 1);
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const bytes = new Uint8Array([...new TextEncoder().encode('DERSTUDIO'), 9, 0, 0, 0, 0, 0]);
+        const tx = open.result.transaction('sessions', 'readwrite');
+        tx.objectStore('sessions').put(bytes, 'current');
+        tx.oncomplete = () => resolve();
+        tx.onerror = () => reject(tx.error);
+      };
+    }));
+    await page.reload();
+    await waitNotice(page, /newer DER Studio.*kept aside/);
+    const kept = await page.evaluate(() => new Promise((resolve) => {
+      const open = indexedDB.open('der-studio', 1);
+      open.onsuccess = () => {
+        const get = open.result.transaction('sessions').objectStore('sessions').get('unreadable');
+        get.onsuccess = () => resolve(get.result?.length ?? 0);
+      };
+    }));
+    assert.equal(kept, 15, 'the unreadable session is kept aside');
+    console.log(`[reliability] newer-format session: ${await notice(page)}`);
+    assert.deepEqual(problems.filter((p) => !/QuotaExceeded|quota/i.test(p)), [], 'no console errors');
+  } finally {
+    await context.close();
+  }
 }
 
 async function trainDemo(label, url, expectKind, classroomSteps) {
@@ -155,17 +361,51 @@ async function workerFault(url) {
   }
 }
 
+// A worker fault during a step (a lost GPU device): the page offers the CPU, reloads there with
+// the session as it was before the step, and runs the interrupted step again.
+async function faultInStep(url) {
+  const { context, page } = await openPage(`${url}?backend=cpu&simulate=fault-in-step`);
+  try {
+    await page.waitForFunction(() => document.querySelector('[data-testid=backend]')?.dataset.kind, null, { timeout: 60_000 });
+    await page.locator('details.settings summary').click();
+    await page.getByTestId('epochs').fill('3');
+    await page.getByTestId('epochs').dispatchEvent('change');
+    await page.getByTestId('try-samples').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 6);
+    await page.waitForFunction(() => /Saved in this browser/.test(document.querySelector('[data-testid=save-status]')?.textContent ?? ''), null, { timeout: 30_000 });
+    await page.getByTestId('learn').click();
+    const offer = page.getByTestId('continue-on-cpu');
+    await offer.waitFor({ timeout: 60_000 });
+    assert.match(await notice(page), /The training worker stopped: .*simulated GPU fault/);
+    assert.match(await offer.innerText(), /runs the step again/);
+    await offer.click();
+    await waitNotice(page, /Running the interrupted step again/);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=accuracy-matrix] tbody tr').length === 1
+      || document.querySelector('[data-testid=notice].error'), null, { timeout: 300_000, polling: 500 });
+    assert.equal(await page.locator('[data-testid=notice].error').count(), 0, await notice(page));
+    assert.ok(page.url().includes('resume=step'), page.url());
+    assert.equal(await page.$$eval('[data-testid=branch]', (b) => b.length), 1);
+    console.log(`[fault-in-step] the step restarted on the CPU from the saved session: ${await notice(page)}`);
+  } finally {
+    await context.close();
+  }
+}
+
 const { server, url } = await serve(DIST);
 let failed = false;
 try {
   // Quick runs while developing: ONLY=fault or ONLY=cpu.
   if (process.env.ONLY === 'fault') { await workerFault(url); process.exit(0); }
   if (process.env.ONLY === 'cpu') { await trainDemo('cpu', `${url}?backend=cpu`, 'cpu', 2); process.exit(0); }
+  if (process.env.ONLY === 'reliability') { await reliability(url); process.exit(0); }
+  if (process.env.ONLY === 'fault-in-step') { await faultInStep(url); process.exit(0); }
   // SwiftShader emulates the GPU on the CPU (minutes per classroom step), so the WebGPU run
   // learns one full DER step; the CPU run learns two.
   const gpu = await trainDemo('default', url, process.env.EXPECT_WEBGPU === '0' ? undefined : 'webgpu', 1);
   const cpu = await trainDemo('cpu', `${url}?backend=cpu`, 'cpu', 2);
   await workerFault(url);
+  await faultInStep(url);
+  await reliability(url);
   if (gpu.kind === 'webgpu') {
     // Same seed, same CPU-initialised weights: WebGPU must reproduce the CPU's losses. The
     // first loss (forward only) agrees to float precision; rounding differences then grow a

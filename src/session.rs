@@ -1,0 +1,196 @@
+//! A whole classroom session in one DER Studio file: classes with their images, settings, the
+//! last step's results and the trained model. The page saves it to IndexedDB after every change
+//! and exports it as a `.derstudio` file; plain Rust, so every rule is tested natively.
+//!
+//! The model travels as an inner archive (written and read by the worker, which owns Burn); the
+//! page checks everything else here before it replaces anything the user has.
+
+use serde::{Deserialize, Serialize};
+
+use crate::archive::{Archive, ArchiveError, Entry};
+use crate::engine::metrics::AccuracyMatrix;
+use crate::engine::{LearnerConfig, Sample};
+use crate::protocol::StepOutcome;
+use crate::studio::{Studio, MAX_NAME_CHARS};
+
+const META: &str = "session.json";
+const MODEL: &str = "model";
+/// What a session file is, so a model-only file is not mistaken for one.
+const KIND: &str = "der-studio-session";
+
+/// Everything the page needs to continue where the user left off.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    pub studio: Studio,
+    pub config: LearnerConfig,
+    /// The last completed step's results (accuracy matrix, representation, memory).
+    pub outcome: Option<StepOutcome>,
+    /// Total parameters after each step: (with pruning, without).
+    pub params_history: Vec<(usize, usize)>,
+    /// The worker's saved learner, present once a step has been learned.
+    pub model: Option<Vec<u8>>,
+    /// Classes picked for the next step (so an interrupted step can be run again).
+    pub selected: Vec<usize>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    kind: String,
+    /// The studio with its images moved to `samples/<class id>` entries.
+    studio: Studio,
+    config: LearnerConfig,
+    outcome: Option<StepOutcome>,
+    params_history: Vec<(usize, usize)>,
+    #[serde(default)]
+    selected: Vec<usize>,
+}
+
+impl Session {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut studio = self.studio.clone();
+        let mut archive = Archive::new();
+        let mut images = Vec::new();
+        for class in &mut studio.classes {
+            let pixels: Vec<u8> = class.samples.drain(..).flat_map(|s| s.pixels).collect();
+            images.push(Entry::bytes(format!("samples/{}", class.id), pixels));
+        }
+        let meta = Meta {
+            kind: KIND.into(),
+            studio,
+            config: self.config.clone(),
+            outcome: self.outcome.clone(),
+            params_history: self.params_history.clone(),
+            selected: self.selected.clone(),
+        };
+        archive.push(Entry::json(META, serde_json::to_string(&meta).expect("plain data")));
+        archive.entries.extend(images);
+        if let Some(model) = &self.model {
+            archive.push(Entry::bytes(MODEL, model.clone()));
+        }
+        archive.encode()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, ArchiveError> {
+        let archive = Archive::decode(bytes)?;
+        let invalid = |reason: String| ArchiveError::Invalid(reason);
+        if archive.get(META).is_none() && archive.get("learner.json").is_some() {
+            return Err(invalid("this is a model file, not a session: open a session (.derstudio) file".into()));
+        }
+        let meta: Meta = archive.parse(META)?;
+        if meta.kind != KIND {
+            return Err(invalid(format!("it is a “{}” file, not a session", meta.kind)));
+        }
+        let mut studio = meta.studio;
+        let size = studio.input_size;
+        if !(4..=256).contains(&size) || studio.holdout_every < 2 {
+            return Err(invalid(format!("an image size of {size} pixels is not one DER Studio uses")));
+        }
+        if size != meta.config.backbone.input_size {
+            return Err(invalid("the images and the model have different sizes".into()));
+        }
+        let per_sample = 3 * size * size;
+        let mut ids = Vec::new();
+        for class in &mut studio.classes {
+            if ids.contains(&class.id) {
+                return Err(invalid(format!("two classes share the number {}", class.id)));
+            }
+            ids.push(class.id);
+            let name = class.name.trim();
+            if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+                return Err(invalid(format!("a class name is empty or longer than {MAX_NAME_CHARS} characters")));
+            }
+            if !class.samples.is_empty() {
+                return Err(invalid("images are stored outside the class list".into()));
+            }
+            let pixels = archive.bytes(&format!("samples/{}", class.id))?;
+            if pixels.len() % per_sample != 0 {
+                return Err(invalid(format!("the images of “{}” are not whole {size}×{size} images", class.name)));
+            }
+            class.samples =
+                pixels.chunks_exact(per_sample).map(|p| Sample { pixels: p.to_vec(), label: class.id }).collect();
+        }
+        let learned = studio.classes.iter().any(|c| c.learned_in_step.is_some());
+        let model = match archive.bytes(MODEL) {
+            Ok(model) => Some(model.to_vec()),
+            Err(ArchiveError::Missing(_)) if !learned => None,
+            Err(ArchiveError::Missing(_)) => return Err(invalid("classes are marked learned but the model is missing".into())),
+            Err(e) => return Err(e),
+        };
+        if model.is_some() {
+            // The inner model must at least be one of our files; the worker checks the rest.
+            Archive::decode(model.as_deref().unwrap_or_default())?;
+        }
+        Ok(Self {
+            studio,
+            config: meta.config,
+            outcome: meta.outcome,
+            params_history: meta.params_history,
+            model,
+            selected: meta.selected.into_iter().filter(|id| ids.contains(id)).collect(),
+        })
+    }
+
+    /// The accuracy matrix so far (the worker continues it after a restore).
+    pub fn accuracy(&self) -> AccuracyMatrix {
+        self.outcome
+            .as_ref()
+            .map(|o| AccuracyMatrix { rows: o.accuracy_rows.clone(), seen: o.accuracy_seen.clone() })
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Session {
+        let mut studio = Studio::new(4);
+        let cat = studio.add_class("Cat").unwrap();
+        let dog = studio.add_class("Собака 🐕").unwrap();
+        for i in 0..6u8 {
+            studio.add_sample(cat, vec![i; 48]).unwrap();
+            studio.add_sample(dog, vec![200 - i; 48]).unwrap();
+        }
+        let mut config = LearnerConfig::default();
+        config.backbone.input_size = 4;
+        Session { studio, config, outcome: None, params_history: vec![], model: None, selected: vec![1] }
+    }
+
+    #[test]
+    fn a_session_round_trips_with_its_images() {
+        let s = session();
+        let back = Session::decode(&s.encode()).unwrap();
+        assert_eq!(back, s);
+        let mut with_model = s.clone();
+        with_model.model = Some(Archive::new().encode());
+        with_model.studio.mark_learned(&[0, 1], 0);
+        with_model.params_history = vec![(100, 200)];
+        assert_eq!(Session::decode(&with_model.encode()).unwrap(), with_model);
+    }
+
+    #[test]
+    fn inconsistent_sessions_are_refused_with_a_reason() {
+        // Learned classes without a model.
+        let mut s = session();
+        s.studio.mark_learned(&[0], 0);
+        let err = Session::decode(&s.encode()).unwrap_err();
+        assert!(err.to_string().contains("model is missing"), "{err}");
+
+        // Images cut mid-way.
+        let s = session();
+        let mut archive = Archive::decode(&s.encode()).unwrap();
+        let entry = archive.entries.iter_mut().find(|e| e.name == "samples/1").unwrap();
+        let crate::archive::Body::Bytes(bytes) = &mut entry.body else { panic!("bytes") };
+        bytes.pop();
+        let err = Session::decode(&archive.encode()).unwrap_err();
+        assert!(err.to_string().contains("Собака"), "{err}");
+
+        // A model file offered as a session.
+        let mut model = Archive::new();
+        model.push(Entry::json("learner.json", "{}".into()));
+        assert!(Session::decode(&model.encode()).unwrap_err().to_string().contains("model file"));
+
+        // Not ours at all.
+        assert_eq!(Session::decode(b"PK\x03\x04 a zip file"), Err(ArchiveError::NotOurs));
+    }
+}
