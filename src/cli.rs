@@ -109,7 +109,10 @@ pub struct StepReport {
 pub fn device_for(backend: &str) -> Result<Device, String> {
     match backend {
         "flex" => Ok(Device::flex()),
-        other => Err(format!("backend '{other}' is not built into this binary (available: flex)")),
+        // Deprecated upstream; kept so benchmarks can compare flex with it.
+        #[allow(deprecated)]
+        "ndarray" => Ok(Device::ndarray()),
+        other => Err(format!("backend '{other}' is not built into this binary (available: flex, ndarray)")),
     }
 }
 

@@ -7,6 +7,8 @@
 //! - `web` (wasm only): the Leptos page and the training worker.
 
 pub mod archive;
+#[cfg(feature = "train")]
+pub mod benchmark;
 pub mod engine;
 pub mod protocol;
 pub mod session;

@@ -36,17 +36,52 @@ pub enum ToWorker {
     TrainDemo { steps: usize, seed: u64 },
     /// Learns `train`'s classes as the next DER step, then evaluates on `test` (every class
     /// seen so far). The first Learn fixes the configuration.
-    Learn { config: LearnerConfig, train: Dataset, test: Dataset },
+    /// With `compare`, naive fine-tuning learns the same step beside DER (its own learner).
+    Learn {
+        config: LearnerConfig,
+        train: Dataset,
+        test: Dataset,
+        #[serde(default)]
+        compare: bool,
+    },
     /// Stops the running step; the model stays as it was before it.
     Cancel,
     /// Class probabilities for one image.
     Predict { sample: Sample },
+    /// Times training iterations with each of `branches` and one-image prediction with the
+    /// most; answered by one `SpeedMeasured` per case, then `SpeedDone`.
+    MeasureSpeed { settings: SpeedSettings, branches: Vec<usize> },
     /// Replaces the worker's learner with a saved one (`None`: start over with no model), and
     /// its accuracy history with `accuracy`. Answered by `Restored` or `RestoreFailed`.
-    Restore { model: Option<Vec<u8>>, accuracy: AccuracyMatrix },
+    Restore {
+        model: Option<Vec<u8>>,
+        accuracy: AccuracyMatrix,
+        #[serde(default)]
+        baseline: Option<Vec<u8>>,
+        #[serde(default)]
+        baseline_accuracy: AccuracyMatrix,
+    },
     /// Test hook (`?simulate=worker-fault`): the worker panics the way cubecl does on an invalid
     /// shader or a lost device, so the error path to the page can be tested in a browser.
     SimulateFault,
+}
+
+/// What the speed benchmark (`crate::benchmark`) times.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpeedSettings {
+    pub batch: usize,
+    pub width: usize,
+    /// Timed iterations per case, after a short warm-up.
+    pub iterations: usize,
+}
+
+/// One timed case.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpeedCase {
+    pub case: String,
+    pub branches: usize,
+    pub median_ms: f64,
+    pub min_ms: f64,
 }
 
 /// One branch of the super-feature extractor, as the representation view draws it.
@@ -75,6 +110,18 @@ pub struct StepOutcome {
     pub branches: Vec<BranchView>,
     /// Exemplars kept per class (label, images).
     pub memory: Vec<(usize, Vec<Sample>)>,
+    /// Naive fine-tuning on the same steps, when the comparison is on.
+    #[serde(default)]
+    pub baseline: Option<BaselineOutcome>,
+}
+
+/// How naive fine-tuning did on the same steps (the forgetting DER prevents).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BaselineOutcome {
+    pub accuracy_rows: Vec<Vec<f32>>,
+    pub accuracy_seen: Vec<f32>,
+    pub average_incremental_accuracy: f32,
+    pub forgetting: f32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -85,12 +132,19 @@ pub enum FromWorker {
     BackendReady { backend: BackendInfo },
     DemoStep { step: usize, loss: f32, millis: f64 },
     DemoDone { steps: usize, mean_millis: f64 },
-    StepProgress { progress: Progress },
+    /// `baseline`: the progress is the fine-tuning baseline's, trained after DER's step.
+    StepProgress {
+        progress: Progress,
+        #[serde(default)]
+        baseline: bool,
+    },
     StepDone { outcome: Box<StepOutcome> },
     /// The learner after a completed step, as a DER Studio model file; sent just before
     /// `StepDone` so the page can save the session.
-    ModelSaved { model: Vec<u8> },
+    ModelSaved { model: Vec<u8>, baseline: Option<Vec<u8>> },
     Restored,
+    SpeedMeasured { case: SpeedCase },
+    SpeedDone,
     /// The saved model could not be used; the worker's learner is unchanged.
     RestoreFailed { message: String },
     /// The step did not complete; the model is as it was before it.

@@ -15,6 +15,7 @@ use crate::studio::{Studio, MAX_NAME_CHARS};
 
 const META: &str = "session.json";
 const MODEL: &str = "model";
+const BASELINE: &str = "baseline";
 /// What a session file is, so a model-only file is not mistaken for one.
 const KIND: &str = "der-studio-session";
 
@@ -31,6 +32,9 @@ pub struct Session {
     pub model: Option<Vec<u8>>,
     /// Classes picked for the next step (so an interrupted step can be run again).
     pub selected: Vec<usize>,
+    /// Whether naive fine-tuning learns beside DER, and its saved learner.
+    pub compare: bool,
+    pub baseline: Option<Vec<u8>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -43,6 +47,8 @@ struct Meta {
     params_history: Vec<(usize, usize)>,
     #[serde(default)]
     selected: Vec<usize>,
+    #[serde(default)]
+    compare: bool,
 }
 
 impl Session {
@@ -61,11 +67,15 @@ impl Session {
             outcome: self.outcome.clone(),
             params_history: self.params_history.clone(),
             selected: self.selected.clone(),
+            compare: self.compare,
         };
         archive.push(Entry::json(META, serde_json::to_string(&meta).expect("plain data")));
         archive.entries.extend(images);
         if let Some(model) = &self.model {
             archive.push(Entry::bytes(MODEL, model.clone()));
+        }
+        if let Some(baseline) = &self.baseline {
+            archive.push(Entry::bytes(BASELINE, baseline.clone()));
         }
         archive.encode()
     }
@@ -120,6 +130,14 @@ impl Session {
             // The inner model must at least be one of our files; the worker checks the rest.
             Archive::decode(model.as_deref().unwrap_or_default())?;
         }
+        let baseline = match archive.bytes(BASELINE) {
+            Ok(bytes) => {
+                Archive::decode(bytes)?;
+                Some(bytes.to_vec())
+            }
+            Err(ArchiveError::Missing(_)) => None,
+            Err(e) => return Err(e),
+        };
         Ok(Self {
             studio,
             config: meta.config,
@@ -127,6 +145,8 @@ impl Session {
             params_history: meta.params_history,
             model,
             selected: meta.selected.into_iter().filter(|id| ids.contains(id)).collect(),
+            compare: meta.compare,
+            baseline,
         })
     }
 
@@ -135,6 +155,15 @@ impl Session {
         self.outcome
             .as_ref()
             .map(|o| AccuracyMatrix { rows: o.accuracy_rows.clone(), seen: o.accuracy_seen.clone() })
+            .unwrap_or_default()
+    }
+
+    /// The fine-tuning baseline's accuracy matrix so far.
+    pub fn baseline_accuracy(&self) -> AccuracyMatrix {
+        self.outcome
+            .as_ref()
+            .and_then(|o| o.baseline.as_ref())
+            .map(|b| AccuracyMatrix { rows: b.accuracy_rows.clone(), seen: b.accuracy_seen.clone() })
             .unwrap_or_default()
     }
 }
@@ -153,7 +182,16 @@ mod tests {
         }
         let mut config = LearnerConfig::default();
         config.backbone.input_size = 4;
-        Session { studio, config, outcome: None, params_history: vec![], model: None, selected: vec![1] }
+        Session {
+            studio,
+            config,
+            outcome: None,
+            params_history: vec![],
+            model: None,
+            selected: vec![1],
+            compare: true,
+            baseline: None,
+        }
     }
 
     #[test]
@@ -165,6 +203,7 @@ mod tests {
         with_model.model = Some(Archive::new().encode());
         with_model.studio.mark_learned(&[0, 1], 0);
         with_model.params_history = vec![(100, 200)];
+        with_model.baseline = Some(Archive::new().encode());
         assert_eq!(Session::decode(&with_model.encode()).unwrap(), with_model);
     }
 

@@ -92,6 +92,9 @@ impl From<ReadError> for StepError {
     }
 }
 
+/// Cloning is cheap (tensors are shared) and safe: a step builds new modules and never changes
+/// the committed ones, so a clone taken before a step is the model as it was.
+#[derive(Clone)]
 pub struct Learner {
     pub config: LearnerConfig,
     /// The plain device; training wraps it with `.autodiff()`.

@@ -7,7 +7,7 @@ use wasm_bindgen::JsCast;
 
 use crate::engine::report::{Phase, Progress};
 use crate::engine::LearnerConfig;
-use crate::protocol::{BackendChoice, BackendInfo, BranchView, FromWorker, StepOutcome, ToWorker};
+use crate::protocol::{BackendChoice, BackendInfo, BranchView, FromWorker, SpeedCase, SpeedSettings, StepOutcome, ToWorker};
 use crate::session::Session;
 use crate::studio::Studio;
 use crate::web::storage;
@@ -91,6 +91,13 @@ struct PageState {
     interrupted_step: RwSignal<bool>,
     /// Set after a restore with `?resume=step`: the step panel starts the saved step.
     auto_learn: RwSignal<bool>,
+    speed: RwSignal<Vec<SpeedCase>>,
+    speed_running: RwSignal<bool>,
+    /// Naive fine-tuning learns beside DER (chosen before the first step).
+    compare: RwSignal<bool>,
+    baseline_model: RwSignal<Option<Vec<u8>>>,
+    /// The progress shown is the baseline's (it trains after DER's step).
+    training_baseline: RwSignal<bool>,
 }
 
 impl PageState {
@@ -119,6 +126,11 @@ impl PageState {
             save_status: RwSignal::new((String::new(), false)),
             interrupted_step: RwSignal::new(false),
             auto_learn: RwSignal::new(false),
+            speed: RwSignal::new(Vec::new()),
+            speed_running: RwSignal::new(false),
+            compare: RwSignal::new(false),
+            baseline_model: RwSignal::new(None),
+            training_baseline: RwSignal::new(false),
         }
     }
 
@@ -130,6 +142,8 @@ impl PageState {
             params_history: self.params_history.get_untracked(),
             model: self.model.get_untracked(),
             selected: self.selected.get_untracked(),
+            compare: self.compare.get_untracked(),
+            baseline: self.baseline_model.get_untracked(),
         }
     }
 
@@ -141,6 +155,8 @@ impl PageState {
         self.params_history.set(session.params_history);
         self.model.set(session.model);
         self.selected.set(session.selected);
+        self.compare.set(session.compare);
+        self.baseline_model.set(session.baseline);
         self.losses.set(Vec::new());
         self.probe.set(None);
         self.prediction.set(Vec::new());
@@ -161,8 +177,9 @@ impl PageState {
                 self.demo_running.set(false);
                 self.demo_mean_millis.set(Some(mean_millis));
             }
-            FromWorker::StepProgress { progress } => {
-                if progress.phase == Phase::Train {
+            FromWorker::StepProgress { progress, baseline } => {
+                self.training_baseline.set(baseline);
+                if progress.phase == Phase::Train && !baseline {
                     self.losses.update(|l| {
                         l.push((progress.loss, progress.loss_classifier, progress.loss_aux, progress.loss_sparsity))
                     });
@@ -192,7 +209,12 @@ impl PageState {
                 );
                 self.outcome.set(Some(*outcome));
             }
-            FromWorker::ModelSaved { model } => self.model.set(Some(model)),
+            FromWorker::ModelSaved { model, baseline } => {
+                self.model.set(Some(model));
+                self.baseline_model.set(baseline);
+            }
+            FromWorker::SpeedMeasured { case } => self.speed.update(|s| s.push(case)),
+            FromWorker::SpeedDone => self.speed_running.set(false),
             FromWorker::Restored => {
                 self.restore_sent.set(false);
                 if let Some((session, message)) = self.pending.get_untracked() {
@@ -220,6 +242,7 @@ impl PageState {
             }
             FromWorker::Error { message, gpu } => {
                 self.interrupted_step.set(gpu && self.learning.get_untracked().is_some());
+                self.speed_running.set(false);
                 self.demo_running.set(false);
                 self.learning.set(None);
                 self.gpu_error.set(gpu);
@@ -263,7 +286,12 @@ fn App() -> impl IntoView {
         }
         if let Some((session, _)) = state.pending.get() {
             state.restore_sent.set(true);
-            send(ToWorker::Restore { model: session.model.clone(), accuracy: session.accuracy() });
+            send(ToWorker::Restore {
+                model: session.model.clone(),
+                accuracy: session.accuracy(),
+                baseline: session.baseline.clone(),
+                baseline_accuracy: session.baseline_accuracy(),
+            });
         }
     });
     autosave(state);
@@ -362,8 +390,52 @@ fn ClassesPanel(state: PageState) -> impl IntoView {
         None => {}
     };
     let class_ids = move || state.studio.get().classes.iter().map(|c| c.id).collect::<Vec<usize>>();
+    let drop_folders = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        let Some(data) = ev.data_transfer() else { return };
+        let entries = crate::web::drop::entries(&data);
+        spawn_local(async move {
+            let dropped = crate::web::drop::collect(entries).await;
+            if dropped.folders.is_empty() {
+                if !dropped.files.is_empty() {
+                    state.say("Drop images onto a class card, or drop a folder here to make a class of it.", true);
+                }
+                return;
+            }
+            let mut added_total = 0;
+            let mut problems = Vec::new();
+            let mut classes = Vec::new();
+            for (name, files) in dropped.folders {
+                let existing = state.studio.with_untracked(|s| {
+                    s.classes.iter().find(|c| c.name.to_lowercase() == name.trim().to_lowercase() && c.learned_in_step.is_none()).map(|c| c.id)
+                });
+                let id = match existing {
+                    Some(id) => id,
+                    None => match state.studio.try_update(|s| s.add_class(&name)) {
+                        Some(Ok(id)) => id,
+                        Some(Err(e)) => {
+                            problems.push(format!("Folder “{name}”: {e}"));
+                            continue;
+                        }
+                        None => continue,
+                    },
+                };
+                let (added, mut skipped) = add_files(state, id, files).await;
+                added_total += added;
+                problems.append(&mut skipped);
+                classes.push(name);
+            }
+            let message = format!("Classes from folders: {}.", classes.join(", "));
+            if problems.is_empty() {
+                state.say(format!("{message} Added {added_total} images."), false);
+            } else {
+                state.say(format!("{message} Added {added_total} images. Skipped: {}", problems.join(" ")), true);
+            }
+        });
+    };
     view! {
-        <section class="card" aria-labelledby="classes-title">
+        <section class="card" aria-labelledby="classes-title"
+            on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=drop_folders>
             <div class="row spread">
                 <h2 id="classes-title">"Classes"</h2>
                 <button data-testid="try-samples" on:click=move |_| spawn_local(load_sample_classes(state))
@@ -372,7 +444,7 @@ fn ClassesPanel(state: PageState) -> impl IntoView {
                 </button>
             </div>
             <Show when=move || state.studio.get().classes.is_empty()>
-                <p class="empty">"No classes yet. Add one by name and upload pictures, or try the built-in handwritten digits."</p>
+                <p class="empty">"No classes yet. Add one by name and upload pictures, drop a folder of pictures here (a folder of folders makes one class per folder), or try the built-in handwritten digits."</p>
             </Show>
             <form class="row" on:submit=move |ev| { ev.prevent_default(); add(); }>
                 <input type="text" placeholder="New class name" aria-label="New class name" data-testid="class-name"
@@ -402,30 +474,38 @@ fn ClassCard(state: PageState, id: usize) -> impl IntoView {
         let files: Vec<web_sys::File> = (0..files.length()).filter_map(|i| files.get(i)).collect();
         input.set_value("");
         spawn_local(async move {
-            let mut problems = Vec::new();
-            let mut added = 0;
-            for file in files {
-                match decode_upload(&file, INPUT_SIZE).await {
-                    Ok(pixels) => match state.studio.try_update(|s| s.add_sample(id, pixels)) {
-                        Some(Ok(())) => added += 1,
-                        Some(Err(e)) => problems.push(e),
-                        None => {}
-                    },
-                    Err(e) => problems.push(e),
-                }
-            }
-            if problems.is_empty() {
-                state.say(format!("Added {added} images."), false);
-            } else {
-                state.say(format!("Added {added} images. Skipped: {}", problems.join(" ")), true);
-            }
+            let (added, problems) = add_files(state, id, files).await;
+            report_added(state, added, &problems);
         });
+    };
+    let drop_files = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        ev.stop_propagation();
+        let Some(list) = ev.data_transfer().and_then(|d| d.files()) else { return };
+        let files: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
+        if learned().is_some() {
+            return state.say("This class is already learned: drop images onto a new class.", true);
+        }
+        spawn_local(async move {
+            let (added, problems) = add_files(state, id, files).await;
+            report_added(state, added, &problems);
+        });
+    };
+    let rename = move |_| {
+        let Some(current) = class().map(|c| c.name) else { return };
+        let answer = web_sys::window().and_then(|w| w.prompt_with_message_and_default("New name for the class", &current).ok().flatten());
+        if let Some(name) = answer {
+            if let Some(Err(e)) = state.studio.try_update(|s| s.rename(id, &name)) {
+                state.say(e, true);
+            }
+        }
     };
     let thumb_indices = move || (0..class().map(|c| c.samples.len().min(12)).unwrap_or(0)).collect::<Vec<usize>>();
     view! {
-        <article class="class-card" class:learned=move || learned().is_some() data-testid="class-card">
+        <article class="class-card" class:learned=move || learned().is_some() data-testid="class-card"
+            on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=drop_files>
             <header class="row spread">
-                <strong>{move || class().map(|c| c.name).unwrap_or_default()}</strong>
+                <button class="name" title="Rename" data-testid="class-title" on:click=rename>{move || class().map(|c| c.name).unwrap_or_default()}</button>
                 <span class="count" data-testid="sample-count">{move || class().map(|c| c.samples.len()).unwrap_or(0)} " samples"</span>
             </header>
             <div class="thumbs">
@@ -456,6 +536,31 @@ fn ClassCard(state: PageState, id: usize) -> impl IntoView {
     }
 }
 
+/// Decodes and adds `files` to class `id`: (images added, a message per file skipped).
+async fn add_files(state: PageState, id: usize, files: Vec<web_sys::File>) -> (usize, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut added = 0;
+    for file in files {
+        match decode_upload(&file, INPUT_SIZE).await {
+            Ok(pixels) => match state.studio.try_update(|s| s.add_sample(id, pixels)) {
+                Some(Ok(())) => added += 1,
+                Some(Err(e)) => problems.push(e),
+                None => {}
+            },
+            Err(e) => problems.push(e),
+        }
+    }
+    (added, problems)
+}
+
+fn report_added(state: PageState, added: usize, problems: &[String]) {
+    if problems.is_empty() {
+        state.say(format!("Added {added} images."), false);
+    } else {
+        state.say(format!("Added {added} images. Skipped: {}", problems.join(" ")), true);
+    }
+}
+
 /// One sample drawn at its real resolution (scaled up by CSS).
 #[component]
 fn Thumb(pixels: Signal<Vec<u8>>) -> impl IntoView {
@@ -482,7 +587,13 @@ fn StepPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 's
         state.losses.set(Vec::new());
         state.notice.set(None);
         state.learning.set(Some(ids.clone()));
-        send(ToWorker::Learn { config: state.config.get_untracked(), train: studio.train_set(&ids), test: studio.test_set(&seen) });
+        state.training_baseline.set(false);
+        send(ToWorker::Learn {
+            config: state.config.get_untracked(),
+            train: studio.train_set(&ids),
+            test: studio.test_set(&seen),
+            compare: state.compare.get_untracked(),
+        });
         if url_param("simulate").as_deref() == Some("fault-in-step") {
             set_timeout(move || send(ToWorker::SimulateFault), std::time::Duration::from_millis(1500));
         }
@@ -512,6 +623,12 @@ fn StepPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 's
                     <button data-testid="cancel" on:click=move |_| send(ToWorker::Cancel)>"Cancel"</button>
                 </Show>
             </div>
+            <label class="pick">
+                <input type="checkbox" data-testid="compare" prop:checked=move || state.compare.get()
+                    disabled=move || state.outcome.get().is_some() || state.learning.get().is_some()
+                    on:change=move |ev| state.compare.set(event_target_checked(&ev)) />
+                " Also train naive fine-tuning on the same steps, to see what DER prevents (choose before the first step; steps take longer)"
+            </label>
             <Show when=move || state.learning.get().is_some()>
                 <TrainingProgress state=state />
             </Show>
@@ -535,7 +652,8 @@ fn TrainingProgress(state: PageState) -> impl IntoView {
                 let f = fraction();
                 let left = if f > 0.02 { p.elapsed_seconds * (1.0 - f) / f } else { f64::NAN };
                 format!(
-                    "Epoch {}/{} · batch {}/{} · loss {:.3} · train accuracy {:.0}%{}",
+                    "{}Epoch {}/{} · batch {}/{} · loss {:.3} · train accuracy {:.0}%{}",
+                    if state.training_baseline.get() { "Fine-tuning baseline · " } else { "" },
                     p.epoch + 1, p.epochs, p.batch, p.batches, p.loss, p.train_accuracy * 100.0,
                     if left.is_finite() { format!(" · about {left:.0} s left") } else { String::new() }
                 )
@@ -693,6 +811,18 @@ fn EvaluationView(state: PageState) -> impl IntoView {
                     </table>
                     <p class="summary">{format!("Average incremental accuracy {:.1}% · forgetting {:.1} points",
                         o.average_incremental_accuracy * 100.0, o.forgetting * 100.0)}</p>
+                    {o.baseline.clone().map(|b| view! {
+                        <h3>"DER against naive fine-tuning (same steps, same images)"</h3>
+                        <table class="matrix" data-testid="comparison">
+                            <thead><tr><th>"after step"</th><th>"DER: all classes seen"</th><th>"fine-tuning: all classes seen"</th></tr></thead>
+                            <tbody>{o.accuracy_seen.iter().zip(&b.accuracy_seen).enumerate().map(|(i, (d, f))| view! {
+                                <tr><th>{i + 1}</th><td>{format!("{:.0}%", d * 100.0)}</td><td class:bad=*f < d - 0.1>{format!("{:.0}%", f * 100.0)}</td></tr>
+                            }).collect_view()}</tbody>
+                        </table>
+                        <p class="summary" data-testid="comparison-summary">{format!(
+                            "Forgetting: DER {:.1} points, fine-tuning {:.1} points. Fine-tuning has one network that is retrained on the new classes only, so it overwrites what it knew.",
+                            o.forgetting * 100.0, b.forgetting * 100.0)}</p>
+                    })}
                     <h3>"Confusion (rows: true class, columns: predicted)"</h3>
                     <table class="matrix confusion" data-testid="confusion">
                         <thead><tr><th></th>{o.class_order.iter().map(|&l| view! { <th>{name(l)}</th> }).collect_view()}</tr></thead>
@@ -748,6 +878,35 @@ fn EngineCheck(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 
                     <li data-loss=s.loss.to_string() data-millis=s.millis.to_string()>{format!("loss {:.4} · {:.0} ms", s.loss, s.millis)}</li>
                 </For>
             </ol>
+            <h3>"Speed"</h3>
+            <p>"Times one training iteration (batch 32) with 1, 3 and 5 branches, and a prediction for one image with 5 branches."</p>
+            <button data-testid="measure-speed"
+                on:click=move |_| {
+                    state.speed.set(Vec::new());
+                    state.speed_running.set(true);
+                    let iterations = if state.backend.get_untracked().is_some_and(|b| b.kind == "webgpu") { 3 } else { 10 };
+                    send(ToWorker::MeasureSpeed { settings: SpeedSettings { batch: 32, width: 8, iterations }, branches: vec![1, 3, 5] });
+                }
+                disabled=move || state.speed_running.get() || state.demo_running.get() || state.learning.get().is_some() || state.backend.get().is_none()>
+                {move || if state.speed_running.get() { "Measuring…" } else { "Measure speed" }}
+            </button>
+            <Show when=move || !state.speed.get().is_empty()>
+                <table class="params-table" data-testid="speed-table" data-done=move || (!state.speed_running.get()).to_string()>
+                    <thead><tr><th>"case"</th><th>"branches"</th><th>"median"</th><th>"fastest"</th></tr></thead>
+                    <tbody>
+                        {move || state.speed.get().into_iter().map(|c| {
+                            let per_second = (c.case.starts_with("predict")).then(|| format!(" ({:.0} per second)", 1000.0 / c.median_ms));
+                            view! {
+                                <tr data-case=c.case.clone() data-branches=c.branches data-median=c.median_ms.to_string()>
+                                    <td>{c.case.clone()}</td><td>{c.branches}</td>
+                                    <td>{format!("{:.1} ms", c.median_ms)}{per_second.unwrap_or_default()}</td>
+                                    <td>{format!("{:.1} ms", c.min_ms)}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </Show>
         </section>
     }
 }
@@ -848,6 +1007,53 @@ fn PredictPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync +
             }
         });
     };
+    // Live mode: every answer triggers the next camera frame, so there is one prediction in
+    // flight at a time and the rate is whatever the backend sustains.
+    let live = RwSignal::new(false);
+    let answered = StoredValue::new(Vec::<f64>::new());
+    let rate = RwSignal::new(0.0f64);
+    let camera_frame = move || -> Option<Vec<u8>> {
+        let document = web_sys::window()?.document()?;
+        let video: web_sys::HtmlVideoElement =
+            document.query_selector("[data-testid=camera-preview]").ok()??.dyn_into().ok()?;
+        crate::web::camera::grab(&video, INPUT_SIZE, 0).map(|s| s.pixels)
+    };
+    Effect::new(move |_| {
+        if state.prediction.with(Vec::is_empty) || !live.get_untracked() {
+            return;
+        }
+        let now = web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0);
+        answered.update_value(|t| {
+            t.push(now);
+            t.retain(|&x| now - x <= 2000.0);
+            let span = (now - t[0]).max(1.0);
+            rate.set(if t.len() > 1 { (t.len() - 1) as f64 * 1000.0 / span } else { 0.0 });
+        });
+        match camera_frame() {
+            Some(pixels) => {
+                state.probe.set(Some(pixels.clone()));
+                send(ToWorker::Predict { sample: crate::engine::Sample { pixels, label: 0 } });
+            }
+            None => {
+                live.set(false);
+                state.say("The camera stopped, so live prediction stopped.", true);
+            }
+        }
+    });
+    let toggle_live = move |_| {
+        if live.get_untracked() {
+            return live.set(false);
+        }
+        match camera_frame() {
+            Some(pixels) => {
+                answered.set_value(Vec::new());
+                rate.set(0.0);
+                live.set(true);
+                ask(pixels);
+            }
+            None => state.say("Turn on the camera first (in the Camera panel), then press Live again.", true),
+        }
+    };
     let name = move |label: usize| state.studio.get().class(label).map(|c| c.name.clone()).unwrap_or_default();
     view! {
         <section class="card" aria-labelledby="predict-title">
@@ -860,6 +1066,14 @@ fn PredictPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync +
                     <label class="button">"Upload an image"
                         <input type="file" accept="image/*" class="visually-hidden" on:change=upload data-testid="predict-upload" />
                     </label>
+                    <button data-testid="live" class:primary=move || live.get() on:click=toggle_live>
+                        {move || if live.get() { "Stop live".to_string() } else { "Live from the camera".to_string() }}
+                    </button>
+                    <Show when=move || live.get()>
+                        <span class="rate" data-testid="live-rate" data-rate=move || format!("{:.1}", rate.get())>
+                            {move || format!("{:.0} predictions per second", rate.get())}
+                        </span>
+                    </Show>
                 </div>
                 <div class="predict row">
                     {move || state.probe.get().map(|pixels| view! { <Thumb pixels=Signal::derive(move || pixels.clone()) /> })}
@@ -922,6 +1136,8 @@ fn autosave(state: PageState) {
         state.params_history.track();
         state.model.track();
         state.selected.track();
+        state.compare.track();
+        state.baseline_model.track();
         if !state.can_save.get() {
             return;
         }
@@ -933,7 +1149,7 @@ fn autosave(state: PageState) {
                 spawn_local(async move {
                     let bytes = state.session().encode();
                     let status = match storage::save(storage::CURRENT, &bytes).await {
-                        Ok(()) => (format!("Saved in this browser ({:.1} MB)", bytes.len() as f64 / 1e6), false),
+                        Ok(()) => (format!("Saved in this browser ({})", human_size(bytes.len())), false),
                         Err(e) => (format!("Not saved: {e}. Your work is still here: use Export to keep it."), true),
                     };
                     state.save_status.set(status);
@@ -944,6 +1160,10 @@ fn autosave(state: PageState) {
         .ok();
         timer.set_value(handle);
     });
+}
+
+fn human_size(bytes: usize) -> String {
+    if bytes < 1_000_000 { format!("{} KB", bytes.div_ceil(1000)) } else { format!("{:.1} MB", bytes as f64 / 1e6) }
 }
 
 /// Where the session lives: saved state, export to a file, import from one, start over.
@@ -982,6 +1202,8 @@ fn SessionBar(state: PageState) -> impl IntoView {
                 params_history: Vec::new(),
                 model: None,
                 selected: Vec::new(),
+                compare: false,
+                baseline: None,
             };
             state.pending.set(Some((session, "A new, empty session.".into())));
         }

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod camera;
+pub mod drop;
 pub mod images;
 pub mod storage;
 #[cfg(feature = "train")]

@@ -13,14 +13,19 @@ use crate::engine::demo::train_demo;
 use crate::engine::learner::{Control, Observer, Progress};
 use crate::engine::metrics::confusion;
 use crate::engine::prune::ChannelSelection;
-use crate::engine::{AccuracyMatrix, Dataset, Learner, LearnerConfig};
+use crate::engine::{AccuracyMatrix, Dataset, Learner, LearnerConfig, Method};
 use crate::archive::Archive;
-use crate::protocol::{BackendChoice, BackendInfo, BranchView, FromWorker, StepOutcome, ToWorker};
+use crate::benchmark::{time_prediction, time_training};
+use crate::engine::tensor_io::ReadError;
+use crate::protocol::{BackendChoice, BackendInfo, BaselineOutcome, BranchView, FromWorker, SpeedSettings, StepOutcome, ToWorker};
 
 thread_local! {
     static DEVICE: RefCell<Option<Device>> = const { RefCell::new(None) };
     static LEARNER: RefCell<Option<Learner>> = const { RefCell::new(None) };
     static MATRIX: RefCell<AccuracyMatrix> = RefCell::new(AccuracyMatrix::default());
+    /// Naive fine-tuning learning the same steps, when the page compares.
+    static BASELINE: RefCell<Option<Learner>> = const { RefCell::new(None) };
+    static BASELINE_MATRIX: RefCell<AccuracyMatrix> = RefCell::new(AccuracyMatrix::default());
     static CANCEL: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -36,11 +41,13 @@ async fn yield_now() {
 }
 
 /// Streams progress to the page and stops when the page asked to cancel.
-struct PageObserver;
+struct PageObserver {
+    baseline: bool,
+}
 
 impl Observer for PageObserver {
     async fn progress(&mut self, progress: &Progress) -> Control {
-        post(&FromWorker::StepProgress { progress: progress.clone() });
+        post(&FromWorker::StepProgress { progress: progress.clone(), baseline: self.baseline });
         yield_now().await;
         if CANCEL.with(|c| c.replace(false)) { Control::Cancel } else { Control::Continue }
     }
@@ -91,7 +98,7 @@ async fn handle(message: ToWorker, busy: Rc<RefCell<bool>>) {
     match message {
         ToWorker::Cancel => CANCEL.with(|c| c.set(true)),
         ToWorker::SimulateFault => panic!("simulated GPU fault: device lost (test hook)"),
-        ToWorker::Learn { config, train, test } => {
+        ToWorker::Learn { config, train, test, compare } => {
             let Some(device) = DEVICE.with(|d| d.borrow().clone()) else {
                 post(&FromWorker::StepFailed { message: "the worker has no device yet".into() });
                 return;
@@ -101,7 +108,7 @@ async fn handle(message: ToWorker, busy: Rc<RefCell<bool>>) {
                 return;
             }
             CANCEL.with(|c| c.set(false));
-            let message = match learn(config, device, train, test).await {
+            let message = match learn(config, device, train, test, compare).await {
                 Ok(outcome) => FromWorker::StepDone { outcome: Box::new(outcome) },
                 Err(message) => FromWorker::StepFailed { message },
             };
@@ -120,17 +127,30 @@ async fn handle(message: ToWorker, busy: Rc<RefCell<bool>>) {
                 Err(e) => post(&FromWorker::Error { message: e.to_string(), gpu: true }),
             }
         }
-        ToWorker::Restore { model, accuracy } => {
+        ToWorker::Restore { model, accuracy, baseline, baseline_accuracy } => {
             if busy.replace(true) {
                 post(&FromWorker::RestoreFailed { message: "a step is running: wait for it or cancel it first".into() });
                 return;
             }
-            let result = restore(model, accuracy);
+            let result = restore(model, accuracy).and_then(|()| restore_baseline(baseline, baseline_accuracy));
             busy.replace(false);
             post(&match result {
                 Ok(()) => FromWorker::Restored,
                 Err(message) => FromWorker::RestoreFailed { message },
             });
+        }
+        ToWorker::MeasureSpeed { settings, branches } => {
+            let Some(device) = DEVICE.with(|d| d.borrow().clone()) else { return };
+            if busy.replace(true) {
+                post(&FromWorker::Error { message: "training is already running".into(), gpu: false });
+                return;
+            }
+            let result = measure_speed(&settings, &branches, &device).await;
+            busy.replace(false);
+            match result {
+                Ok(()) => post(&FromWorker::SpeedDone),
+                Err(e) => post(&FromWorker::Error { message: e.to_string(), gpu: true }),
+            }
         }
         ToWorker::Init { backend } => {
             let (device, info) = choose_device(backend).await;
@@ -196,6 +216,23 @@ async fn choose_device(choice: BackendChoice) -> (Device, BackendInfo) {
     }
 }
 
+/// The speed benchmark, one message per case as soon as it is measured.
+async fn measure_speed(settings: &SpeedSettings, branches: &[usize], device: &Device) -> Result<(), ReadError> {
+    for &count in branches {
+        for cached in [false, true] {
+            if cached && count == 1 {
+                continue;
+            }
+            let case = time_training(settings, count, cached, device).await?;
+            post(&FromWorker::SpeedMeasured { case });
+            yield_now().await;
+        }
+    }
+    let most = branches.iter().copied().max().unwrap_or(1);
+    post(&FromWorker::SpeedMeasured { case: time_prediction(settings, most, device).await? });
+    Ok(())
+}
+
 /// Installs a saved learner (or none) and the accuracy history that goes with it.
 fn restore(model: Option<Vec<u8>>, accuracy: AccuracyMatrix) -> Result<(), String> {
     let learner = match model {
@@ -211,24 +248,58 @@ fn restore(model: Option<Vec<u8>>, accuracy: AccuracyMatrix) -> Result<(), Strin
     Ok(())
 }
 
-/// Runs one step on the worker's learner and describes the result for the page.
-async fn learn(config: LearnerConfig, device: Device, train: Dataset, test: Dataset) -> Result<StepOutcome, String> {
-    // The learner leaves its cell while it trains (an await in between must not hold a borrow);
-    // on failure it goes back unchanged: the step only commits on success.
-    let mut learner = LEARNER.with(|l| l.borrow_mut().take()).unwrap_or_else(|| Learner::new(config, device));
-    let result = learner.learn_step(&train, &mut PageObserver).await;
-    let outcome = match result {
-        Ok(summary) => describe(&learner, summary, &test).await,
-        Err(e) => Err(e.to_string()),
-    };
-    if outcome.is_ok() {
-        match learner.export().await {
-            Ok(archive) => post(&FromWorker::ModelSaved { model: archive.encode() }),
-            Err(e) => post(&FromWorker::Error { message: format!("The model could not be saved: {e}"), gpu: true }),
-        }
+/// Runs one step on the worker's learner (and on the fine-tuning baseline when comparing) and
+/// describes the result for the page. Either both learners take the step or neither does.
+async fn learn(config: LearnerConfig, device: Device, train: Dataset, test: Dataset, compare: bool) -> Result<StepOutcome, String> {
+    // A clone: the committed learner stays in its cell (and keeps answering predictions)
+    // until this step has fully succeeded.
+    let mut learner = LEARNER.with(|l| l.borrow().clone()).unwrap_or_else(|| Learner::new(config.clone(), device.clone()));
+    learner.learn_step(&train, &mut PageObserver { baseline: false }).await.map_err(|e| e.to_string())?;
+    let mut outcome = describe(&learner, learner.steps.last().cloned().expect("a step"), &test).await?;
+    let mut baseline_model = None;
+    if compare {
+        let mut baseline = BASELINE.with(|b| b.borrow().clone()).unwrap_or_else(|| {
+            Learner::new(LearnerConfig { method: Method::Finetune, ..config.clone() }, device.clone())
+        });
+        // Nothing is committed yet: a failure or Cancel here leaves both learners as they were.
+        baseline.learn_step(&train, &mut PageObserver { baseline: true }).await.map_err(|e| e.to_string())?;
+        let pairs = baseline.evaluate(&test).await.map_err(|e| e.to_string())?;
+        let matrix = BASELINE_MATRIX.with(|m| {
+            let mut m = m.borrow().clone();
+            m.push_step(baseline.steps.len(), &pairs, |label| baseline.step_of(label).unwrap_or(0));
+            m
+        });
+        outcome.baseline = Some(BaselineOutcome {
+            accuracy_rows: matrix.rows.clone(),
+            accuracy_seen: matrix.seen.clone(),
+            average_incremental_accuracy: matrix.average_incremental_accuracy(),
+            forgetting: matrix.forgetting(),
+        });
+        baseline_model = Some(baseline.export().await.map_err(|e| e.to_string())?.encode());
+        BASELINE_MATRIX.with(|m| *m.borrow_mut() = matrix);
+        BASELINE.with(|b| *b.borrow_mut() = Some(baseline));
     }
+    match learner.export().await {
+        Ok(archive) => post(&FromWorker::ModelSaved { model: archive.encode(), baseline: baseline_model }),
+        Err(e) => post(&FromWorker::Error { message: format!("The model could not be saved: {e}"), gpu: true }),
+    }
+    MATRIX.with(|m| *m.borrow_mut() = AccuracyMatrix { rows: outcome.accuracy_rows.clone(), seen: outcome.accuracy_seen.clone() });
     LEARNER.with(|l| *l.borrow_mut() = Some(learner));
-    outcome
+    Ok(outcome)
+}
+
+fn restore_baseline(model: Option<Vec<u8>>, accuracy: AccuracyMatrix) -> Result<(), String> {
+    let learner = match model {
+        None => None,
+        Some(bytes) => {
+            let device = DEVICE.with(|d| d.borrow().clone()).ok_or("the worker has no device yet")?;
+            let archive = Archive::decode(&bytes).map_err(|e| format!("The saved fine-tuning baseline could not be read: {e}."))?;
+            Some(Learner::import(&archive, device).map_err(|e| format!("The saved fine-tuning baseline could not be used: {e}."))?)
+        }
+    };
+    BASELINE.with(|b| *b.borrow_mut() = learner);
+    BASELINE_MATRIX.with(|m| *m.borrow_mut() = accuracy);
+    Ok(())
 }
 
 async fn describe(
@@ -238,10 +309,11 @@ async fn describe(
 ) -> Result<StepOutcome, String> {
     let pairs = learner.evaluate(test).await.map_err(|e| e.to_string())?;
     let steps = learner.steps.len();
+    // The matrix with this step's row; `learn` commits it only if the whole step succeeds.
     let matrix = MATRIX.with(|m| {
-        let mut m = m.borrow_mut();
+        let mut m = m.borrow().clone();
         m.push_step(steps, &pairs, |label| learner.step_of(label).unwrap_or(0));
-        m.clone()
+        m
     });
     let position = |label: usize| learner.class_order.iter().position(|&c| c == label).unwrap_or(usize::MAX);
     let indexed: Vec<(usize, usize)> = pairs.iter().map(|&(t, p)| (position(t), position(p))).collect();
@@ -270,5 +342,6 @@ async fn describe(
         confusion: confusion(&indexed, learner.class_order.len()),
         branches,
         memory: learner.memory.by_class.iter().map(|(&c, s)| (c, s.clone())).collect(),
+        baseline: None,
     })
 }

@@ -71,6 +71,8 @@ async function classroom(label, page, steps) {
   const counts = await page.$$eval('[data-testid=sample-count]', (e) => e.map((x) => parseInt(x.textContent)));
   assert.deepEqual(counts, [40, 40, 40, 40, 40, 40]);
   await page.screenshot({ path: `${SHOTS}/${label}-classes.png`, fullPage: true });
+  // With two steps, naive fine-tuning learns the same steps beside DER, to show forgetting.
+  if (steps === 2) await page.getByTestId('compare').check();
   await learnStep(1);
   await page.screenshot({ path: `${SHOTS}/${label}-after-step-1.png`, fullPage: true });
   if (steps === 1) {
@@ -92,6 +94,10 @@ async function classroom(label, page, steps) {
   assert.equal(rows.length, 2);
   const oldAfterStep2 = parseInt(rows[1][0]);
   assert.ok(oldAfterStep2 >= 60, `old digits still recognised after step 2: ${oldAfterStep2}%`);
+  const comparison = await page.$$eval('[data-testid=comparison] tbody tr', (r) => r.map((x) => [...x.querySelectorAll('td')].map((t) => parseInt(t.textContent))));
+  console.log(`[${label}] all classes seen, DER vs fine-tuning: ${JSON.stringify(comparison)}`);
+  assert.equal(comparison.length, 2);
+  assert.ok(comparison[1][1] < comparison[1][0], `fine-tuning forgets more than DER: ${JSON.stringify(comparison)}`);
   // Ask the model about a kept-aside image: one confidence bar per class learned.
   await page.getByTestId('predict-kept-aside').click();
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction] .bar-row').length === 4, null, { timeout: 60_000 });
@@ -99,6 +105,18 @@ async function classroom(label, page, steps) {
   const total = bars.reduce((a, b) => a + b, 0);
   assert.ok(total >= 97 && total <= 103, `confidences sum to about 100%: ${bars}`);
   await page.screenshot({ path: `${SHOTS}/${label}-after-step-2.png`, fullPage: true });
+
+  // Live prediction from the camera: each answer asks for the next frame.
+  await page.getByTestId('camera-start').click();
+  await page.getByTestId('camera-stop').waitFor({ timeout: 30_000 });
+  await page.getByTestId('live').click();
+  await page.waitForTimeout(3000);
+  const rate = Number(await page.getByTestId('live-rate').getAttribute('data-rate'));
+  assert.ok(rate > 0, `live predictions arrive: ${rate}/s`);
+  console.log(`[${label}] live prediction from the camera, 2 branches: ${rate.toFixed(1)} per second`);
+  await page.screenshot({ path: `${SHOTS}/${label}-live.png`, fullPage: true });
+  await page.getByTestId('live').click();
+  await page.getByTestId('camera-stop').click();
 
   // Cancel a third step while it trains: the model stays as it was after step 2.
   await picks.nth(0).check(); // digit 4
@@ -126,6 +144,7 @@ async function assertTwoStepModel(label, page, what) {
   assert.deepEqual(await page.$$eval('[data-testid=branch]', (b) => b.map((x) => x.dataset.frozen)), ['true', 'false'], what);
   assert.equal(await page.$$eval('[data-testid=accuracy-matrix] tbody tr', (r) => r.length), 2, what);
   assert.equal(await page.$$eval('[data-testid=class-card]', (c) => c.length), 6, what);
+  assert.equal(await page.$$eval('[data-testid=comparison] tbody tr', (r) => r.length), 2, `${what}: the comparison too`);
   await page.getByTestId('predict-kept-aside').click();
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction] .bar-row').length === 4, null, { timeout: 60_000 });
   console.log(`[${label}] ${what}: two branches, accuracy matrix and a working model`);
@@ -207,9 +226,23 @@ async function reliability(url) {
     console.log(`[reliability] uploads: ${text}`);
     await page.screenshot({ path: `${SHOTS}/reliability-uploads.png`, fullPage: true });
 
+    // Drag and drop onto a class card, and renaming.
+    const dataTransfer = await page.evaluateHandle((bytes) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(bytes)], 'dropped.png', { type: 'image/png' }));
+      return dt;
+    }, [...await readFile('tests/fixtures/mnist6/train/2/0.png')]);
+    await page.getByTestId('class-card').nth(0).dispatchEvent('drop', { dataTransfer });
+    await waitNotice(page, /Added 1 images/);
+    assert.deepEqual(await page.$$eval('[data-testid=sample-count]', (e) => e.map((x) => parseInt(x.textContent))), [3]);
+    page.once('dialog', (d) => d.accept('Grab bag'));
+    await page.getByTestId('class-title').nth(0).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=class-title]')?.textContent === 'Grab bag');
+    console.log('[reliability] a dropped image joins its class; the class is renamed');
+
     await addClass('   ');
     await waitNotice(page, /needs a name/);
-    await addClass('MIXED BAG');
+    await addClass('GRAB BAG');
     await waitNotice(page, /already a class/);
     await addClass('x'.repeat(41));
     await waitNotice(page, /at most 40 characters/);
@@ -221,7 +254,7 @@ async function reliability(url) {
     await waitNotice(page, /at least two classes/);
     await page.getByTestId('pick').nth(1).check();
     await page.getByTestId('learn').click();
-    await waitNotice(page, /has 2 samples|no samples yet/);
+    await waitNotice(page, /has 3 samples|no samples yet/);
     assert.equal(await page.$$eval('[data-testid=branch]', (b) => b.length), 0, 'nothing trained');
     console.log(`[reliability] class and step rules give messages: ${await notice(page)}`);
 
@@ -238,7 +271,7 @@ async function reliability(url) {
     const recorded = Number((await notice(page)).match(/Recorded (\d+)/)[1]);
     const counts = await page.$$eval('[data-testid=sample-count]', (e) => e.map((x) => parseInt(x.textContent)));
     assert.ok(recorded >= 8 && recorded <= 20, `about 10 frames a second: ${recorded}`);
-    assert.deepEqual(counts, [2, recorded]);
+    assert.deepEqual(counts, [3, recorded]);
     await page.screenshot({ path: `${SHOTS}/reliability-camera.png`, fullPage: true });
     // The captured frames are the sevens the camera shows: bright strokes on a dark ground.
     await record.hover();
@@ -311,6 +344,10 @@ async function trainDemo(label, url, expectKind, classroomSteps) {
     const badgeText = (await badge.innerText()).replace(/\s+/g, ' ');
     console.log(`[${label}] backend: ${badgeText}`);
     if (expectKind) assert.equal(kind, expectKind, `backend for ${label}`);
+    // Navigation to an interactive page: the page's own timeline, from navigation start to
+    // the moment the worker reported its backend (the Learn button works from then on).
+    const interactive = await page.evaluate(() => performance.now());
+    console.log(`[${label}] interactive (backend ready) ${interactive.toFixed(0)} ms after navigation start`);
 
     const beatBefore = Number(await page.getByTestId('heartbeat').innerText());
     await page.getByTestId('train-demo').click();
@@ -332,6 +369,7 @@ async function trainDemo(label, url, expectKind, classroomSteps) {
     assert.ok(beatAfter > beatBefore + 5, `the page must stay responsive while training (${beatBefore} → ${beatAfter})`);
     await mkdir(SHOTS, { recursive: true });
     await page.screenshot({ path: `${SHOTS}/${label}-engine-check.png`, fullPage: true });
+    if (kind === 'cpu') await measureSpeed(label, page);
     await classroom(label, page, classroomSteps);
     assert.deepEqual(problems, [], 'no console errors');
     assert.deepEqual(remote, [], 'no request leaves localhost');
@@ -340,6 +378,22 @@ async function trainDemo(label, url, expectKind, classroomSteps) {
   } finally {
     await context.close();
   }
+}
+
+// The worker's speed benchmark (the same code as `der speed`): training iterations with 1, 3
+// and 5 branches and one-image prediction, printed for BENCHMARKS.md.
+async function measureSpeed(label, page) {
+  await page.getByTestId('measure-speed').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=speed-table]')?.dataset.done === 'true'
+    || document.querySelector('[data-testid=notice].error'), null, { timeout: 600_000, polling: 500 });
+  assert.equal(await page.locator('[data-testid=notice].error').count(), 0, await notice(page));
+  const rows = await page.$$eval('[data-testid=speed-table] tbody tr', (r) => r.map((x) => ({
+    case: x.dataset.case, branches: Number(x.dataset.branches), median: Number(x.dataset.median) })));
+  assert.equal(rows.length, 6);
+  assert.ok(rows.every((r) => Number.isFinite(r.median) && r.median > 0), JSON.stringify(rows));
+  for (const r of rows) console.log(`[${label}] speed: ${r.case}, ${r.branches} branches: ${r.median.toFixed(1)} ms`);
+  const predict = rows.at(-1);
+  console.log(`[${label}] live prediction with ${predict.branches} branches: ${(1000 / predict.median).toFixed(0)} per second`);
 }
 
 // A GPU fault (cubecl panics on an invalid shader or a lost device) must reach the page as a
