@@ -152,6 +152,9 @@ pub enum FromWorker {
     Prediction { class_order: Vec<usize>, probabilities: Vec<f32> },
     /// Something failed; `gpu` is true when switching to the CPU may help.
     Error { message: String, gpu: bool },
+    /// The worker panicked (how cubecl reports an invalid shader or a lost device). Its state
+    /// is undefined, so the page stops it and offers the CPU.
+    Crashed { message: String },
 }
 
 impl ToWorker {

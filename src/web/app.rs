@@ -240,6 +240,7 @@ impl PageState {
             FromWorker::Prediction { class_order, probabilities } => {
                 self.prediction.set(class_order.into_iter().zip(probabilities).collect());
             }
+            FromWorker::Crashed { message } => self.on_worker(FromWorker::Error { message, gpu: true }),
             FromWorker::Error { message, gpu } => {
                 self.interrupted_step.set(gpu && self.learning.get_untracked().is_some());
                 self.speed_running.set(false);

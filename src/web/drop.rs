@@ -3,7 +3,6 @@
 //! per sub-folder (the ImageFolder layout).
 
 use js_sys::{Array, Function, Promise};
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DataTransfer, File, FileSystemDirectoryEntry, FileSystemEntry, FileSystemFileEntry};

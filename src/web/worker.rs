@@ -76,7 +76,7 @@ pub fn start() {
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| info.to_string());
-        post(&FromWorker::Error { message: format!("The training worker stopped: {cause}"), gpu: true });
+        post(&FromWorker::Crashed { message: format!("The training worker stopped: {cause}") });
     }));
     let busy = Rc::new(RefCell::new(false));
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {

@@ -15,13 +15,19 @@ pub struct WorkerClient {
     worker: Worker,
     loaded: Rc<RefCell<bool>>,
     queue: Rc<RefCell<Vec<ToWorker>>>,
+    crashed: Rc<RefCell<bool>>,
 }
 
 impl WorkerClient {
     /// `script` is the worker's loader, relative to the page (so sub-path hosting works).
     pub fn spawn(script: &str, mut on_message: impl FnMut(FromWorker) + 'static) -> Result<Self, String> {
         let worker = Worker::new(script).map_err(|e| format!("cannot start the training worker: {e:?}"))?;
-        let client = Self { worker, loaded: Rc::new(RefCell::new(false)), queue: Rc::new(RefCell::new(Vec::new())) };
+        let client = Self {
+            worker,
+            loaded: Rc::new(RefCell::new(false)),
+            queue: Rc::new(RefCell::new(Vec::new())),
+            crashed: Rc::new(RefCell::new(false)),
+        };
         let inner = client.clone();
         let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let Some(text) = event.data().as_string() else { return };
@@ -29,6 +35,11 @@ impl WorkerClient {
                 Ok(m) => m,
                 Err(e) => FromWorker::Error { message: e, gpu: false },
             };
+            if matches!(message, FromWorker::Crashed { .. }) {
+                // Tasks queued in a panicked worker may still run and report; stop it for good.
+                inner.worker.terminate();
+                inner.crashed.replace(true);
+            }
             if message == FromWorker::Loaded {
                 inner.loaded.replace(true);
                 for queued in inner.queue.borrow_mut().drain(..) {
@@ -43,6 +54,9 @@ impl WorkerClient {
     }
 
     pub fn send(&self, message: ToWorker) {
+        if *self.crashed.borrow() {
+            return;
+        }
         if *self.loaded.borrow() {
             let _ = self.worker.post_message(&JsValue::from_str(&message.to_json()));
         } else {
