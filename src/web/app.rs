@@ -66,7 +66,7 @@ struct PageState {
     selected: RwSignal<Vec<usize>>,
     learning: RwSignal<Option<Vec<usize>>>,
     progress: RwSignal<Option<Progress>>,
-    losses: RwSignal<Vec<(f32, f32, f32, f32)>>,
+    losses: RwSignal<Vec<CurvePoint>>,
     outcome: RwSignal<Option<StepOutcome>>,
     params_history: RwSignal<Vec<(usize, usize)>>,
     notice: RwSignal<Option<(String, bool)>>,
@@ -181,7 +181,13 @@ impl PageState {
                 self.training_baseline.set(baseline);
                 if progress.phase == Phase::Train && !baseline {
                     self.losses.update(|l| {
-                        l.push((progress.loss, progress.loss_classifier, progress.loss_aux, progress.loss_sparsity))
+                        l.push(CurvePoint {
+                            loss: progress.loss,
+                            classification: progress.loss_classifier,
+                            auxiliary: progress.loss_aux,
+                            sparsity: progress.loss_sparsity,
+                            accuracy: progress.train_accuracy,
+                        })
                     });
                 }
                 self.progress.set(Some(progress));
@@ -674,28 +680,50 @@ fn TrainingProgress(state: PageState) -> impl IntoView {
     }
 }
 
-/// Loss and its parts per progress report.
+/// One progress report of the step being trained, for the live curves.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct CurvePoint {
+    loss: f32,
+    classification: f32,
+    auxiliary: f32,
+    /// L_S, already a fraction (0–1).
+    sparsity: f32,
+    /// Training accuracy (0–1).
+    accuracy: f32,
+}
+
+/// The loss and its parts (scaled to the largest loss so far) and the sparsity loss and
+/// training accuracy (on a fixed 0–1 scale), per progress report.
 #[component]
-fn LossChart(losses: RwSignal<Vec<(f32, f32, f32, f32)>>) -> impl IntoView {
-    let line = move |part: usize| {
+fn LossChart(losses: RwSignal<Vec<CurvePoint>>) -> impl IntoView {
+    let line = move |value: fn(&CurvePoint) -> f32, fraction: bool| {
         let l = losses.get();
-        let value = |t: &(f32, f32, f32, f32)| [t.0, t.1, t.2, t.3][part];
-        let max = l.iter().map(|t| t.0.max(t.1).max(t.2)).fold(0.0f32, f32::max).max(1e-6);
+        let max = if fraction {
+            1.0
+        } else {
+            l.iter().map(|p| p.loss.max(p.classification).max(p.auxiliary)).fold(0.0f32, f32::max).max(1e-6)
+        };
         let n = l.len().max(2) - 1;
         l.iter()
             .enumerate()
-            .map(|(i, t)| format!("{:.1},{:.1}", 10.0 + 380.0 * i as f32 / n as f32, 110.0 - 100.0 * (value(t) / max).min(1.0)))
+            .map(|(i, p)| format!("{:.1},{:.1}", 10.0 + 380.0 * i as f32 / n as f32, 110.0 - 100.0 * (value(p) / max).clamp(0.0, 1.0)))
             .collect::<Vec<_>>()
             .join(" ")
     };
     view! {
-        <svg class="chart" viewBox="0 0 400 120" role="img" aria-label="loss during training">
+        <svg class="chart" viewBox="0 0 400 120" role="img" aria-label="loss, its parts and training accuracy during training">
             <line x1="10" y1="110" x2="390" y2="110" class="axis" />
-            <polyline points=move || line(0) class="loss-line" />
-            <polyline points=move || line(1) class="part cls" />
-            <polyline points=move || line(2) class="part aux" />
+            <polyline points=move || line(|p| p.loss, false) class="loss-line" />
+            <polyline points=move || line(|p| p.classification, false) class="part cls" />
+            <polyline points=move || line(|p| p.auxiliary, false) class="part aux" />
+            <polyline points=move || line(|p| p.sparsity, true) class="part sparsity" />
+            <polyline points=move || line(|p| p.accuracy, true) class="part accuracy" />
         </svg>
-        <p class="legend"><span class="key total"></span>"total loss "<span class="key cls"></span>"classification "<span class="key aux"></span>"auxiliary"</p>
+        <p class="legend">
+            <span class="key total"></span>"total loss "<span class="key cls"></span>"classification "
+            <span class="key aux"></span>"auxiliary "<span class="key sparsity"></span>"sparsity (0–1) "
+            <span class="key accuracy"></span>"training accuracy (0–100%)"
+        </p>
     }
 }
 
@@ -769,10 +797,34 @@ fn BranchColumn(index: usize, branch: BranchView) -> impl IntoView {
     }
 }
 
-/// Total parameters after each step, with and without pruning.
+/// Total parameters after each step, with and without pruning: bars, and the numbers.
 #[component]
 fn ParamsChart(history: RwSignal<Vec<(usize, usize)>>) -> impl IntoView {
+    let bars = move || {
+        let h = history.get();
+        let max = h.iter().map(|&(_, without)| without).max().unwrap_or(1).max(1) as f32;
+        let width = 360.0 / h.len().max(1) as f32;
+        h.iter()
+            .enumerate()
+            .map(|(i, &(with, without))| {
+                let x = 30.0 + i as f32 * width;
+                let tall = |v: usize| 100.0 * v as f32 / max;
+                view! {
+                    <rect class="bar-without" x=format!("{:.1}", x) y=format!("{:.1}", 110.0 - tall(without))
+                        width=format!("{:.1}", width * 0.4) height=format!("{:.1}", tall(without)) />
+                    <rect class="bar-with" x=format!("{:.1}", x + width * 0.42) y=format!("{:.1}", 110.0 - tall(with))
+                        width=format!("{:.1}", width * 0.4) height=format!("{:.1}", tall(with)) />
+                    <text x=format!("{:.1}", x + width * 0.4) y="124" class="tick">{i + 1}</text>
+                }
+            })
+            .collect_view()
+    };
     view! {
+        <svg class="chart params-chart" viewBox="0 0 400 130" role="img" aria-label="total branch parameters after each step, with and without pruning" data-testid="params-chart">
+            <line x1="25" y1="110" x2="395" y2="110" class="axis" />
+            {bars}
+        </svg>
+        <p class="legend"><span class="key without"></span>"without pruning "<span class="key with"></span>"with pruning (what DER Studio keeps), after each step"</p>
         <table class="params-table" data-testid="params-history">
             <thead><tr><th>"After step"</th><th>"branch parameters with pruning"</th><th>"without pruning"</th></tr></thead>
             <tbody>

@@ -132,7 +132,7 @@ async fn handle(message: ToWorker, busy: Rc<RefCell<bool>>) {
                 post(&FromWorker::RestoreFailed { message: "a step is running: wait for it or cancel it first".into() });
                 return;
             }
-            let result = restore(model, accuracy).and_then(|()| restore_baseline(baseline, baseline_accuracy));
+            let result = restore(model, accuracy, baseline, baseline_accuracy);
             busy.replace(false);
             post(&match result {
                 Ok(()) => FromWorker::Restored,
@@ -233,19 +233,28 @@ async fn measure_speed(settings: &SpeedSettings, branches: &[usize], device: &De
     Ok(())
 }
 
-/// Installs a saved learner (or none) and the accuracy history that goes with it.
-fn restore(model: Option<Vec<u8>>, accuracy: AccuracyMatrix) -> Result<(), String> {
-    let learner = match model {
-        None => None,
-        Some(bytes) => {
-            let device = DEVICE.with(|d| d.borrow().clone()).ok_or("the worker has no device yet")?;
-            let archive = Archive::decode(&bytes).map_err(|e| format!("The saved model could not be read: {e}."))?;
-            Some(Learner::import(&archive, device).map_err(|e| format!("The saved model could not be used: {e}."))?)
-        }
-    };
+/// Installs a saved learner and fine-tuning baseline (or none) with their accuracy histories.
+/// Nothing changes unless both load.
+fn restore(
+    model: Option<Vec<u8>>,
+    accuracy: AccuracyMatrix,
+    baseline: Option<Vec<u8>>,
+    baseline_accuracy: AccuracyMatrix,
+) -> Result<(), String> {
+    let learner = load_learner(model, "model")?;
+    let baseline = load_learner(baseline, "fine-tuning baseline")?;
     LEARNER.with(|l| *l.borrow_mut() = learner);
     MATRIX.with(|m| *m.borrow_mut() = accuracy);
+    BASELINE.with(|b| *b.borrow_mut() = baseline);
+    BASELINE_MATRIX.with(|m| *m.borrow_mut() = baseline_accuracy);
     Ok(())
+}
+
+fn load_learner(bytes: Option<Vec<u8>>, what: &str) -> Result<Option<Learner>, String> {
+    let Some(bytes) = bytes else { return Ok(None) };
+    let device = DEVICE.with(|d| d.borrow().clone()).ok_or("the worker has no device yet")?;
+    let archive = Archive::decode(&bytes).map_err(|e| format!("The saved {what} could not be read: {e}."))?;
+    Learner::import(&archive, device).map(Some).map_err(|e| format!("The saved {what} could not be used: {e}."))
 }
 
 /// Runs one step on the worker's learner (and on the fine-tuning baseline when comparing) and
@@ -286,20 +295,6 @@ async fn learn(config: LearnerConfig, device: Device, train: Dataset, test: Data
     MATRIX.with(|m| *m.borrow_mut() = AccuracyMatrix { rows: outcome.accuracy_rows.clone(), seen: outcome.accuracy_seen.clone() });
     LEARNER.with(|l| *l.borrow_mut() = Some(learner));
     Ok(outcome)
-}
-
-fn restore_baseline(model: Option<Vec<u8>>, accuracy: AccuracyMatrix) -> Result<(), String> {
-    let learner = match model {
-        None => None,
-        Some(bytes) => {
-            let device = DEVICE.with(|d| d.borrow().clone()).ok_or("the worker has no device yet")?;
-            let archive = Archive::decode(&bytes).map_err(|e| format!("The saved fine-tuning baseline could not be read: {e}."))?;
-            Some(Learner::import(&archive, device).map_err(|e| format!("The saved fine-tuning baseline could not be used: {e}."))?)
-        }
-    };
-    BASELINE.with(|b| *b.borrow_mut() = learner);
-    BASELINE_MATRIX.with(|m| *m.borrow_mut() = accuracy);
-    Ok(())
 }
 
 async fn describe(

@@ -123,6 +123,8 @@ async function classroom(label, page, steps) {
   await picks.nth(1).check(); // digit 5
   await page.getByTestId('learn').click();
   await page.waitForFunction(() => /Epoch/.test(document.querySelector('.progress-label')?.textContent ?? ''), null, { timeout: 120_000 });
+  await page.waitForTimeout(1500);
+  await page.locator('[data-testid=progress]').screenshot({ path: `${SHOTS}/${label}-training.png` });
   await page.getByTestId('cancel').click();
   await page.waitForFunction(() => /cancelled/.test(document.querySelector('[data-testid=notice]')?.textContent ?? ''), null, { timeout: 120_000 });
   assert.equal(await page.$$eval('[data-testid=branch]', (b) => b.length), 2, 'no third branch after Cancel');
