@@ -447,6 +447,61 @@ async function faultInStep(url) {
   }
 }
 
+// The classroom flow with the user's own images: two classes from uploaded photos (real MNIST
+// PNGs) learned in step 1, then a class recorded with the camera (the fake camera plays real
+// sevens) and one more uploaded class learned in step 2.
+async function ownClasses(url) {
+  const { context, page, problems } = await openPage(`${url}?backend=cpu`);
+  try {
+    await page.waitForFunction(() => document.querySelector('[data-testid=backend]')?.dataset.kind, null, { timeout: 60_000 });
+    const addClass = async (name) => {
+      await page.getByTestId('class-name').fill(name);
+      await page.getByTestId('add-class').click();
+    };
+    const photos = async (digit, count) => Promise.all([...Array(count).keys()].map(async (i) => ({
+      name: `${digit}-${i}.png`, mimeType: 'image/png', buffer: await readFile(`tests/fixtures/mnist6/train/${digit}/${i}.png`) })));
+    const learn = async (rows) => {
+      await page.getByTestId('learn').click();
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid=accuracy-matrix] tbody tr').length === n
+        || document.querySelector('[data-testid=notice].error'), rows, { timeout: 300_000, polling: 500 });
+      assert.equal(await page.locator('[data-testid=notice].error').count(), 0, await notice(page));
+    };
+    await addClass('Zeros');
+    await addClass('Ones');
+    await page.getByTestId('upload').nth(0).setInputFiles(await photos(0, 30));
+    await waitNotice(page, /Added 30 images/);
+    await page.getByTestId('upload').nth(1).setInputFiles(await photos(1, 30));
+    await waitNotice(page, /Added 30 images/);
+    await page.getByTestId('pick').nth(0).check();
+    await page.getByTestId('pick').nth(1).check();
+    await learn(1);
+
+    await addClass('Sevens (camera)');
+    await addClass('Twos');
+    await page.getByTestId('camera-start').click();
+    await page.getByTestId('record').waitFor({ timeout: 30_000 });
+    await page.getByTestId('camera-class').selectOption({ label: 'Sevens (camera)' });
+    await page.getByTestId('record').hover();
+    await page.mouse.down();
+    await page.waitForTimeout(4000);
+    await page.mouse.up();
+    await waitNotice(page, /Recorded \d+ images/);
+    await page.getByTestId('camera-stop').click();
+    await page.getByTestId('upload').nth(1).setInputFiles(await photos(2, 30)); // the unlearned cards: sevens, twos
+    await waitNotice(page, /Added 30 images/);
+    await page.getByTestId('pick').nth(0).check();
+    await page.getByTestId('pick').nth(1).check();
+    await learn(2);
+    assert.deepEqual(await page.$$eval('[data-testid=branch]', (b) => b.map((x) => x.dataset.frozen)), ['true', 'false']);
+    const rows = await page.$$eval('[data-testid=accuracy-matrix] tbody tr', (r) => r.map((x) => [...x.querySelectorAll('td')].map((t) => t.textContent)));
+    console.log(`[own-classes] uploads then camera: accuracy matrix ${JSON.stringify(rows)}; ${await page.getByTestId('params').innerText()}`);
+    await page.screenshot({ path: `${SHOTS}/own-classes.png`, fullPage: true });
+    assert.deepEqual(problems, [], 'no console errors');
+  } finally {
+    await context.close();
+  }
+}
+
 const { server, url } = await serve(DIST);
 let failed = false;
 try {
@@ -455,12 +510,14 @@ try {
   if (process.env.ONLY === 'cpu') { await trainDemo('cpu', `${url}?backend=cpu`, 'cpu', 2); process.exit(0); }
   if (process.env.ONLY === 'reliability') { await reliability(url); process.exit(0); }
   if (process.env.ONLY === 'fault-in-step') { await faultInStep(url); process.exit(0); }
+  if (process.env.ONLY === 'own') { await ownClasses(url); process.exit(0); }
   // SwiftShader emulates the GPU on the CPU (minutes per classroom step), so the WebGPU run
   // learns one full DER step; the CPU run learns two.
   const gpu = await trainDemo('default', url, process.env.EXPECT_WEBGPU === '0' ? undefined : 'webgpu', 1);
   const cpu = await trainDemo('cpu', `${url}?backend=cpu`, 'cpu', 2);
   await workerFault(url);
   await faultInStep(url);
+  await ownClasses(url);
   await reliability(url);
   if (gpu.kind === 'webgpu') {
     // Same seed, same CPU-initialised weights: WebGPU must reproduce the CPU's losses. The
