@@ -99,6 +99,23 @@ impl Studio {
         Ok(())
     }
 
+    /// Changes the side of the model's input images, resampling every sample. Only before the
+    /// first step: a learned model is fixed to its input size.
+    pub fn set_input_size(&mut self, size: usize) -> Result<(), String> {
+        if !(8..=128).contains(&size) {
+            return Err(format!("Images can be between 8 and 128 pixels wide, not {size}."));
+        }
+        if self.classes.iter().any(|c| c.learned_in_step.is_some()) {
+            return Err("The image size is fixed once a step has been learned.".into());
+        }
+        let from = self.input_size;
+        for sample in self.classes.iter_mut().flat_map(|c| c.samples.iter_mut()) {
+            sample.pixels = crate::engine::data::resize_square(&sample.pixels, 3, from, size);
+        }
+        self.input_size = size;
+        Ok(())
+    }
+
     fn is_held_out(&self, index: usize) -> bool {
         index % self.holdout_every == self.holdout_every - 1
     }
@@ -179,6 +196,23 @@ mod tests {
         assert_eq!(s.class(id).unwrap().name, name);
         s.rename(cat, "  Cat  ").unwrap();
         assert_eq!(s.class(cat).unwrap().name, "Cat");
+    }
+
+    #[test]
+    fn the_input_size_resamples_every_image_until_a_step_is_learned() {
+        let mut s = Studio::new(4);
+        let a = s.add_class("A").unwrap();
+        // Left half dark, right half bright.
+        let half = |size: usize| (0..3 * size * size).map(|i| if i % size < size / 2 { 10 } else { 250 }).collect::<Vec<u8>>();
+        s.add_sample(a, half(4)).unwrap();
+        s.set_input_size(8).unwrap();
+        let pixels = &s.class(a).unwrap().samples[0].pixels;
+        assert_eq!(pixels.len(), 3 * 8 * 8);
+        assert!(pixels[0] < 50 && pixels[7] > 200, "the picture is kept: {pixels:?}");
+        assert!(s.add_sample(a, half(4)).is_err(), "new samples come at the new size");
+        assert!(s.set_input_size(4000).is_err());
+        s.mark_learned(&[a], 0);
+        assert!(s.set_input_size(16).unwrap_err().contains("fixed"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::web::storage;
 use crate::web::images::{bundled_digit, decode_upload, draw_sample, fetch_bytes};
 use crate::web::worker_client::WorkerClient;
 
-/// The model's input side in pixels.
+/// The model's input side in pixels, until the user picks another in the settings.
 const INPUT_SIZE: usize = 32;
 
 pub fn start() {
@@ -377,7 +377,7 @@ async fn load_sample_classes(state: PageState) {
             let name = format!("Digit {digit}");
             let Ok(id) = studio.add_class(&name) else { continue };
             for i in 0..40 {
-                if let Some(pixels) = bundled_digit(&bytes, digit, i, INPUT_SIZE) {
+                if let Some(pixels) = bundled_digit(&bytes, digit, i, studio.input_size) {
                     let _ = studio.add_sample(id, pixels);
                 }
             }
@@ -548,7 +548,7 @@ async fn add_files(state: PageState, id: usize, files: Vec<web_sys::File>) -> (u
     let mut problems = Vec::new();
     let mut added = 0;
     for file in files {
-        match decode_upload(&file, INPUT_SIZE).await {
+        match decode_upload(&file, state.studio.with_untracked(|s| s.input_size)).await {
             Ok(pixels) => match state.studio.try_update(|s| s.add_sample(id, pixels)) {
                 Some(Ok(())) => added += 1,
                 Some(Err(e)) => problems.push(e),
@@ -574,7 +574,10 @@ fn Thumb(pixels: Signal<Vec<u8>>) -> impl IntoView {
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     Effect::new(move |_| {
         if let Some(c) = canvas.get() {
-            draw_sample(&c, &pixels.get(), INPUT_SIZE);
+            let pixels = pixels.get();
+            // The side follows from the pixel count (3 × side × side).
+            let side = ((pixels.len() / 3) as f64).sqrt() as usize;
+            draw_sample(&c, &pixels, side);
         }
     });
     view! { <canvas node_ref=canvas class="thumb" width="32" height="32"></canvas> }
@@ -595,8 +598,10 @@ fn StepPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 's
         state.notice.set(None);
         state.learning.set(Some(ids.clone()));
         state.training_baseline.set(false);
+        let mut config = state.config.get_untracked();
+        config.backbone.input_size = studio.input_size;
         send(ToWorker::Learn {
-            config: state.config.get_untracked(),
+            config,
             train: studio.train_set(&ids),
             test: studio.test_set(&seen),
             compare: state.compare.get_untracked(),
@@ -1024,7 +1029,22 @@ fn SettingsPanel(state: PageState) -> impl IntoView {
                     set=move |v| c.update(|c| c.backbone.width = (v as usize).clamp(2, 64)) locked=learned_any
                     help="Channels of the first layer of each branch. Fixed after the first step." />
             </div>
-            <p class="empty">"Images are used at 32 × 32 pixels."</p>
+            <label class="setting">
+                <span class="setting-name">"Image size"</span>
+                <select data-testid="input-size" disabled=move || learned_any.get()
+                    prop:value=move || state.studio.get().input_size.to_string()
+                    on:change=move |ev| {
+                        let Ok(size) = event_target_value(&ev).parse::<usize>() else { return };
+                        match state.studio.try_update(|s| s.set_input_size(size)) {
+                            Some(Ok(())) => c.update(|c| c.backbone.input_size = size),
+                            Some(Err(e)) => state.say(e, true),
+                            None => {}
+                        }
+                    }>
+                    {[16usize, 24, 32, 48, 64].into_iter().map(|n| view! { <option value=n.to_string()>{format!("{n} × {n} pixels")}</option> }).collect_view()}
+                </select>
+                <small>"Every image is scaled to this square. Larger sees more detail but trains more slowly. Fixed after the first step."</small>
+            </label>
         </details>
     }
 }
@@ -1054,7 +1074,7 @@ fn PredictPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync +
         let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
         input.set_value("");
         spawn_local(async move {
-            match decode_upload(&file, INPUT_SIZE).await {
+            match decode_upload(&file, state.studio.with_untracked(|s| s.input_size)).await {
                 Ok(pixels) => ask(pixels),
                 Err(e) => state.say(e, true),
             }
@@ -1069,7 +1089,7 @@ fn PredictPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync +
         let document = web_sys::window()?.document()?;
         let video: web_sys::HtmlVideoElement =
             document.query_selector("[data-testid=camera-preview]").ok()??.dyn_into().ok()?;
-        crate::web::camera::grab(&video, INPUT_SIZE, 0).map(|s| s.pixels)
+        crate::web::camera::grab(&video, state.studio.with_untracked(|s| s.input_size), 0).map(|s| s.pixels)
     };
     Effect::new(move |_| {
         if state.prediction.with(Vec::is_empty) || !live.get_untracked() {
@@ -1367,7 +1387,7 @@ fn CameraPanel(state: PageState) -> impl IntoView {
         let handle = leptos::leptos_dom::helpers::set_interval_with_handle(
             move || {
                 let Some(v) = video.get_untracked() else { return };
-                let Some(sample) = camera::grab(&v, INPUT_SIZE, id) else { return };
+                let Some(sample) = camera::grab(&v, state.studio.with_untracked(|s| s.input_size), id) else { return };
                 match state.studio.try_update(|s| s.add_sample(id, sample.pixels)) {
                     Some(Ok(())) => captured.update(|n| *n += 1),
                     Some(Err(e)) => {

@@ -242,6 +242,13 @@ async function reliability(url) {
     await page.waitForFunction(() => document.querySelector('[data-testid=class-title]')?.textContent === 'Grab bag');
     console.log('[reliability] a dropped image joins its class; the class is renamed');
 
+    // The image size setting resamples every image already there.
+    await page.locator('details.settings summary').click();
+    await page.getByTestId('input-size').selectOption('16');
+    await page.waitForFunction(() => [...document.querySelectorAll('canvas.thumb')].every((c) => c.width === 16));
+    assert.deepEqual(await page.$$eval('[data-testid=sample-count]', (e) => e.map((x) => parseInt(x.textContent))), [3]);
+    console.log('[reliability] image size 16: the three images were resampled');
+
     await addClass('   ');
     await waitNotice(page, /needs a name/);
     await addClass('GRAB BAG');
@@ -466,6 +473,10 @@ async function ownClasses(url) {
         || document.querySelector('[data-testid=notice].error'), rows, { timeout: 300_000, polling: 500 });
       assert.equal(await page.locator('[data-testid=notice].error').count(), 0, await notice(page));
     };
+    // At 24 × 24 pixels: the whole path (uploads, camera, training, prediction) follows the setting.
+    await page.locator('details.settings summary').click();
+    await page.getByTestId('input-size').selectOption('24');
+    await page.locator('details.settings summary').click();
     await addClass('Zeros');
     await addClass('Ones');
     await page.getByTestId('upload').nth(0).setInputFiles(await photos(0, 30));
@@ -494,7 +505,8 @@ async function ownClasses(url) {
     await learn(2);
     assert.deepEqual(await page.$$eval('[data-testid=branch]', (b) => b.map((x) => x.dataset.frozen)), ['true', 'false']);
     const rows = await page.$$eval('[data-testid=accuracy-matrix] tbody tr', (r) => r.map((x) => [...x.querySelectorAll('td')].map((t) => t.textContent)));
-    console.log(`[own-classes] uploads then camera: accuracy matrix ${JSON.stringify(rows)}; ${await page.getByTestId('params').innerText()}`);
+    assert.ok(await page.$$eval('canvas.thumb', (c) => c.every((x) => x.width === 24)), 'images at 24 × 24');
+    console.log(`[own-classes] 24×24, uploads then camera: accuracy matrix ${JSON.stringify(rows)}; ${await page.getByTestId('params').innerText()}`);
     await page.screenshot({ path: `${SHOTS}/own-classes.png`, fullPage: true });
     assert.deepEqual(problems, [], 'no console errors');
   } finally {
