@@ -200,16 +200,21 @@ function bombPng() {
     chunk('IDAT', deflateSync(Buffer.alloc(1 << 20))), chunk('IEND', Buffer.alloc(0))]);
 }
 
+const waitForBackend = (page) => page.waitForFunction(
+  () => document.querySelector('[data-testid=backend]')?.dataset.kind, null, { timeout: 60_000 });
+
+async function addClassNamed(page, name) {
+  await page.getByTestId('class-name').fill(name);
+  await page.getByTestId('add-class').click();
+}
+
 // Bad input and storage faults, on the CPU (no training needed): each gets a clear message and
 // nothing already there is lost.
 async function reliability(url) {
   const { context, page, problems } = await openPage(`${url}?backend=cpu`);
   try {
-    await page.waitForFunction(() => document.querySelector('[data-testid=backend]')?.dataset.kind, null, { timeout: 60_000 });
-    const addClass = async (name) => {
-      await page.getByTestId('class-name').fill(name);
-      await page.getByTestId('add-class').click();
-    };
+    await waitForBackend(page);
+    const addClass = (name) => addClassNamed(page, name);
     await addClass('Mixed bag');
     const good = await readFile('tests/fixtures/mnist6/train/0/0.png');
     await page.getByTestId('upload').setInputFiles([
@@ -460,11 +465,8 @@ async function faultInStep(url) {
 async function ownClasses(url) {
   const { context, page, problems } = await openPage(`${url}?backend=cpu`);
   try {
-    await page.waitForFunction(() => document.querySelector('[data-testid=backend]')?.dataset.kind, null, { timeout: 60_000 });
-    const addClass = async (name) => {
-      await page.getByTestId('class-name').fill(name);
-      await page.getByTestId('add-class').click();
-    };
+    await waitForBackend(page);
+    const addClass = (name) => addClassNamed(page, name);
     const photos = async (digit, count) => Promise.all([...Array(count).keys()].map(async (i) => ({
       name: `${digit}-${i}.png`, mimeType: 'image/png', buffer: await readFile(`tests/fixtures/mnist6/train/${digit}/${i}.png`) })));
     const learn = async (rows) => {
