@@ -26,6 +26,8 @@ fn config(method: Method) -> LearnerConfig {
         memory_total: 60,
         relearn_epochs: 20,
         seed: 7,
+        // A strong push, so that even 30 epochs on a few images switch channels off.
+        lambda_sparsity: 0.5,
         ..LearnerConfig::default()
     }
 }

@@ -45,7 +45,15 @@ fn simulate_fault_from_url() -> bool {
 
 /// Settings for a classroom step: small enough to finish in about a minute.
 fn classroom_config() -> LearnerConfig {
-    let mut config = LearnerConfig { epochs: 20, memory_total: 120, relearn_epochs: 20, ..LearnerConfig::default() };
+    // λs 0.5: a classroom step is short and has a few dozen images per class, so the masks
+    // need a stronger push than on a large data set to switch channels off visibly.
+    let mut config = LearnerConfig {
+        epochs: 20,
+        memory_total: 120,
+        relearn_epochs: 20,
+        lambda_sparsity: 0.5,
+        ..LearnerConfig::default()
+    };
     config.backbone.input_size = INPUT_SIZE;
     config.backbone.width = 8;
     config
