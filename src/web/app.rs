@@ -24,9 +24,7 @@ pub fn start() {
 
 /// `?backend=cpu` forces the CPU (useful when a classroom GPU misbehaves).
 fn backend_from_url() -> BackendChoice {
-    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-    let params = web_sys::UrlSearchParams::new_with_str(&search).ok();
-    match params.and_then(|p| p.get("backend")).as_deref() {
+    match url_param("backend").as_deref() {
         Some("cpu") => BackendChoice::Cpu,
         _ => BackendChoice::Auto,
     }
@@ -1036,23 +1034,24 @@ fn SettingsPanel(state: PageState) -> impl IntoView {
                 <NumberSetting label="Backbone width" testid="width" step="4" value=Signal::derive(move || c.get().backbone.width as f64)
                     set=move |v| c.update(|c| c.backbone.width = (v as usize).clamp(2, 64)) locked=learned_any
                     help="Channels of the first layer of each branch. Fixed after the first step." />
+                <label class="setting">
+                    <span class="setting-name">"Image size"</span>
+                    <select data-testid="input-size" disabled=move || learned_any.get()
+                        prop:value=move || state.studio.get().input_size.to_string()
+                        on:change=move |ev| {
+                            let Ok(size) = event_target_value(&ev).parse::<usize>() else { return };
+                            match state.studio.try_update(|s| s.set_input_size(size)) {
+                                Some(Ok(())) => c.update(|c| c.backbone.input_size = size),
+                                Some(Err(e)) => state.say(e, true),
+                                None => {}
+                            }
+                        }>
+                        {[16usize, 24, 32, 48, 64].into_iter().map(|n| view! { <option value=n.to_string()>{format!("{n} × {n} pixels")}</option> }).collect_view()}
+                    </select>
+                    <small>"Every image is scaled to this square. Larger sees more detail but trains more slowly. Fixed after the first step."</small>
+                </label>
             </div>
-            <label class="setting">
-                <span class="setting-name">"Image size"</span>
-                <select data-testid="input-size" disabled=move || learned_any.get()
-                    prop:value=move || state.studio.get().input_size.to_string()
-                    on:change=move |ev| {
-                        let Ok(size) = event_target_value(&ev).parse::<usize>() else { return };
-                        match state.studio.try_update(|s| s.set_input_size(size)) {
-                            Some(Ok(())) => c.update(|c| c.backbone.input_size = size),
-                            Some(Err(e)) => state.say(e, true),
-                            None => {}
-                        }
-                    }>
-                    {[16usize, 24, 32, 48, 64].into_iter().map(|n| view! { <option value=n.to_string()>{format!("{n} × {n} pixels")}</option> }).collect_view()}
-                </select>
-                <small>"Every image is scaled to this square. Larger sees more detail but trains more slowly. Fixed after the first step."</small>
-            </label>
+
         </details>
     }
 }
