@@ -35,9 +35,12 @@ pub struct BenchArgs {
     pub init_classes: usize,
     #[arg(long, default_value_t = 2)]
     pub increment: usize,
-    /// Total exemplars kept in memory.
+    /// Total exemplars kept in memory (shared by all classes seen).
     #[arg(long, default_value_t = 200)]
     pub memory: usize,
+    /// Keep this many exemplars per class instead (the memory grows with the classes).
+    #[arg(long, value_name = "N", conflicts_with = "memory")]
+    pub memory_per_class: Option<usize>,
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
     #[arg(long, default_value_t = 1993)]
@@ -56,6 +59,10 @@ pub struct BenchArgs {
     pub lambda_sparsity: Option<f32>,
     #[arg(long)]
     pub width: Option<usize>,
+    /// Hold out the last N training images of each class and evaluate on them instead of the
+    /// test split: for choosing settings without looking at the test images.
+    #[arg(long, value_name = "N")]
+    pub validation: Option<usize>,
     /// Print the loss, its parts and the share of channels switched on after every epoch.
     #[arg(long)]
     pub progress: bool,
@@ -83,6 +90,9 @@ impl Observer for EpochPrinter {
 #[derive(Serialize)]
 pub struct BenchReport {
     pub method: Method,
+    pub lambda_sparsity: f32,
+    /// "test", or "validation" when settings were being chosen.
+    pub evaluated_on: &'static str,
     pub classes: Vec<String>,
     pub steps: Vec<StepReport>,
     pub accuracy_matrix: Vec<Vec<f32>>,
@@ -119,14 +129,21 @@ pub fn device_for(backend: &str) -> Result<Device, String> {
 /// Runs the benchmark; errors are messages for the user.
 pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     let device = device_for(&args.backend)?;
-    let mut config = LearnerConfig { method: args.method, epochs: args.epochs, seed: args.seed, memory_total: args.memory, ..LearnerConfig::default() };
+    let mut config = LearnerConfig { method: args.method, epochs: args.epochs, seed: args.seed, memory_total: args.memory, memory_per_class: args.memory_per_class, ..LearnerConfig::default() };
     if let Some(l) = args.lambda_sparsity {
         config.lambda_sparsity = l;
     }
     if let Some(w) = args.width {
         config.backbone.width = w;
     }
-    let data = ImageFolder::load(&args.data, config.backbone.input_size, args.limit).map_err(|e| e.to_string())?;
+    let mut data = ImageFolder::load(&args.data, config.backbone.input_size, args.limit).map_err(|e| e.to_string())?;
+    let evaluated_on = match args.validation {
+        Some(n) => {
+            data = data.hold_out_validation(n).map_err(|e| e.to_string())?;
+            format!("validation images (the last {n} training images of each class; the test images are not used)")
+        }
+        None => "test images".to_string(),
+    };
     let class_count = data.classes.len();
     if args.init_classes == 0 || args.increment == 0 || args.init_classes > class_count {
         return Err(format!("cannot split {class_count} classes into a first step of {} and increments of {}", args.init_classes, args.increment));
@@ -142,6 +159,7 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     let mut matrix = AccuracyMatrix::default();
     let mut steps = Vec::new();
     println!("{} on {} ({} classes, {} steps), backend {}", method_name(args.method), args.data.display(), class_count, tasks.len(), args.backend);
+    println!("λs {}, evaluated on {evaluated_on}", config.effective_lambda_sparsity());
     println!("{:>4} {:>6} {:>9} {:>12} {:>12} {:>8}  per-task accuracy", "step", "seen", "accuracy", "params", "pruned", "seconds");
     for (t, classes) in tasks.iter().enumerate() {
         let train = data.train.filter_classes(classes);
@@ -177,6 +195,8 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     }
     let report = BenchReport {
         method: args.method,
+        lambda_sparsity: config.effective_lambda_sparsity(),
+        evaluated_on: if args.validation.is_some() { "validation" } else { "test" },
         classes: data.classes.clone(),
         steps,
         accuracy_matrix: matrix.rows.clone(),

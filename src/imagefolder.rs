@@ -15,6 +15,7 @@ pub enum ImageFolderError {
     NoImages(PathBuf),
     Unreadable { path: PathBuf, reason: String },
     ClassMismatch { class: String, split: &'static str },
+    TooFewForValidation { class: String, images: usize, held_out: usize },
 }
 
 impl std::fmt::Display for ImageFolderError {
@@ -27,6 +28,10 @@ impl std::fmt::Display for ImageFolderError {
             Self::ClassMismatch { class, split } => {
                 write!(f, "class '{class}' has no folder in the {split} split")
             }
+            Self::TooFewForValidation { class, images, held_out } => write!(
+                f,
+                "class '{class}' has {images} training images: too few to hold {held_out} out for validation and still train"
+            ),
         }
     }
 }
@@ -55,6 +60,24 @@ impl ImageFolder {
         let train = read_split(&train_root, &classes, size, limit, "train")?;
         let test = read_split(&test_root, &classes, size, limit, "test")?;
         Ok(Self { classes, train, test })
+    }
+
+    /// Holds out the last `per_class` training images of every class (in file order) as the
+    /// evaluation split, in place of `test`: settings are chosen on these, never on the test
+    /// images. The test split is dropped so it cannot be looked at by mistake.
+    pub fn hold_out_validation(self, per_class: usize) -> Result<Self, ImageFolderError> {
+        let mut train = Vec::new();
+        let mut validation = Vec::new();
+        for (label, class) in self.classes.iter().enumerate() {
+            let mut of_class: Vec<Sample> = self.train.samples.iter().filter(|s| s.label == label).cloned().collect();
+            if of_class.len() <= per_class {
+                return Err(ImageFolderError::TooFewForValidation { class: class.clone(), images: of_class.len(), held_out: per_class });
+            }
+            validation.extend(of_class.split_off(of_class.len() - per_class));
+            train.extend(of_class);
+        }
+        let size = self.train.size;
+        Ok(Self { classes: self.classes, train: Dataset::new(size, train), test: Dataset::new(size, validation) })
     }
 }
 

@@ -106,3 +106,25 @@ fn a_step_with_an_already_learned_class_or_a_single_first_class_is_refused() {
     assert_eq!(one.unwrap_err().to_string(), "the first step needs at least two classes to tell apart");
     assert!(learner.network().is_none(), "nothing trained");
 }
+
+#[test]
+fn a_memory_per_class_grows_with_the_classes_while_a_fixed_total_is_shared() {
+    let data = fixture();
+    let short = |memory_per_class| LearnerConfig { epochs: 2, relearn_epochs: 2, memory_per_class, ..config(Method::Der) };
+    let mut per_class = Learner::new(short(Some(7)), Device::flex());
+    let mut total = Learner::new(short(None), Device::flex());
+    for (t, task) in TASKS[..2].iter().enumerate() {
+        let train = data.train.filter_classes(task);
+        pollster::block_on(per_class.learn_step(&train, &mut Silent)).unwrap();
+        pollster::block_on(total.learn_step(&train, &mut Silent)).unwrap();
+        let classes = 2 * (t + 1);
+        assert_eq!(per_class.memory.by_class.len(), classes);
+        assert!(per_class.memory.by_class.values().all(|m| m.len() == 7), "7 exemplars for each class, step {}", t + 1);
+        assert_eq!(per_class.memory.len(), 7 * classes);
+        assert!(total.memory.by_class.values().all(|m| m.len() == 60 / classes), "60 shared by {classes} classes");
+        // Exemplars are real training images of their own class.
+        for (label, exemplars) in &per_class.memory.by_class {
+            assert!(exemplars.iter().all(|e| e.label == *label && data.train.samples.contains(e)));
+        }
+    }
+}

@@ -67,3 +67,23 @@ fn an_unreadable_image_names_the_file() {
     let message = error(&root);
     assert!(message.starts_with("cannot read image") && message.contains("2.png"), "{message}");
 }
+
+#[test]
+fn validation_is_held_out_of_training_and_replaces_the_test_split() {
+    let full = ImageFolder::load(Path::new("tests/fixtures/mnist6"), 32, Some(5)).unwrap();
+    let split = ImageFolder::load(Path::new("tests/fixtures/mnist6"), 32, Some(5)).unwrap().hold_out_validation(2).unwrap();
+    assert_eq!(split.train.len(), 6 * 3);
+    assert_eq!(split.test.len(), 6 * 2);
+    for label in 0..6 {
+        let train: Vec<_> = full.train.samples.iter().filter(|s| s.label == label).collect();
+        let held: Vec<_> = split.test.samples.iter().filter(|s| s.label == label).collect();
+        // The last two training images of each class, and none of them is still trained on.
+        assert_eq!(held, train[3..].to_vec());
+        assert!(held.iter().all(|h| !split.train.samples.contains(h)));
+        assert_eq!(split.train.samples.iter().filter(|s| s.label == label).count(), 3);
+    }
+    // No test image is evaluated on.
+    assert!(split.test.samples.iter().all(|v| !full.test.samples.contains(v)));
+    let refused = ImageFolder::load(Path::new("tests/fixtures/mnist6"), 32, Some(5)).unwrap().hold_out_validation(5);
+    assert!(refused.err().unwrap().to_string().contains("too few to hold 5 out"));
+}
