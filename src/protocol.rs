@@ -32,8 +32,8 @@ pub struct BackendInfo {
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ToWorker {
     Init { backend: BackendChoice },
-    /// Trains the demo network on a fixed synthetic batch for `steps` optimiser steps.
-    TrainDemo { steps: usize, seed: u64 },
+    /// The engine check: two real DER steps on a small built-in pattern set (`engine::demo`).
+    TrainDemo { seed: u64 },
     /// Learns `train`'s classes as the next DER step, then evaluates on `test` (every class
     /// seen so far). The first Learn fixes the configuration.
     /// With `compare`, naive fine-tuning learns the same step beside DER (its own learner).
@@ -130,8 +130,10 @@ pub enum FromWorker {
     /// The worker's wasm has loaded; messages sent before this are lost.
     Loaded,
     BackendReady { backend: BackendInfo },
-    DemoStep { step: usize, loss: f32, millis: f64 },
-    DemoDone { steps: usize, mean_millis: f64 },
+    /// One training iteration of the engine check (`iteration` counts over both DER steps).
+    DemoIteration { der_step: usize, epoch: usize, iteration: usize, loss: f32, millis: f64 },
+    /// `branch_params`: each DER step's new branch before and after pruning.
+    DemoDone { iterations: usize, mean_millis: f64, branch_params: Vec<(usize, usize)> },
     /// `baseline`: the progress is the fine-tuning baseline's, trained after DER's step.
     StepProgress {
         progress: Progress,
@@ -181,10 +183,10 @@ mod tests {
 
     #[test]
     fn messages_round_trip_through_json() {
-        let m = ToWorker::TrainDemo { steps: 3, seed: 7 };
+        let m = ToWorker::TrainDemo { seed: 7 };
         assert_eq!(ToWorker::from_json(&m.to_json()).unwrap(), m);
         assert!(m.to_json().contains("\"type\":\"train-demo\""));
-        let r = FromWorker::DemoStep { step: 1, loss: 2.5, millis: 10.0 };
+        let r = FromWorker::DemoIteration { der_step: 1, epoch: 0, iteration: 12, loss: 2.5, millis: 10.0 };
         assert_eq!(FromWorker::from_json(&r.to_json()).unwrap(), r);
         assert!(ToWorker::from_json("{\"type\":\"nope\"}").is_err());
     }

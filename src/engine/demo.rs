@@ -1,32 +1,30 @@
-//! A short training run of the engine's own network on a fixed synthetic batch: used by the
-//! page's "Train demo" button, by the WebGPU-versus-CPU check and by benchmarks.
-//!
-//! The weights are always initialised on the CPU and then moved, so every device starts from
-//! bit-identical parameters and their losses can be compared.
+//! The engine check: two real DER steps — the learner's own [`Learner::learn_step`], with
+//! annealed masks, gradient compensation, the sparsity and auxiliary losses, pruning, classifier
+//! re-learning and herding — on a small built-in pattern set. The page's "Engine check" runs it,
+//! and the browser test runs it on WebGPU and on the CPU: the learner draws its parameters on
+//! the CPU whatever the device (`seeding::draw_device`), so both runs start from the same weights
+//! and must report the same losses.
 
-use burn::module::Module;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{GradientsParams, SgdConfig};
-use burn::tensor::activation::log_softmax;
 use burn::tensor::Device;
+use web_time::Instant;
 
-use super::config::BackboneConfig;
-use super::data::Sample;
-use super::tensor_io::{batch_tensor, one_hot};
-use super::gate::{mask_scale, GateMode};
-use super::network::DerNetwork;
+use super::config::{BackboneConfig, LearnerConfig};
+use super::data::{Dataset, Sample};
+use super::learner::{Control, Learner, Observer, Phase, Progress, StepError, StepSummary};
 use super::rng::SplitMix64;
-use super::seeding::seeded_module;
-use super::tensor_io::{read_f32, ReadError};
 
-pub const DEMO_BATCH: usize = 32;
 pub const DEMO_CLASSES: usize = 4;
+pub const DEMO_IMAGES_PER_CLASS: usize = 16;
+/// Small images keep the check short on a software GPU (SwiftShader).
+pub const DEMO_SIZE: usize = 16;
+/// Classes learned by each DER step of the check.
+pub const DEMO_STEPS: [[usize; 2]; 2] = [[0, 1], [2, 3]];
 
 /// Four visual classes (a bright quadrant each) with pixel noise: easy to learn, so a working
-/// training step shows a clearly falling loss within a few steps.
-pub fn demo_batch(size: usize, seed: u64) -> Vec<Sample> {
+/// step shows a clearly falling loss within a few iterations.
+pub fn demo_images(size: usize, seed: u64) -> Dataset {
     let mut rng = SplitMix64::new(seed);
-    (0..DEMO_BATCH)
+    let samples = (0..DEMO_CLASSES * DEMO_IMAGES_PER_CLASS)
         .map(|i| {
             let label = i % DEMO_CLASSES;
             let (qx, qy) = (label % 2, label / 2);
@@ -43,53 +41,132 @@ pub fn demo_batch(size: usize, seed: u64) -> Vec<Sample> {
             }
             Sample { pixels, label }
         })
-        .collect()
+        .collect();
+    Dataset::new(size, samples)
 }
 
-/// Runs `steps` SGD steps of a one-branch DER network (masks annealed as in training) and
-/// returns the loss before each step. `on_step(step, loss, millis)` is called after each one.
+/// The check's settings: the classroom's method at a size a software GPU gets through in about
+/// two minutes (SwiftShader takes ~10 s per iteration whatever the batch: ten iterations), with
+/// a higher learning rate so that two epochs show the loss falling.
+pub fn demo_config(seed: u64) -> LearnerConfig {
+    LearnerConfig {
+        backbone: BackboneConfig { input_size: DEMO_SIZE, width: 8, stages: 3, blocks_per_stage: 1 },
+        epochs: 2,
+        batch_size: 16,
+        memory_total: 8,
+        relearn_epochs: 5,
+        learning_rate: 0.1,
+        lambda_sparsity: 1.0,
+        seed,
+        ..LearnerConfig::default()
+    }
+}
+
+/// One training iteration of the check.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DemoIteration {
+    /// Which DER step (0 or 1).
+    pub der_step: usize,
+    pub epoch: usize,
+    /// Counted over the whole check.
+    pub iteration: usize,
+    pub loss: f32,
+    /// Since the previous report (the first of a step includes building the expanded network).
+    pub millis: f64,
+}
+
+/// Reports every batch (one device read each: fine for a check of a few dozen iterations).
+struct EveryIteration<'a, F: FnMut(DemoIteration)> {
+    der_step: usize,
+    iteration: &'a mut usize,
+    last: Instant,
+    on_iteration: F,
+}
+
+impl<F: FnMut(DemoIteration)> Observer for EveryIteration<'_, F> {
+    async fn progress(&mut self, p: &Progress) -> Control {
+        if p.phase == Phase::Train {
+            let now = Instant::now();
+            (self.on_iteration)(DemoIteration {
+                der_step: self.der_step,
+                epoch: p.epoch,
+                iteration: *self.iteration,
+                loss: p.loss,
+                millis: now.duration_since(self.last).as_secs_f64() * 1000.0,
+            });
+            *self.iteration += 1;
+            self.last = now;
+        }
+        Control::Continue
+    }
+    fn report_every(&self) -> usize {
+        1
+    }
+}
+
+/// Runs the two DER steps of the check on `device`, calling `on_iteration` after every
+/// training batch; returns what each step did (pruning included).
 pub async fn train_demo(
     device: &Device,
-    steps: usize,
     seed: u64,
-    mut on_step: impl FnMut(usize, f32, f64),
-) -> Result<Vec<f32>, ReadError> {
-    let backbone = BackboneConfig { input_size: 32, width: 8, stages: 3, blocks_per_stage: 1 };
-    // Initialise on the CPU, then move: every device starts from bit-identical weights.
-    let cpu = Device::flex();
-    let train_device = device.clone().autodiff();
-    let network = seeded_module(&cpu, seed, || DerNetwork::new(&backbone, DEMO_CLASSES, &cpu));
-    let mut network = network.fork(&train_device).train();
-    let samples = demo_batch(backbone.input_size, seed);
-    let refs: Vec<&Sample> = samples.iter().collect();
-    let mut optim = SgdConfig::new().with_momentum(Some(MomentumConfig::new().with_dampening(0.0))).init();
-    let mut losses = Vec::with_capacity(steps);
-    for step in 0..steps {
-        let start = web_time::Instant::now();
-        let (x, labels) = batch_tensor(&refs, backbone.input_size, &train_device);
-        let target = one_hot(&labels, DEMO_CLASSES, &train_device);
-        let mode = GateMode::Soft { scale: mask_scale(step, steps, 100.0) };
-        let logits = network.forward(x, mode).logits;
-        let loss = log_softmax(logits, 1).mul(target).sum_dim(1).mean().neg();
-        let grads = GradientsParams::from_grads(loss.backward(), &network);
-        network = optim.step(0.05, network, grads);
-        let value = read_f32(loss.detach()).await?[0];
-        losses.push(value);
-        on_step(step, value, start.elapsed().as_secs_f64() * 1000.0);
+    mut on_iteration: impl FnMut(DemoIteration),
+) -> Result<Vec<StepSummary>, StepError> {
+    let images = demo_images(DEMO_SIZE, seed);
+    let mut learner = Learner::new(demo_config(seed), device.clone());
+    let mut iteration = 0;
+    let mut summaries = Vec::new();
+    for (der_step, classes) in DEMO_STEPS.iter().enumerate() {
+        let mut observer =
+            EveryIteration { der_step, iteration: &mut iteration, last: Instant::now(), on_iteration: &mut on_iteration };
+        summaries.push(learner.learn_step(&images.filter_classes(classes), &mut observer).await?);
     }
-    Ok(losses)
+    Ok(summaries)
+}
+
+/// Mean loss of each epoch of each DER step: `[step][epoch]`. The loss swings within an epoch
+/// (the mask scale anneals from 1/s_max to s_max), so learning shows between epoch means.
+pub fn epoch_means(iterations: &[DemoIteration]) -> Vec<Vec<f32>> {
+    let mut means: Vec<Vec<(f32, usize)>> = Vec::new();
+    for it in iterations {
+        if means.len() <= it.der_step {
+            means.resize(it.der_step + 1, Vec::new());
+        }
+        let epochs = &mut means[it.der_step];
+        if epochs.len() <= it.epoch {
+            epochs.resize(it.epoch + 1, (0.0, 0));
+        }
+        epochs[it.epoch].0 += it.loss;
+        epochs[it.epoch].1 += 1;
+    }
+    means.into_iter().map(|e| e.into_iter().map(|(sum, n)| sum / n.max(1) as f32).collect()).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn run() -> (Vec<DemoIteration>, Vec<StepSummary>) {
+        let mut iterations = Vec::new();
+        let summaries = pollster::block_on(train_demo(&Device::flex(), 42, |it| iterations.push(it))).unwrap();
+        (iterations, summaries)
+    }
+
     #[test]
-    fn demo_loss_falls_on_the_cpu_and_is_reproducible() {
-        let device = Device::flex();
-        let a = pollster::block_on(train_demo(&device, 8, 5, |_, _, _| {})).unwrap();
-        let b = pollster::block_on(train_demo(&device, 8, 5, |_, _, _| {})).unwrap();
-        assert_eq!(a, b, "same seed, same losses");
-        assert!(a[7] < a[0] * 0.8, "loss should fall: {a:?}");
+    fn the_check_runs_two_real_der_steps_whose_loss_falls_reproducibly() {
+        let (a, summaries) = run();
+        let (b, _) = run();
+        let losses = |r: &[DemoIteration]| r.iter().map(|i| i.loss).collect::<Vec<_>>();
+        assert_eq!(losses(&a), losses(&b), "same seed, same losses");
+        // 32 images in batches of 16 for 2 epochs, then 32 images plus 8 exemplars (3 batches).
+        assert_eq!(a.iter().filter(|i| i.der_step == 0).count(), 2 * 2);
+        assert_eq!(a.iter().filter(|i| i.der_step == 1).count(), 2 * 3);
+        let means = epoch_means(&a);
+        for (step, epochs) in means.iter().enumerate() {
+            assert!(epochs[1] < epochs[0] * 0.85, "step {step}: the loss falls from epoch to epoch: {epochs:?}");
+        }
+        // Both are full DER steps: a branch each, with the sparsity loss in what they minimise.
+        assert_eq!(summaries.len(), 2);
+        assert!(summaries[1].params_before_prune > summaries[0].params_after_prune + summaries[1].branch_params_before / 2, "a second branch");
+        assert!(summaries.iter().all(|s| s.branch_params_after <= s.branch_params_before));
     }
 }

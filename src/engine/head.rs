@@ -4,6 +4,7 @@
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Distribution, Tensor};
 
+use super::seeding::{draw_device, moved_to};
 use super::tensor_io::indices;
 
 #[derive(Module, Debug)]
@@ -15,11 +16,12 @@ pub struct Head {
 }
 
 impl Head {
+    /// A fresh head, drawn on [`draw_device`] (the CPU) and moved to `device`.
     pub fn new(inputs: usize, outputs: usize, device: &Device) -> Self {
         let bound = 1.0 / (inputs.max(1) as f64).sqrt();
-        let weight = Tensor::random([inputs, outputs], Distribution::Uniform(-bound, bound), device);
-        let bias = Tensor::zeros([outputs], device);
-        Self::from_tensors(weight, bias)
+        let cpu = draw_device();
+        let weight = Tensor::random([inputs, outputs], Distribution::Uniform(-bound, bound), &cpu);
+        moved_to(Self::from_tensors(weight, Tensor::zeros([outputs], &cpu)), device)
     }
 
     pub fn from_tensors(weight: Tensor<2>, bias: Tensor<1>) -> Self {

@@ -23,7 +23,7 @@ use super::memory::{herding, Memory};
 use super::network::DerNetwork;
 use super::prune::{rebuild, ChannelSelection};
 use super::rng::SplitMix64;
-use super::seeding::seeded_module;
+use super::seeding::{draw_device, seeded_module};
 use super::tensor_io::{batch_tensor, one_hot, read_f32, read_i64, ReadError};
 
 /// What an observer wants after a progress report.
@@ -172,7 +172,7 @@ impl Learner {
         class_order.extend(&new_classes);
         let index_of = |label: usize| class_order.iter().position(|&c| c == label).unwrap();
 
-        let mut network = seeded_module(&self.device, config.seed.wrapping_add(step as u64), || {
+        let mut network = seeded_module(&draw_device(), config.seed.wrapping_add(step as u64), || {
             self.expanded(new_classes.len(), class_order.len(), &train_device)
         });
 
@@ -344,7 +344,7 @@ impl Learner {
     /// previous one's weights (all channels on), grown classifier and a fresh auxiliary head.
     fn expanded(&self, new_count: usize, total: usize, device: &Device) -> DerNetwork {
         let Some(previous) = &self.network else {
-            return DerNetwork::new(&self.config.backbone, total, device);
+            return DerNetwork::drawn_for(&self.config.backbone, total, device);
         };
         if !self.config.method.expands() {
             // Fine-tuning: one branch, trained again; an independent copy keeps the old model intact.
@@ -526,7 +526,7 @@ fn relearn_classifier(
     }
     let features = Tensor::cat(parts, 0).autodiff();
     let dim = features.dims()[1];
-    let mut head = seeded_module(device, rng.next_u64(), || Head::new(dim, classes, &train_device));
+    let mut head = seeded_module(&draw_device(), rng.next_u64(), || Head::new(dim, classes, &train_device));
     let mut optim = SgdConfig::new().with_momentum(Some(MomentumConfig::new().with_dampening(0.0))).init();
     let batch_size = 32usize;
     let batches = targets.len().div_ceil(batch_size);

@@ -8,6 +8,7 @@ use super::branch::Branch;
 use super::config::BackboneConfig;
 use super::gate::GateMode;
 use super::head::Head;
+use super::seeding::{draw_device, materialize, moved_to};
 
 #[derive(Module, Debug)]
 pub struct DerNetwork {
@@ -30,6 +31,16 @@ impl DerNetwork {
         let branch = Branch::new(backbone, device);
         let classifier = Head::new(branch.feature_dim(), classes, device);
         Self { branches: vec![branch], classifier, aux: None }
+    }
+
+    /// A fresh network drawn on [`draw_device`] (the CPU) and moved to `device`: the same seed
+    /// gives the same weights on every device. Call inside [`super::seeding::seeded`] on
+    /// [`draw_device`].
+    pub fn drawn_for(backbone: &BackboneConfig, classes: usize, device: &Device) -> Self {
+        let cpu = draw_device();
+        let network = Self::new(backbone, classes, &cpu);
+        materialize(&network);
+        moved_to(network, device)
     }
 
     /// u = [F_1(x), …, F_t(x)]. The newest branch uses `newest`; older ones binary masks.

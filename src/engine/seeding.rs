@@ -6,6 +6,11 @@
 //! this crate therefore goes through [`seeded`], which holds a process-wide lock from the seed
 //! until the new parameters exist, and forces Burn's lazily initialised parameters to be drawn
 //! while the lock is still held.
+//!
+//! Fresh parameters are always drawn on the CPU's generator ([`draw_device`]) and then moved to
+//! the training device: WebGPU's generator gives other numbers for the same seed, so drawing on
+//! the CPU is what makes a step's result depend on the seed alone — the same step on WebGPU and
+//! on the CPU starts from the same weights and can be compared loss for loss.
 
 use std::sync::Mutex;
 
@@ -13,6 +18,18 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
 
 static DEVICE_RANDOM: Mutex<()> = Mutex::new(());
+
+/// The device whose generator draws every fresh parameter, whatever device trains.
+pub fn draw_device() -> Device {
+    Device::flex()
+}
+
+/// Moves a module drawn on [`draw_device`] to `device`; on an autodiff device its parameters
+/// are then tracked (a fork alone keeps the plain device's untracked state).
+pub fn moved_to<M: Module>(module: M, device: &Device) -> M {
+    let moved = module.fork(device);
+    if device.is_autodiff() { moved.train() } else { moved }
+}
 
 /// Seeds `device` and runs `draw` while no other thread can use the device's generator.
 pub fn seeded<T>(device: &Device, seed: u64, draw: impl FnOnce() -> T) -> T {

@@ -59,7 +59,9 @@ fn classroom_config() -> LearnerConfig {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct DemoStep {
-    step: usize,
+    der_step: usize,
+    epoch: usize,
+    iteration: usize,
     loss: f32,
     millis: f64,
 }
@@ -79,6 +81,8 @@ struct PageState {
     demo_steps: RwSignal<Vec<DemoStep>>,
     demo_running: RwSignal<bool>,
     demo_mean_millis: RwSignal<Option<f64>>,
+    /// Each check step's new branch: parameters before and after pruning.
+    demo_pruned: RwSignal<Vec<(usize, usize)>>,
     gpu_error: RwSignal<bool>,
     config: RwSignal<LearnerConfig>,
     /// The image last sent for prediction, and the answer: (label, probability) per class.
@@ -121,6 +125,7 @@ impl PageState {
             demo_steps: RwSignal::new(Vec::new()),
             demo_running: RwSignal::new(false),
             demo_mean_millis: RwSignal::new(None),
+            demo_pruned: RwSignal::new(Vec::new()),
             gpu_error: RwSignal::new(false),
             config: RwSignal::new(classroom_config()),
             probe: RwSignal::new(None),
@@ -176,12 +181,13 @@ impl PageState {
         match message {
             FromWorker::Loaded => {}
             FromWorker::BackendReady { backend } => self.backend.set(Some(backend)),
-            FromWorker::DemoStep { step, loss, millis } => {
-                self.demo_steps.update(|s| s.push(DemoStep { step, loss, millis }))
+            FromWorker::DemoIteration { der_step, epoch, iteration, loss, millis } => {
+                self.demo_steps.update(|s| s.push(DemoStep { der_step, epoch, iteration, loss, millis }))
             }
-            FromWorker::DemoDone { mean_millis, .. } => {
+            FromWorker::DemoDone { mean_millis, branch_params, .. } => {
                 self.demo_running.set(false);
                 self.demo_mean_millis.set(Some(mean_millis));
+                self.demo_pruned.set(branch_params);
             }
             FromWorker::StepProgress { progress, baseline } => {
                 self.training_baseline.set(baseline);
@@ -916,30 +922,47 @@ fn EngineCheck(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 
     let run_demo = move |_| {
         state.demo_steps.set(Vec::new());
         state.demo_mean_millis.set(None);
+        state.demo_pruned.set(Vec::new());
         state.demo_running.set(true);
-        send(ToWorker::TrainDemo { steps: 10, seed: 42 });
+        send(ToWorker::TrainDemo { seed: 42 });
     };
     view! {
         <section class="card" aria-labelledby="check-title">
             <h2 id="check-title">"Engine check"</h2>
-            <p>"Trains DER's network for 10 steps on a small built-in pattern set, in the background worker. The loss should fall; the page stays responsive."</p>
+            <p>"Runs two real DER steps (two classes each) on a small built-in pattern set in the background worker: masks, pruning, re-learning and memory included. Each step's loss should fall; the page stays responsive."</p>
             <button data-testid="train-demo" on:click=run_demo
                 disabled=move || state.demo_running.get() || state.learning.get().is_some() || state.backend.get().is_none()>
-                {move || if state.demo_running.get() { "Training…" } else { "Run demo training" }}
+                {move || if state.demo_running.get() { "Checking…" } else { "Run engine check" }}
             </button>
             <p data-testid="demo-summary" class="summary">
                 {move || {
                     let s = state.demo_steps.get();
-                    match (s.first(), s.last(), state.demo_mean_millis.get()) {
-                        (Some(first), Some(last), Some(ms)) => format!("Loss {:.3} → {:.3} in {} steps · {:.0} ms per step", first.loss, last.loss, s.len(), ms),
-                        (Some(_), Some(last), None) => format!("Step {} · loss {:.3}", last.step + 1, last.loss),
+                    // Epoch means: within an epoch the loss swings as the mask scale anneals.
+                    let per_step = |step: usize| {
+                        let mean = |epoch: usize| {
+                            let l: Vec<f32> = s.iter().filter(|i| i.der_step == step && i.epoch == epoch).map(|i| i.loss).collect();
+                            (!l.is_empty()).then(|| l.iter().sum::<f32>() / l.len() as f32)
+                        };
+                        let last = s.iter().filter(|i| i.der_step == step).map(|i| i.epoch).max()?;
+                        Some(format!("step {}: mean loss {:.3} → {:.3}", step + 1, mean(0)?, mean(last)?))
+                    };
+                    match (s.last(), state.demo_mean_millis.get()) {
+                        (Some(_), Some(ms)) => {
+                            let pruned: Vec<String> = state.demo_pruned.get().iter().enumerate()
+                                .map(|(i, (before, after))| format!("branch {} pruned {before} → {after} parameters", i + 1)).collect();
+                            let steps: Vec<String> = (0..2).filter_map(per_step).collect();
+                            format!("{} · {} · {ms:.0} ms per iteration", steps.join(", "), pruned.join(", "))
+                        }
+                        (Some(last), None) => format!("DER step {}, epoch {} · loss {:.3}", last.der_step + 1, last.epoch + 1, last.loss),
                         _ => String::new(),
                     }
                 }}
             </p>
             <ol class="steps" data-testid="demo-steps">
-                <For each=move || state.demo_steps.get() key=|s| s.step let:s>
-                    <li data-loss=s.loss.to_string() data-millis=s.millis.to_string()>{format!("loss {:.4} · {:.0} ms", s.loss, s.millis)}</li>
+                <For each=move || state.demo_steps.get() key=|s| s.iteration let:s>
+                    <li data-loss=s.loss.to_string() data-millis=s.millis.to_string() data-step=s.der_step data-epoch=s.epoch>
+                        {format!("step {} · epoch {} · loss {:.4} · {:.0} ms", s.der_step + 1, s.epoch + 1, s.loss, s.millis)}
+                    </li>
                 </For>
             </ol>
             <h3>"Speed"</h3>

@@ -157,7 +157,7 @@ async fn handle(message: ToWorker, busy: Rc<RefCell<bool>>) {
             DEVICE.with(|d| *d.borrow_mut() = Some(device));
             post(&FromWorker::BackendReady { backend: info });
         }
-        ToWorker::TrainDemo { steps, seed } => {
+        ToWorker::TrainDemo { seed } => {
             let Some(device) = DEVICE.with(|d| d.borrow().clone()) else {
                 post(&FromWorker::Error { message: "the worker has no device yet".into(), gpu: false });
                 return;
@@ -166,15 +166,26 @@ async fn handle(message: ToWorker, busy: Rc<RefCell<bool>>) {
                 post(&FromWorker::Error { message: "training is already running".into(), gpu: false });
                 return;
             }
-            let mut total = 0.0;
-            let result = train_demo(&device, steps, seed, |step, loss, millis| {
-                total += millis;
-                post(&FromWorker::DemoStep { step, loss, millis });
+            let (mut total, mut iterations) = (0.0, 0);
+            let result = train_demo(&device, seed, |it| {
+                total += it.millis;
+                iterations += 1;
+                post(&FromWorker::DemoIteration {
+                    der_step: it.der_step,
+                    epoch: it.epoch,
+                    iteration: it.iteration,
+                    loss: it.loss,
+                    millis: it.millis,
+                });
             })
             .await;
             busy.replace(false);
             match result {
-                Ok(losses) => post(&FromWorker::DemoDone { steps: losses.len(), mean_millis: total / steps.max(1) as f64 }),
+                Ok(summaries) => post(&FromWorker::DemoDone {
+                    iterations,
+                    mean_millis: total / iterations.max(1) as f64,
+                    branch_params: summaries.iter().map(|s| (s.branch_params_before, s.branch_params_after)).collect(),
+                }),
                 Err(e) => post(&FromWorker::Error { message: e.to_string(), gpu: true }),
             }
         }
