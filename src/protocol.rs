@@ -64,6 +64,9 @@ pub enum ToWorker {
     /// Test hook (`?simulate=worker-fault`): the worker panics the way cubecl does on an invalid
     /// shader or a lost device, so the error path to the page can be tested in a browser.
     SimulateFault,
+    /// Test hook (`?simulate=worker-abort`): the worker dies without a Rust panic (an uncaught
+    /// JavaScript exception, as from a wasm trap), so only its error event reaches the page.
+    SimulateAbort,
 }
 
 /// What the speed benchmark (`crate::benchmark`) times.
@@ -150,7 +153,12 @@ pub enum FromWorker {
     /// The saved model could not be used; the worker's learner is unchanged.
     RestoreFailed { message: String },
     /// The step did not complete; the model is as it was before it.
-    StepFailed { message: String },
+    /// `device_fault`: the device failed (a lost GPU, a failed read), not the step's input.
+    StepFailed {
+        message: String,
+        #[serde(default)]
+        device_fault: bool,
+    },
     Prediction { class_order: Vec<usize>, probabilities: Vec<f32> },
     /// Something failed; `gpu` is true when switching to the CPU may help.
     Error { message: String, gpu: bool },

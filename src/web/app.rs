@@ -36,7 +36,8 @@ fn url_param(name: &str) -> Option<String> {
 }
 
 /// `?simulate=worker-fault` makes the worker fail as a GPU fault would (for tests);
-/// `?simulate=fault-in-step` does so a moment after a step starts.
+/// `?simulate=fault-in-step` does so a moment after a step starts; `?simulate=worker-abort` kills
+/// the worker without a Rust panic.
 fn simulate_fault_from_url() -> bool {
     url_param("simulate").as_deref() == Some("worker-fault")
 }
@@ -250,7 +251,9 @@ impl PageState {
                 self.can_save.set(true);
                 self.say(message, true);
             }
-            FromWorker::StepFailed { message } => {
+            // A failing device (a lost GPU) is a worker fault: the page offers the CPU.
+            FromWorker::StepFailed { message, device_fault: true } => self.on_worker(FromWorker::Error { message, gpu: true }),
+            FromWorker::StepFailed { message, .. } => {
                 self.learning.set(None);
                 self.progress.set(None);
                 self.say(message, true);
@@ -296,6 +299,9 @@ fn App() -> impl IntoView {
     send(ToWorker::Init { backend: backend_from_url() });
     if simulate_fault_from_url() {
         send(ToWorker::SimulateFault);
+    }
+    if url_param("simulate").as_deref() == Some("worker-abort") {
+        send(ToWorker::SimulateAbort);
     }
     spawn_local(restore_saved_session(state));
     // A pending session goes to the worker once it has a device.

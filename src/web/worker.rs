@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::engine::demo::train_demo;
-use crate::engine::learner::{Control, Observer, Progress};
+use crate::engine::learner::{Control, Observer, Progress, StepError};
 use crate::engine::metrics::confusion;
 use crate::engine::prune::ChannelSelection;
 use crate::engine::{AccuracyMatrix, Dataset, Learner, LearnerConfig, Method};
@@ -98,19 +98,22 @@ async fn handle(message: ToWorker, busy: Rc<RefCell<bool>>) {
     match message {
         ToWorker::Cancel => CANCEL.with(|c| c.set(true)),
         ToWorker::SimulateFault => panic!("simulated GPU fault: device lost (test hook)"),
+        // Not a Rust panic: a JavaScript exception escapes the worker, as a wasm trap or an
+        // allocation failure would; only the Worker's error event tells the page.
+        ToWorker::SimulateAbort => wasm_bindgen::throw_str("simulated abort: out of memory (test hook)"),
         ToWorker::Learn { config, train, test, compare } => {
             let Some(device) = DEVICE.with(|d| d.borrow().clone()) else {
-                post(&FromWorker::StepFailed { message: "the worker has no device yet".into() });
+                post(&FromWorker::StepFailed { message: "the worker has no device yet".into(), device_fault: false });
                 return;
             };
             if busy.replace(true) {
-                post(&FromWorker::StepFailed { message: "a step is already running".into() });
+                post(&FromWorker::StepFailed { message: "a step is already running".into(), device_fault: false });
                 return;
             }
             CANCEL.with(|c| c.set(false));
             let message = match learn(config, device, train, test, compare).await {
                 Ok(outcome) => FromWorker::StepDone { outcome: Box::new(outcome) },
-                Err(message) => FromWorker::StepFailed { message },
+                Err(StepFailure { message, device_fault }) => FromWorker::StepFailed { message, device_fault },
             };
             busy.replace(false);
             post(&message);
@@ -268,13 +271,32 @@ fn load_learner(bytes: Option<Vec<u8>>, what: &str) -> Result<Option<Learner>, S
     Learner::import(&archive, device).map(Some).map_err(|e| format!("The saved {what} could not be used: {e}."))
 }
 
+/// Why a step failed, and whether the device is the cause (a lost or failing GPU): the page
+/// then offers the CPU and can run the step again there.
+struct StepFailure {
+    message: String,
+    device_fault: bool,
+}
+
+impl From<StepError> for StepFailure {
+    fn from(e: StepError) -> Self {
+        Self { device_fault: matches!(e, StepError::Device(_)), message: e.to_string() }
+    }
+}
+
+impl From<ReadError> for StepFailure {
+    fn from(e: ReadError) -> Self {
+        Self { message: e.to_string(), device_fault: true }
+    }
+}
+
 /// Runs one step on the worker's learner (and on the fine-tuning baseline when comparing) and
 /// describes the result for the page. Either both learners take the step or neither does.
-async fn learn(config: LearnerConfig, device: Device, train: Dataset, test: Dataset, compare: bool) -> Result<StepOutcome, String> {
+async fn learn(config: LearnerConfig, device: Device, train: Dataset, test: Dataset, compare: bool) -> Result<StepOutcome, StepFailure> {
     // A clone: the committed learner stays in its cell (and keeps answering predictions)
     // until this step has fully succeeded.
     let mut learner = LEARNER.with(|l| l.borrow().clone()).unwrap_or_else(|| Learner::new(config.clone(), device.clone()));
-    learner.learn_step(&train, &mut PageObserver { baseline: false }).await.map_err(|e| e.to_string())?;
+    learner.learn_step(&train, &mut PageObserver { baseline: false }).await?;
     let mut outcome = describe(&learner, learner.steps.last().cloned().expect("a step"), &test).await?;
     let mut baseline_model = None;
     if compare {
@@ -282,8 +304,8 @@ async fn learn(config: LearnerConfig, device: Device, train: Dataset, test: Data
             Learner::new(LearnerConfig { method: Method::Finetune, ..config.clone() }, device.clone())
         });
         // Nothing is committed yet: a failure or Cancel here leaves both learners as they were.
-        baseline.learn_step(&train, &mut PageObserver { baseline: true }).await.map_err(|e| e.to_string())?;
-        let pairs = baseline.evaluate(&test).await.map_err(|e| e.to_string())?;
+        baseline.learn_step(&train, &mut PageObserver { baseline: true }).await?;
+        let pairs = baseline.evaluate(&test).await?;
         let matrix = BASELINE_MATRIX.with(|m| {
             let mut m = m.borrow().clone();
             m.push_step(baseline.steps.len(), &pairs, |label| baseline.step_of(label).unwrap_or(0));
@@ -295,7 +317,7 @@ async fn learn(config: LearnerConfig, device: Device, train: Dataset, test: Data
             average_incremental_accuracy: matrix.average_incremental_accuracy(),
             forgetting: matrix.forgetting(),
         });
-        baseline_model = Some(baseline.export().await.map_err(|e| e.to_string())?.encode());
+        baseline_model = Some(baseline.export().await.map_err(|e| StepFailure { message: e.to_string(), device_fault: true })?.encode());
         BASELINE_MATRIX.with(|m| *m.borrow_mut() = matrix);
         BASELINE.with(|b| *b.borrow_mut() = Some(baseline));
     }
@@ -312,8 +334,8 @@ async fn describe(
     learner: &Learner,
     summary: crate::engine::learner::StepSummary,
     test: &Dataset,
-) -> Result<StepOutcome, String> {
-    let pairs = learner.evaluate(test).await.map_err(|e| e.to_string())?;
+) -> Result<StepOutcome, StepFailure> {
+    let pairs = learner.evaluate(test).await?;
     let steps = learner.steps.len();
     // The matrix with this step's row; `learn` commits it only if the whole step succeeds.
     let matrix = MATRIX.with(|m| {
@@ -323,11 +345,11 @@ async fn describe(
     });
     let position = |label: usize| learner.class_order.iter().position(|&c| c == label).unwrap_or(usize::MAX);
     let indexed: Vec<(usize, usize)> = pairs.iter().map(|&(t, p)| (position(t), position(p))).collect();
-    let network = learner.network().ok_or("no network after a step")?;
+    let network = learner.network().ok_or_else(|| StepFailure { message: "no network after a step".into(), device_fault: false })?;
     let last = network.branches.len() - 1;
     let mut branches = Vec::with_capacity(network.branches.len());
     for (i, branch) in network.branches.iter().enumerate() {
-        let kept = ChannelSelection::from_masks(branch).await.map_err(|e| e.to_string())?.counts();
+        let kept = ChannelSelection::from_masks(branch).await?.counts();
         // Steps map to branches one to one (fine-tuning keeps a single branch).
         let total = learner.steps.get(i).map(|s| s.channels_before.clone()).unwrap_or_else(|| kept.clone());
         branches.push(BranchView {

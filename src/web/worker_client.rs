@@ -16,17 +16,19 @@ pub struct WorkerClient {
     loaded: Rc<RefCell<bool>>,
     queue: Rc<RefCell<Vec<ToWorker>>>,
     crashed: Rc<RefCell<bool>>,
+    on_message: Rc<RefCell<Box<dyn FnMut(FromWorker)>>>,
 }
 
 impl WorkerClient {
     /// `script` is the worker's loader, relative to the page (so sub-path hosting works).
-    pub fn spawn(script: &str, mut on_message: impl FnMut(FromWorker) + 'static) -> Result<Self, String> {
+    pub fn spawn(script: &str, on_message: impl FnMut(FromWorker) + 'static) -> Result<Self, String> {
         let worker = Worker::new(script).map_err(|e| format!("cannot start the training worker: {e:?}"))?;
         let client = Self {
             worker,
             loaded: Rc::new(RefCell::new(false)),
             queue: Rc::new(RefCell::new(Vec::new())),
             crashed: Rc::new(RefCell::new(false)),
+            on_message: Rc::new(RefCell::new(Box::new(on_message))),
         };
         let inner = client.clone();
         let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
@@ -46,10 +48,35 @@ impl WorkerClient {
                     let _ = inner.worker.post_message(&JsValue::from_str(&queued.to_json()));
                 }
             }
-            on_message(message);
+            (inner.on_message.borrow_mut())(message);
         });
         client.worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));
         handler.forget();
+
+        // A worker that dies without a Rust panic (a wasm trap, memory exhausted, its script
+        // missing) only fires this event. After a panic it fires too, just behind the worker's
+        // own Crashed message: wait a moment so that message, which names the cause, wins.
+        let inner = client.clone();
+        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            let cause = event
+                .dyn_ref::<web_sys::ErrorEvent>()
+                .map(|e| e.message())
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| "its script could not be loaded or it ran out of memory".into());
+            let inner = inner.clone();
+            leptos::prelude::set_timeout(
+                move || {
+                    if inner.crashed.replace(true) {
+                        return;
+                    }
+                    inner.worker.terminate();
+                    (inner.on_message.borrow_mut())(FromWorker::Crashed { message: format!("The training worker stopped: {cause}") });
+                },
+                std::time::Duration::from_millis(300),
+            );
+        });
+        client.worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        on_error.forget();
         Ok(client)
     }
 

@@ -435,6 +435,18 @@ async function workerFault(url) {
   } finally {
     await context.close();
   }
+  // A worker that dies without a Rust panic (a wasm trap, memory exhausted): only the Worker's
+  // error event tells the page, which must still say so and offer the CPU.
+  const aborted = await openPage(`${url}?simulate=worker-abort`);
+  try {
+    const notice = aborted.page.locator('[data-testid=notice].error');
+    await notice.waitFor({ timeout: 60_000 });
+    assert.match(await notice.innerText(), /The training worker stopped: .*simulated abort: out of memory/);
+    await notice.getByRole('link', { name: 'Continue on the CPU' }).waitFor();
+    console.log('[fault] a worker that dies without a panic is reported too, with the CPU offered');
+  } finally {
+    await aborted.context.close();
+  }
 }
 
 // A worker fault during a step (a lost GPU device): the page offers the CPU, reloads there with
