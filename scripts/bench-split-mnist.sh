@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 data=${DATA:-../shared/data/split-mnist}
 cargo build --release --bin der
 mkdir -p target/bench
+# A private copy: rebuilding the crate while this runs must not swap the binary under it.
+cp target/release/der target/bench/der
 for method in der der-noprune finetune; do
-  target/release/der bench --data "$data" --init-classes 2 --increment 2 --memory 200 --epochs 10 \
+  target/bench/der bench --data "$data" --init-classes 2 --increment 2 --memory 200 --epochs 10 \
     --seed 1993 --method "$method" --backend flex --json "target/bench/split-mnist-$method.json" \
     | tee "target/bench/split-mnist-$method.txt"
 done

@@ -13,24 +13,33 @@ grid=${GRID:-0.1 0.2 0.3 0.5}
 out=target/bench/validation
 cargo build --release --bin der
 mkdir -p "$out"
+# A private copy: rebuilding the crate while this runs must not swap the binary under it.
+cp target/release/der "$out/der"
 common=(--data "$data" --validation 100 --init-classes 2 --increment 2 --memory 200 --epochs 10 --seed 1993 --backend flex)
-target/release/der bench "${common[@]}" --method der-noprune --json "$out/der-noprune.json" | tee "$out/der-noprune.txt"
+# A run whose report exists is not repeated (delete $out to start again).
+run() {
+  local name=$1; shift
+  [ -s "$out/$name.json" ] && { echo "$name: kept from an earlier run ($out/$name.json)"; return; }
+  "$out/der" bench "${common[@]}" "$@" --json "$out/$name.json.part" | tee "$out/$name.txt"
+  mv "$out/$name.json.part" "$out/$name.json"
+}
+run der-noprune --method der-noprune
 for l in $grid; do
-  target/release/der bench "${common[@]}" --method der --lambda-sparsity "$l" --json "$out/der-$l.json" | tee "$out/der-$l.txt"
+  run "der-$l" --method der --lambda-sparsity "$l"
 done
 python3 - "$out" $grid <<'PY'
 import json, sys
 out, grid = sys.argv[1], sys.argv[2:]
 ref = json.load(open(f"{out}/der-noprune.json"))
-print(f"der-noprune: validation avg incremental {100*ref['avg_incremental_accuracy']:.2f}%, "
+print(f"der-noprune: validation avg incremental {100*ref['avg_incremental_accuracy']:.3f}%, "
       f"{ref['steps'][-1]['params_after_prune']} parameters")
 chosen = None
 for l in grid:
     r = json.load(open(f"{out}/der-{l}.json"))
     loss = 100 * (ref['avg_incremental_accuracy'] - r['avg_incremental_accuracy'])
     ok = loss <= 0.5
-    print(f"λs {l}: validation avg incremental {100*r['avg_incremental_accuracy']:.2f}% "
-          f"(last {100*r['last_accuracy']:.2f}%), {loss:+.2f} points vs no pruning, "
+    print(f"λs {l}: validation avg incremental {100*r['avg_incremental_accuracy']:.3f}% "
+          f"(last {100*r['last_accuracy']:.2f}%), {loss:.3f} points below no pruning, "
           f"{r['steps'][-1]['params_after_prune']} parameters{'' if ok else '  (over the 0.5-point budget)'}")
     if ok:
         chosen = l

@@ -112,6 +112,9 @@ pub struct StepReport {
     pub branch_params_after: usize,
     pub branch_macs_before: usize,
     pub branch_macs_after: usize,
+    /// FLOPs per image of the step's new branch (2 per multiply-add), before and after pruning.
+    pub branch_flops_before: usize,
+    pub branch_flops_after: usize,
     pub train_seconds: f64,
     pub seconds_per_epoch: f64,
 }
@@ -189,6 +192,8 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
             branch_params_after: summary.branch_params_after,
             branch_macs_before: summary.branch_macs_before,
             branch_macs_after: summary.branch_macs_after,
+            branch_flops_before: 2 * summary.branch_macs_before,
+            branch_flops_after: 2 * summary.branch_macs_after,
             train_seconds: summary.train_seconds,
             seconds_per_epoch: summary.train_seconds / summary.epochs.max(1) as f64,
         });
