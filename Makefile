@@ -62,5 +62,8 @@ setup-trunk:
 setup-chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 
+# Reinstalls when the installed playwright-core differs from package-lock.json's.
 setup-node:
-	@[ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
+	@want=$$(node -p "require('./package-lock.json').packages['node_modules/playwright-core'].version"); \
+	have=$$(node -p "try { require('./node_modules/playwright-core/package.json').version } catch (e) { 'none' }"); \
+	[ "$$want" = "$$have" ] || { echo "installing playwright-core $$want (found $$have)"; npm ci --no-audit --no-fund; }

@@ -47,6 +47,7 @@ pub struct BenchArgs {
     pub seed: u64,
     #[arg(long, default_value = "der")]
     pub method: Method,
+    /// flex (CPU), ndarray (CPU, slower) or wgpu (GPU; needs `--features native-gpu`).
     #[arg(long, default_value = "flex")]
     pub backend: String,
     /// Where to write the JSON report.
@@ -125,7 +126,14 @@ pub fn device_for(backend: &str) -> Result<Device, String> {
         // Deprecated upstream; kept so benchmarks can compare flex with it.
         #[allow(deprecated)]
         "ndarray" => Ok(Device::ndarray()),
-        other => Err(format!("backend '{other}' is not built into this binary (available: flex, ndarray)")),
+        // wgpu picks the adapter (a discrete GPU first; `CUBECL_WGPU_DEFAULT_DEVICE` overrides).
+        #[cfg(feature = "native-gpu")]
+        "wgpu" => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+        #[cfg(not(feature = "native-gpu"))]
+        "wgpu" => Err("backend 'wgpu' is not built into this binary: build it with `--features native-gpu` \
+             (cargo run --release --features native-gpu --bin der -- bench --backend wgpu ...)"
+            .into()),
+        other => Err(format!("unknown backend '{other}' (available: flex, ndarray, wgpu)")),
     }
 }
 

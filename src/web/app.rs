@@ -955,7 +955,12 @@ fn EngineCheck(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 
                     match (s.last(), state.demo_mean_millis.get()) {
                         (Some(_), Some(ms)) => {
                             let pruned: Vec<String> = state.demo_pruned.get().iter().enumerate()
-                                .map(|(i, (before, after))| format!("branch {} pruned {before} → {after} parameters", i + 1)).collect();
+                                .map(|(i, (before, after))| if after < before {
+                                    format!("branch {} pruned {before} → {after} parameters", i + 1)
+                                } else {
+                                    // Ten iterations rarely push a mask below zero; classroom steps do.
+                                    format!("branch {} kept all {before} parameters", i + 1)
+                                }).collect();
                             let steps: Vec<String> = (0..2).filter_map(per_step).collect();
                             format!("{} · {} · {ms:.0} ms per iteration", steps.join(", "), pruned.join(", "))
                         }
