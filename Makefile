@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 TRUNK_VERSION := 0.22.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test dist bench bench-speed test-native test-browser build-web \
+.PHONY: serve test dist bench bench-speed test-native test-browser test-trunk build-web \
         setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-node
 
 serve: setup-toolchain setup-wasm-bindgen setup-trunk
@@ -28,6 +28,12 @@ build-web:
 
 test-browser: build-web
 	node tests/browser/run.mjs
+
+# The site `make serve` serves (built by Trunk) through the CPU browser tests. Not part of
+# `make test`: compiling Trunk takes ~20 minutes on a fresh machine.
+test-trunk: setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-node
+	trunk build --dist target/trunk-dist
+	DIST=target/trunk-dist ONLY=cpu node tests/browser/run.mjs
 
 # A static site for any sub-path (GitHub Pages); same files as `trunk build`.
 dist: setup-toolchain setup-wasm-bindgen
