@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::metrics::AccuracyMatrix;
-use crate::engine::report::{Progress, StepSummary};
+use crate::engine::report::{DemoIteration, Progress, StepSummary};
 use crate::engine::{Dataset, LearnerConfig, Sample};
 
 /// Which compute device the worker should use.
@@ -134,7 +134,7 @@ pub enum FromWorker {
     Loaded,
     BackendReady { backend: BackendInfo },
     /// One training iteration of the engine check (`iteration` counts over both DER steps).
-    DemoIteration { der_step: usize, epoch: usize, iteration: usize, loss: f32, millis: f64 },
+    DemoIteration { iteration: DemoIteration },
     /// `branch_params`: each DER step's new branch before and after pruning.
     DemoDone { iterations: usize, mean_millis: f64, branch_params: Vec<(usize, usize)> },
     /// `baseline`: the progress is the fine-tuning baseline's, trained after DER's step.
@@ -194,7 +194,7 @@ mod tests {
         let m = ToWorker::TrainDemo { seed: 7 };
         assert_eq!(ToWorker::from_json(&m.to_json()).unwrap(), m);
         assert!(m.to_json().contains("\"type\":\"train-demo\""));
-        let r = FromWorker::DemoIteration { der_step: 1, epoch: 0, iteration: 12, loss: 2.5, millis: 10.0 };
+        let r = FromWorker::DemoIteration { iteration: DemoIteration { der_step: 1, epoch: 0, iteration: 12, loss: 2.5, millis: 10.0 } };
         assert_eq!(FromWorker::from_json(&r.to_json()).unwrap(), r);
         assert!(ToWorker::from_json("{\"type\":\"nope\"}").is_err());
     }

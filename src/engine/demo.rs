@@ -11,6 +11,7 @@ use web_time::Instant;
 use super::config::{BackboneConfig, LearnerConfig};
 use super::data::{Dataset, Sample};
 use super::learner::{Control, Learner, Observer, Phase, Progress, StepError, StepSummary};
+pub use super::report::DemoIteration;
 use super::rng::SplitMix64;
 
 pub const DEMO_CLASSES: usize = 4;
@@ -60,19 +61,6 @@ pub fn demo_config(seed: u64) -> LearnerConfig {
         seed,
         ..LearnerConfig::default()
     }
-}
-
-/// One training iteration of the check.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct DemoIteration {
-    /// Which DER step (0 or 1).
-    pub der_step: usize,
-    pub epoch: usize,
-    /// Counted over the whole check.
-    pub iteration: usize,
-    pub loss: f32,
-    /// Since the previous report (the first of a step includes building the expanded network).
-    pub millis: f64,
 }
 
 /// Reports every batch (one device read each: fine for a check of a few dozen iterations).

@@ -53,6 +53,19 @@ pub struct StepSummary {
     pub epochs: usize,
 }
 
+/// One training iteration of the engine check (`engine::demo`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DemoIteration {
+    /// Which DER step of the check (0 or 1).
+    pub der_step: usize,
+    pub epoch: usize,
+    /// Counted over the whole check.
+    pub iteration: usize,
+    pub loss: f32,
+    /// Since the previous report (the first of a step includes building the expanded network).
+    pub millis: f64,
+}
+
 impl Progress {
     pub fn phase(phase: Phase, elapsed_seconds: f64) -> Self {
         Progress {

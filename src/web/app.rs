@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
-use crate::engine::report::{Phase, Progress};
+use crate::engine::report::{DemoIteration, Phase, Progress};
 use crate::engine::LearnerConfig;
 use crate::protocol::{BackendChoice, BackendInfo, BranchView, FromWorker, SpeedCase, SpeedSettings, StepOutcome, ToWorker};
 use crate::session::Session;
@@ -58,15 +58,6 @@ fn classroom_config() -> LearnerConfig {
     config
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct DemoStep {
-    der_step: usize,
-    epoch: usize,
-    iteration: usize,
-    loss: f32,
-    millis: f64,
-}
-
 /// Everything the page shows, as signals.
 #[derive(Clone, Copy)]
 struct PageState {
@@ -79,7 +70,7 @@ struct PageState {
     outcome: RwSignal<Option<StepOutcome>>,
     params_history: RwSignal<Vec<(usize, usize)>>,
     notice: RwSignal<Option<(String, bool)>>,
-    demo_steps: RwSignal<Vec<DemoStep>>,
+    demo_steps: RwSignal<Vec<DemoIteration>>,
     demo_running: RwSignal<bool>,
     demo_mean_millis: RwSignal<Option<f64>>,
     /// Each check step's new branch: parameters before and after pruning.
@@ -182,9 +173,7 @@ impl PageState {
         match message {
             FromWorker::Loaded => {}
             FromWorker::BackendReady { backend } => self.backend.set(Some(backend)),
-            FromWorker::DemoIteration { der_step, epoch, iteration, loss, millis } => {
-                self.demo_steps.update(|s| s.push(DemoStep { der_step, epoch, iteration, loss, millis }))
-            }
+            FromWorker::DemoIteration { iteration } => self.demo_steps.update(|s| s.push(iteration)),
             FromWorker::DemoDone { mean_millis, branch_params, .. } => {
                 self.demo_running.set(false);
                 self.demo_mean_millis.set(Some(mean_millis));

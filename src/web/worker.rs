@@ -173,13 +173,7 @@ async fn handle(message: ToWorker, busy: Rc<RefCell<bool>>) {
             let result = train_demo(&device, seed, |it| {
                 total += it.millis;
                 iterations += 1;
-                post(&FromWorker::DemoIteration {
-                    der_step: it.der_step,
-                    epoch: it.epoch,
-                    iteration: it.iteration,
-                    loss: it.loss,
-                    millis: it.millis,
-                });
+                post(&FromWorker::DemoIteration { iteration: it });
             })
             .await;
             busy.replace(false);

@@ -38,9 +38,7 @@ impl WorkerClient {
                 Err(e) => FromWorker::Error { message: e, gpu: false },
             };
             if matches!(message, FromWorker::Crashed { .. }) {
-                // Tasks queued in a panicked worker may still run and report; stop it for good.
-                inner.worker.terminate();
-                inner.crashed.replace(true);
+                inner.stop_for_good();
             }
             if message == FromWorker::Loaded {
                 inner.loaded.replace(true);
@@ -66,11 +64,9 @@ impl WorkerClient {
             let inner = inner.clone();
             leptos::prelude::set_timeout(
                 move || {
-                    if inner.crashed.replace(true) {
-                        return;
+                    if inner.stop_for_good() {
+                        (inner.on_message.borrow_mut())(FromWorker::Crashed { message: format!("The training worker stopped: {cause}") });
                     }
-                    inner.worker.terminate();
-                    (inner.on_message.borrow_mut())(FromWorker::Crashed { message: format!("The training worker stopped: {cause}") });
                 },
                 std::time::Duration::from_millis(300),
             );
@@ -78,6 +74,16 @@ impl WorkerClient {
         client.worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
         Ok(client)
+    }
+
+    /// Terminates the worker (tasks queued in a panicked worker may still run and report);
+    /// false if it was already stopped.
+    fn stop_for_good(&self) -> bool {
+        if self.crashed.replace(true) {
+            return false;
+        }
+        self.worker.terminate();
+        true
     }
 
     pub fn send(&self, message: ToWorker) {
