@@ -16,15 +16,13 @@ wasm-bindgen --target web "${flags[@]}" --out-dir "$out" --out-name app "$wasm_d
 wasm-bindgen --target no-modules "${flags[@]}" --out-dir "$out" --out-name worker "$wasm_dir/worker.wasm"
 printf 'importScripts("./worker.js");wasm_bindgen("./worker_bg.wasm");\n' > "$out/worker_loader.js"
 cp -r www "$out/www"
-# index.html: the Trunk links become the script Trunk would inject.
+# index.html without Trunk's links (the page starts itself from www/start-page.js, as with
+# Trunk's `inject_scripts = false`).
 python3 - "$out" <<'PY'
 import re, sys
 out = sys.argv[1]
 html = open("index.html").read()
 html = re.sub(r'\s*<link data-trunk rel="(copy-dir|rust)"[^>]*>', "", html)
-loader = ('<link rel="modulepreload" href="./app.js">\n'
-          '  <script type="module">import init from "./app.js"; init({ module_or_path: "./app_bg.wasm" });</script>\n')
-html = html.replace("</head>", "  " + loader + "</head>")
 open(f"{out}/index.html", "w").write(html)
 PY
 ls -l "$out"/*.wasm

@@ -166,6 +166,12 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         tasks.push((next..end).collect());
         next = end;
     }
+    // Settings that cannot work are refused before the first step trains, not at step 4.
+    for (t, classes) in tasks.iter().enumerate() {
+        let seen = tasks[..=t].iter().map(Vec::len).sum();
+        let images = data.train.filter_classes(classes).len();
+        config.check_for_step(seen, images).map_err(|e| format!("step {} cannot run: {e}", t + 1))?;
+    }
     let mut learner = Learner::new(config.clone(), device);
     let mut matrix = AccuracyMatrix::default();
     let mut steps = Vec::new();

@@ -61,6 +61,8 @@ pub enum ToWorker {
         #[serde(default)]
         baseline_accuracy: AccuracyMatrix,
     },
+    /// How much memory the worker's wasm instance holds; answered by `MemoryUsage`.
+    MemoryUsage,
     /// Test hook (`?simulate=worker-fault`): the worker panics the way cubecl does on an invalid
     /// shader or a lost device, so the error path to the page can be tested in a browser.
     SimulateFault,
@@ -160,6 +162,8 @@ pub enum FromWorker {
         device_fault: bool,
     },
     Prediction { class_order: Vec<usize>, probabilities: Vec<f32> },
+    /// The worker's wasm memory in bytes (it only grows: this is the high-water mark).
+    MemoryUsage { wasm_bytes: f64 },
     /// Something failed; `gpu` is true when switching to the CPU may help.
     Error { message: String, gpu: bool },
     /// The worker panicked (how cubecl reports an invalid shader or a lost device). Its state

@@ -53,11 +53,16 @@ struct Meta {
 
 impl Session {
     pub fn encode(&self) -> Vec<u8> {
-        let mut studio = self.studio.clone();
+        // The images go into one byte entry per class, copied once (a session may hold
+        // thousands; the page saves it after every change).
+        let studio = self.studio.without_samples();
         let mut archive = Archive::new();
         let mut images = Vec::new();
-        for class in &mut studio.classes {
-            let pixels: Vec<u8> = class.samples.drain(..).flat_map(|s| s.pixels).collect();
+        for class in &self.studio.classes {
+            let mut pixels = Vec::with_capacity(class.samples.iter().map(|s| s.pixels.len()).sum());
+            for sample in &class.samples {
+                pixels.extend_from_slice(&sample.pixels);
+            }
             images.push(Entry::bytes(format!("samples/{}", class.id), pixels));
         }
         let meta = Meta {

@@ -10,6 +10,13 @@ use crate::engine::{Dataset, Sample};
 pub const MAX_NAME_CHARS: usize = 40;
 /// Fewest samples a class needs to take part in a step: enough to hold some out for testing.
 pub const MIN_SAMPLES: usize = 5;
+/// Most images one class holds: three minutes of webcam recording at 10 frames a second.
+pub const MAX_SAMPLES_PER_CLASS: usize = 2_000;
+/// Most images one session holds. The browser test builds a 5,000-image session at 32 × 32 and
+/// measures it (BENCHMARKS.md); at the largest image size (64 × 64) this bound is 123 MB of
+/// pixels, which the page, the worker and IndexedDB still handle. Past it the page refuses new
+/// images with a message instead of failing later in a save or a step.
+pub const MAX_SAMPLES: usize = 10_000;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassEntry {
@@ -91,12 +98,54 @@ impl Studio {
         if pixels.len() != expected {
             return Err(format!("internal: a sample has {} bytes, expected {expected}", pixels.len()));
         }
+        let total = self.sample_count();
         let class = self.class_mut(id)?;
         if class.learned_in_step.is_some() {
             return Err(format!("“{}” is already learned; add a new class instead.", class.name));
         }
+        if class.samples.len() >= MAX_SAMPLES_PER_CLASS {
+            return Err(format!(
+                "“{}” already has {MAX_SAMPLES_PER_CLASS} images, the most one class can hold: add the rest to a new class.",
+                class.name
+            ));
+        }
+        if total >= MAX_SAMPLES {
+            return Err(format!(
+                "This session holds {MAX_SAMPLES} images, the most one session can hold: delete a class you no longer need, or Export this session and start a new one."
+            ));
+        }
         class.samples.push(Sample { pixels, label: id });
         Ok(())
+    }
+
+    /// Adds images to a class until one is refused: (images added, why the rest were not).
+    /// One message for the whole batch, so 500 refused images do not make 500 messages.
+    pub fn add_samples(&mut self, id: usize, images: impl IntoIterator<Item = Vec<u8>>) -> (usize, Option<String>) {
+        let mut images = images.into_iter();
+        let mut added = 0;
+        for pixels in images.by_ref() {
+            if let Err(e) = self.add_sample(id, pixels) {
+                let rest = 1 + images.count();
+                return (added, Some(format!("{e} ({rest} not added)")));
+            }
+            added += 1;
+        }
+        (added, None)
+    }
+
+    /// The classes and settings without their images (what a session file lists).
+    pub fn without_samples(&self) -> Studio {
+        let classes = self
+            .classes
+            .iter()
+            .map(|c| ClassEntry { id: c.id, name: c.name.clone(), samples: Vec::new(), learned_in_step: c.learned_in_step })
+            .collect();
+        Studio { classes, ..*self }
+    }
+
+    /// Images in every class.
+    pub fn sample_count(&self) -> usize {
+        self.classes.iter().map(|c| c.samples.len()).sum()
     }
 
     /// Changes the side of the model's input images, resampling every sample. Only before the
@@ -238,5 +287,29 @@ mod tests {
         assert!(s.check_step(&[a], false).unwrap_err().contains("earlier step"));
         assert!(s.delete(a).is_err());
         assert!(s.add_sample(a, pixels(2, 1)).is_err());
+    }
+
+    #[test]
+    fn classes_and_sessions_are_bounded_with_a_message_before_they_break() {
+        let mut s = Studio::new(2);
+        let a = s.add_class("A").unwrap();
+        let (added, refused) = s.add_samples(a, (0..MAX_SAMPLES_PER_CLASS + 3).map(|i| pixels(2, i as u8)));
+        assert_eq!(added, MAX_SAMPLES_PER_CLASS);
+        let message = refused.unwrap();
+        assert!(message.contains("“A” already has 2000 images") && message.contains("(3 not added)"), "{message}");
+        assert_eq!(s.class(a).unwrap().samples.len(), MAX_SAMPLES_PER_CLASS, "nothing already there is lost");
+        let (added, refused) = s.add_samples(a, [pixels(2, 1)]);
+        assert_eq!((added, refused.is_some()), (0, true));
+
+        for name in ["B", "C", "D", "E"] {
+            let id = s.add_class(name).unwrap();
+            let (added, refused) = s.add_samples(id, (0..MAX_SAMPLES_PER_CLASS).map(|i| pixels(2, i as u8)));
+            assert_eq!((added, refused), (MAX_SAMPLES_PER_CLASS, None));
+        }
+        assert_eq!(s.sample_count(), MAX_SAMPLES);
+        let f = s.add_class("F").unwrap();
+        let (added, refused) = s.add_samples(f, [pixels(2, 1), pixels(2, 2)]);
+        assert_eq!(added, 0);
+        assert!(refused.unwrap().contains("the most one session can hold"));
     }
 }

@@ -87,3 +87,25 @@ fn validation_is_held_out_of_training_and_replaces_the_test_split() {
     let refused = ImageFolder::load(Path::new("tests/fixtures/mnist6"), 32, Some(5)).unwrap().hold_out_validation(5);
     assert!(refused.err().unwrap().to_string().contains("too few to hold 5 out"));
 }
+
+/// `der bench` refuses settings that cannot work before any step trains, with what would work.
+#[test]
+fn bench_refuses_a_memory_smaller_than_the_classes_before_training() {
+    use clap::Parser;
+    use der_studio::cli::{bench, Cli, Command};
+    let parse = |extra: &[&str]| {
+        let mut argv = vec!["der", "bench", "--data", "tests/fixtures/mnist6", "--epochs", "1"];
+        argv.extend_from_slice(extra);
+        match Cli::parse_from(argv).command {
+            Command::Bench(args) => args,
+            _ => unreachable!(),
+        }
+    };
+    // Six classes in steps of two: a memory of 3 holds one image of each of 3 classes only.
+    let e = bench(&parse(&["--memory", "3"])).err().expect("refused");
+    assert!(e.contains("step 2 cannot run") && e.contains("at least 4"), "{e}");
+    let e = bench(&parse(&["--memory-per-class", "0"])).err().expect("refused");
+    assert!(e.contains("step 1 cannot run") && e.contains("0 images per class"), "{e}");
+    let e = bench(&parse(&["--width", "200"])).err().expect("refused");
+    assert!(e.contains("from 2 to 64"), "{e}");
+}

@@ -108,7 +108,69 @@ impl Default for LearnerConfig {
     }
 }
 
+/// Widest first stage a branch may have: wider branches make a classroom step take minutes
+/// and the model file tens of megabytes.
+pub const MAX_WIDTH: usize = 64;
+/// Input sides a branch can learn from (the page offers 16–64).
+pub const INPUT_SIZES: std::ops::RangeInclusive<usize> = 8..=128;
+
 impl LearnerConfig {
+    /// Refuses settings that cannot work for a step that brings the learner to `classes_seen`
+    /// classes from `train_images` training images, before anything trains. Each message says
+    /// what would work. (A memory smaller than the classes would keep 0 images of each class,
+    /// and the old classes would silently stop being predicted.)
+    pub fn check_for_step(&self, classes_seen: usize, train_images: usize) -> Result<(), String> {
+        let b = &self.backbone;
+        if !INPUT_SIZES.contains(&b.input_size) {
+            return Err(format!(
+                "Images of {0} × {0} pixels cannot be learned: choose an image size from {1} to {2} pixels.",
+                b.input_size,
+                INPUT_SIZES.start(),
+                INPUT_SIZES.end()
+            ));
+        }
+        if !(2..=MAX_WIDTH).contains(&b.width) {
+            return Err(format!("A backbone width of {} cannot be used: choose a width from 2 to {MAX_WIDTH}.", b.width));
+        }
+        if b.stages == 0 || b.blocks_per_stage == 0 || b.input_size >> (b.stages - 1) < 2 {
+            return Err(format!(
+                "A backbone of {} stages cannot read {1} × {1} images: use fewer stages or larger images.",
+                b.stages, b.input_size
+            ));
+        }
+        if self.epochs == 0 {
+            return Err("Epochs must be at least 1.".into());
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0 && self.learning_rate <= 10.0) {
+            return Err(format!("A learning rate of {} cannot train: choose a value between 0.001 and 1 (0.05 works well).", self.learning_rate));
+        }
+        if !(self.lambda_aux.is_finite() && self.lambda_aux >= 0.0 && self.lambda_sparsity.is_finite() && self.lambda_sparsity >= 0.0) {
+            return Err("λa and λs must be 0 or more.".into());
+        }
+        // BatchNorm in training mode needs two images per batch.
+        if self.batch_size < 2 {
+            return Err(format!("A batch of {} image cannot train BatchNorm: use a batch size of at least 2.", self.batch_size));
+        }
+        if train_images > 0 && self.batch_size > train_images {
+            return Err(format!(
+                "The batch size ({}) is larger than this step's {train_images} training images: use a batch size of at most {train_images}, or add more images.",
+                self.batch_size
+            ));
+        }
+        if self.method.uses_memory() && classes_seen > 0 && self.exemplars_per_class(classes_seen) == 0 {
+            let message = match self.memory_per_class {
+                Some(_) => "A memory of 0 images per class keeps nothing of the old classes: keep at least 1 per class (20 works well).".to_string(),
+                None => format!(
+                    "A memory of {} images cannot keep one image of each of the {classes_seen} classes, so the old classes would be forgotten: set the memory size to at least {classes_seen} ({} keeps 20 a class).",
+                    self.memory_total,
+                    classes_seen * 20
+                ),
+            };
+            return Err(message);
+        }
+        Ok(())
+    }
+
     /// λs actually applied: only DER with pruning pushes channels off.
     pub fn effective_lambda_sparsity(&self) -> f32 {
         if self.method.prunes() { self.lambda_sparsity } else { 0.0 }
@@ -120,6 +182,43 @@ impl LearnerConfig {
             Some(m) => m,
             None if classes_seen == 0 => 0,
             None => self.memory_total / classes_seen,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_that_cannot_work_are_refused_with_what_would() {
+        let ok = LearnerConfig { memory_total: 120, batch_size: 32, ..LearnerConfig::default() };
+        ok.check_for_step(4, 200).unwrap();
+
+        let small_memory = LearnerConfig { memory_total: 3, ..ok.clone() };
+        small_memory.check_for_step(3, 200).unwrap();
+        let e = small_memory.check_for_step(4, 200).unwrap_err();
+        assert!(e.contains("memory of 3 images") && e.contains("at least 4"), "{e}");
+        // Fine-tuning keeps no memory, so any memory size works for it.
+        LearnerConfig { method: Method::Finetune, ..small_memory.clone() }.check_for_step(4, 200).unwrap();
+        let e = LearnerConfig { memory_per_class: Some(0), ..ok.clone() }.check_for_step(4, 200).unwrap_err();
+        assert!(e.contains("0 images per class"), "{e}");
+
+        let e = ok.check_for_step(4, 20).unwrap_err();
+        assert!(e.contains("batch size (32)") && e.contains("at most 20"), "{e}");
+        let e = LearnerConfig { batch_size: 1, ..ok.clone() }.check_for_step(4, 200).unwrap_err();
+        assert!(e.contains("at least 2"), "{e}");
+
+        let mut wide = ok.clone();
+        wide.backbone.width = 65;
+        assert!(wide.check_for_step(4, 200).unwrap_err().contains("from 2 to 64"));
+        let mut tiny = ok.clone();
+        tiny.backbone.input_size = 4;
+        assert!(tiny.check_for_step(4, 200).unwrap_err().contains("from 8 to 128"));
+        let e = LearnerConfig { epochs: 0, ..ok.clone() }.check_for_step(4, 200).unwrap_err();
+        assert!(e.contains("Epochs"), "{e}");
+        for lr in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(LearnerConfig { learning_rate: lr, ..ok.clone() }.check_for_step(4, 200).is_err(), "learning rate {lr}");
         }
     }
 }

@@ -63,6 +63,8 @@ pub enum StepError {
     Cancelled,
     NonFiniteLoss { epoch: usize },
     Device(ReadError),
+    /// Settings that cannot work for this step (`LearnerConfig::check_for_step`).
+    Settings(String),
 }
 
 impl std::fmt::Display for StepError {
@@ -80,6 +82,7 @@ impl std::fmt::Display for StepError {
                 epoch + 1
             ),
             StepError::Device(e) => write!(f, "{e}"),
+            StepError::Settings(message) => write!(f, "{message}"),
         }
     }
 }
@@ -112,6 +115,18 @@ pub struct Learner {
 }
 
 impl Learner {
+    /// Takes the settings a user may change between steps (epochs, learning rate, batch size,
+    /// loss weights, memory, re-learning); the branch shape, the method and the seed stay as
+    /// the first step fixed them.
+    pub fn update_step_settings(&mut self, config: &LearnerConfig) {
+        self.config = LearnerConfig {
+            method: self.config.method,
+            backbone: self.config.backbone.clone(),
+            seed: self.config.seed,
+            ..config.clone()
+        };
+    }
+
     pub fn new(config: LearnerConfig, device: Device) -> Self {
         Self {
             config,
@@ -160,6 +175,7 @@ impl Learner {
         if self.network.is_none() && new_classes.len() < 2 {
             return Err(StepError::FirstStepNeedsTwoClasses);
         }
+        self.config.check_for_step(self.class_order.len() + new_classes.len(), train.len() + self.memory.len()).map_err(StepError::Settings)?;
 
         let start = Instant::now();
         let step = self.steps.len();

@@ -12,6 +12,7 @@ use crate::session::Session;
 use crate::studio::Studio;
 use crate::web::storage;
 use crate::web::images::{bundled_digit, decode_upload, draw_sample, fetch_bytes};
+use crate::web::tab_lock::{self, Ownership, TabLock};
 use crate::web::worker_client::WorkerClient;
 
 /// The model's input side in pixels, until the user picks another in the settings.
@@ -100,6 +101,14 @@ struct PageState {
     baseline_model: RwSignal<Option<Vec<u8>>>,
     /// The progress shown is the baseline's (it trains after DER's step).
     training_baseline: RwSignal<bool>,
+    /// Whether this tab may save the session (another tab may have it open).
+    tab: TabLock,
+    /// Whether the browser keeps this site's storage when space runs low (None: not known yet).
+    persistent: RwSignal<Option<bool>>,
+    /// The last save: bytes written and milliseconds it took (encode and write).
+    last_save: RwSignal<Option<(usize, f64)>>,
+    /// The worker's wasm memory in bytes, as last reported.
+    worker_memory: RwSignal<Option<f64>>,
 }
 
 impl PageState {
@@ -134,6 +143,10 @@ impl PageState {
             compare: RwSignal::new(false),
             baseline_model: RwSignal::new(None),
             training_baseline: RwSignal::new(false),
+            tab: TabLock::new(),
+            persistent: RwSignal::new(None),
+            last_save: RwSignal::new(None),
+            worker_memory: RwSignal::new(None),
         }
     }
 
@@ -216,6 +229,9 @@ impl PageState {
                     false,
                 );
                 self.outcome.set(Some(*outcome));
+                // Something worth keeping now exists: ask the browser to keep it.
+                let state = *self;
+                spawn_local(async move { ask_to_keep_storage(state).await });
             }
             FromWorker::ModelSaved { model, baseline } => {
                 self.model.set(Some(model));
@@ -247,6 +263,7 @@ impl PageState {
                 self.progress.set(None);
                 self.say(message, true);
             }
+            FromWorker::MemoryUsage { wasm_bytes } => self.worker_memory.set(Some(wasm_bytes)),
             FromWorker::Prediction { class_order, probabilities } => {
                 self.prediction.set(class_order.into_iter().zip(probabilities).collect());
             }
@@ -292,7 +309,12 @@ fn App() -> impl IntoView {
     if url_param("simulate").as_deref() == Some("worker-abort") {
         send(ToWorker::SimulateAbort);
     }
-    spawn_local(restore_saved_session(state));
+    // Which tab owns the saved session is settled before it is read (only the owner may set an
+    // unreadable one aside).
+    spawn_local(async move {
+        state.tab.claim().await;
+        restore_saved_session(state, "Welcome back: your session was restored from this browser").await;
+    });
     // A pending session goes to the worker once it has a device.
     Effect::new(move |_| {
         if state.backend.get().is_none() || state.restore_sent.get() {
@@ -403,7 +425,7 @@ fn ClassesPanel(state: PageState) -> impl IntoView {
         Some(Err(e)) => state.say(e, true),
         None => {}
     };
-    let class_ids = move || state.studio.get().classes.iter().map(|c| c.id).collect::<Vec<usize>>();
+    let class_ids = move || state.studio.with(|s| s.classes.iter().map(|c| c.id).collect::<Vec<usize>>());
     let drop_folders = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
         let Some(data) = ev.data_transfer() else { return };
@@ -453,11 +475,11 @@ fn ClassesPanel(state: PageState) -> impl IntoView {
             <div class="row spread">
                 <h2 id="classes-title">"Classes"</h2>
                 <button data-testid="try-samples" on:click=move |_| spawn_local(load_sample_classes(state))
-                    disabled=move || !state.studio.get().classes.is_empty()>
+                    disabled=move || state.studio.with(|s| !s.classes.is_empty())>
                     "Try it with sample classes"
                 </button>
             </div>
-            <Show when=move || state.studio.get().classes.is_empty()>
+            <Show when=move || state.studio.with(|s| s.classes.is_empty())>
                 <p class="empty">"No classes yet. Add one by name and upload pictures, drop a folder of pictures here (a folder of folders makes one class per folder), or try the built-in handwritten digits."</p>
             </Show>
             <form class="row" on:submit=move |ev| { ev.prevent_default(); add(); }>
@@ -476,8 +498,10 @@ fn ClassesPanel(state: PageState) -> impl IntoView {
 
 #[component]
 fn ClassCard(state: PageState, id: usize) -> impl IntoView {
-    let class = move || state.studio.get().class(id).ok().cloned();
-    let learned = move || class().and_then(|c| c.learned_in_step);
+    // Reads one field of this class without cloning its images (a class may hold thousands).
+    let name = move || state.studio.with(|s| s.class(id).map(|c| c.name.clone()).ok());
+    let count = move || state.studio.with(|s| s.class(id).map(|c| c.samples.len()).unwrap_or(0));
+    let learned = move || state.studio.with(|s| s.class(id).ok().and_then(|c| c.learned_in_step));
     let picked = move || state.selected.get().contains(&id);
     let toggle = move |_| {
         state.selected.update(|s| if s.contains(&id) { s.retain(|&x| x != id) } else { s.push(id) })
@@ -506,7 +530,7 @@ fn ClassCard(state: PageState, id: usize) -> impl IntoView {
         });
     };
     let rename = move |_| {
-        let Some(current) = class().map(|c| c.name) else { return };
+        let Some(current) = name() else { return };
         let answer = web_sys::window().and_then(|w| w.prompt_with_message_and_default("New name for the class", &current).ok().flatten());
         if let Some(name) = answer {
             if let Some(Err(e)) = state.studio.try_update(|s| s.rename(id, &name)) {
@@ -514,17 +538,17 @@ fn ClassCard(state: PageState, id: usize) -> impl IntoView {
             }
         }
     };
-    let thumb_indices = move || (0..class().map(|c| c.samples.len().min(12)).unwrap_or(0)).collect::<Vec<usize>>();
+    let thumb_indices = move || (0..count().min(12)).collect::<Vec<usize>>();
     view! {
         <article class="class-card" class:learned=move || learned().is_some() data-testid="class-card"
             on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=drop_files>
             <header class="row spread">
-                <button class="name" title="Rename" data-testid="class-title" on:click=rename>{move || class().map(|c| c.name).unwrap_or_default()}</button>
-                <span class="count" data-testid="sample-count">{move || class().map(|c| c.samples.len()).unwrap_or(0)} " samples"</span>
+                <button class="name" title="Rename" data-testid="class-title" on:click=rename>{move || name().unwrap_or_default()}</button>
+                <span class="count" data-testid="sample-count">{count} " samples"</span>
             </header>
             <div class="thumbs">
                 <For each=thumb_indices key=|i| *i let:i>
-                    <Thumb pixels=Signal::derive(move || class().and_then(|c| c.samples.get(i).map(|s| s.pixels.clone())).unwrap_or_default()) />
+                    <Thumb pixels=Memo::new(move |_| state.studio.with(|s| s.class(id).ok().and_then(|c| c.samples.get(i)).map(|s| s.pixels.clone())).unwrap_or_default()).into() />
                 </For>
             </div>
             {move || match learned() {
@@ -551,18 +575,44 @@ fn ClassCard(state: PageState, id: usize) -> impl IntoView {
 }
 
 /// Decodes and adds `files` to class `id`: (images added, a message per file skipped).
+/// Images join the class in batches, so a folder of thousands re-renders the page a few dozen
+/// times rather than once per image; every decode awaits the browser, so the page keeps
+/// answering meanwhile.
 async fn add_files(state: PageState, id: usize, files: Vec<web_sys::File>) -> (usize, Vec<String>) {
+    const BATCH: usize = 100;
     let mut problems = Vec::new();
     let mut added = 0;
-    for file in files {
+    let mut decoded = Vec::with_capacity(BATCH);
+    let total = files.len();
+    let flush = |decoded: &mut Vec<Vec<u8>>, problems: &mut Vec<String>| -> (usize, bool) {
+        let batch = std::mem::take(decoded);
+        match state.studio.try_update(|s| s.add_samples(id, batch)) {
+            Some((n, None)) => (n, false),
+            Some((n, Some(refused))) => {
+                problems.push(refused);
+                (n, true)
+            }
+            None => (0, true),
+        }
+    };
+    for (index, file) in files.into_iter().enumerate() {
         match decode_upload(&file, state.studio.with_untracked(|s| s.input_size)).await {
-            Ok(pixels) => match state.studio.try_update(|s| s.add_sample(id, pixels)) {
-                Some(Ok(())) => added += 1,
-                Some(Err(e)) => problems.push(e),
-                None => {}
-            },
+            Ok(pixels) => decoded.push(pixels),
             Err(e) => problems.push(e),
         }
+        if decoded.len() == BATCH {
+            let (n, full) = flush(&mut decoded, &mut problems);
+            added += n;
+            if full {
+                if let Some(last) = problems.last_mut() {
+                    *last = format!("{last} {} more files were not read.", total - index - 1);
+                }
+                return (added, problems);
+            }
+        }
+    }
+    if !decoded.is_empty() {
+        added += flush(&mut decoded, &mut problems).0;
     }
     (added, problems)
 }
@@ -594,25 +644,29 @@ fn Thumb(pixels: Signal<Vec<u8>>) -> impl IntoView {
 fn StepPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 'static) -> impl IntoView {
     let learn = move |_: ()| {
         let ids = state.selected.get_untracked();
-        let studio = state.studio.get_untracked();
-        let first = studio.classes.iter().all(|c| c.learned_in_step.is_none());
-        if let Err(e) = studio.check_step(&ids, first) {
-            return state.say(e, true);
-        }
-        let mut seen: Vec<usize> = studio.classes.iter().filter(|c| c.learned_in_step.is_some()).map(|c| c.id).collect();
-        seen.extend(&ids);
+        let mut config = state.config.get_untracked();
+        // Read in place: the studio may hold thousands of images, only the step's are copied.
+        let checked = state.studio.with_untracked(|studio| {
+            let first = studio.classes.iter().all(|c| c.learned_in_step.is_none());
+            studio.check_step(&ids, first)?;
+            let mut seen: Vec<usize> = studio.classes.iter().filter(|c| c.learned_in_step.is_some()).map(|c| c.id).collect();
+            seen.extend(&ids);
+            config.backbone.input_size = studio.input_size;
+            let train = studio.train_set(&ids);
+            let memory = state.outcome.with_untracked(|o| o.as_ref().map_or(0, |o| o.memory.iter().map(|(_, m)| m.len()).sum()));
+            // Settings that cannot work are refused here, before anything trains.
+            config.check_for_step(seen.len(), train.len() + memory)?;
+            Ok::<_, String>((train, studio.test_set(&seen)))
+        });
+        let (train, test) = match checked {
+            Ok(sets) => sets,
+            Err(e) => return state.say(e, true),
+        };
         state.losses.set(Vec::new());
         state.notice.set(None);
         state.learning.set(Some(ids.clone()));
         state.training_baseline.set(false);
-        let mut config = state.config.get_untracked();
-        config.backbone.input_size = studio.input_size;
-        send(ToWorker::Learn {
-            config,
-            train: studio.train_set(&ids),
-            test: studio.test_set(&seen),
-            compare: state.compare.get_untracked(),
-        });
+        send(ToWorker::Learn { config, train, test, compare: state.compare.get_untracked() });
         if url_param("simulate").as_deref() == Some("fault-in-step") {
             set_timeout(move || send(ToWorker::SimulateFault), std::time::Duration::from_millis(1500));
         }
@@ -626,8 +680,8 @@ fn StepPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 's
         }
     });
     let names = move || {
-        let studio = state.studio.get();
-        state.selected.get().iter().filter_map(|&id| studio.class(id).ok().map(|c| c.name.clone())).collect::<Vec<_>>().join(", ")
+        let selected = state.selected.get();
+        state.studio.with(|studio| selected.iter().filter_map(|&id| studio.class(id).ok().map(|c| c.name.clone())).collect::<Vec<_>>().join(", "))
     };
     view! {
         <section class="card" aria-labelledby="step-title">
@@ -635,7 +689,8 @@ fn StepPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 's
             <p>{move || if state.selected.get().is_empty() { "Tick “In the next step” on the classes to learn now.".to_string() } else { format!("Will learn: {}", names()) }}</p>
             <div class="row">
                 <button class="primary" data-testid="learn" on:click=move |_| learn(())
-                    disabled=move || state.learning.get().is_some() || state.backend.get().is_none() || state.pending.get().is_some()>
+                    disabled=move || state.learning.get().is_some() || state.backend.get().is_none() || state.pending.get().is_some()
+                        || matches!(state.tab.ownership.get(), Ownership::OtherTab | Ownership::TakenOver)>
                     {move || if state.learning.get().is_some() { "Learning…" } else { "Learn" }}
                 </button>
                 <Show when=move || state.learning.get().is_some()>
@@ -851,7 +906,7 @@ fn ParamsChart(history: RwSignal<Vec<(usize, usize)>>) -> impl IntoView {
 #[component]
 fn EvaluationView(state: PageState) -> impl IntoView {
     let name = move |label: usize| {
-        state.studio.get().class(label).map(|c| c.name.clone()).unwrap_or_else(|_| format!("#{label}"))
+        state.studio.with(|s| s.class(label).map(|c| c.name.clone()).unwrap_or_else(|_| format!("#{label}")))
     };
     view! {
         <section class="card" aria-labelledby="eval-title">
@@ -977,6 +1032,7 @@ fn EngineCheck(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 
                 disabled=move || state.speed_running.get() || state.demo_running.get() || state.learning.get().is_some() || state.backend.get().is_none()>
                 {move || if state.speed_running.get() { "Measuring…" } else { "Measure speed" }}
             </button>
+            <MemoryUsage state=state send=send />
             <Show when=move || !state.speed.get().is_empty()>
                 <table class="params-table" data-testid="speed-table" data-done=move || (!state.speed_running.get()).to_string()>
                     <thead><tr><th>"case"</th><th>"branches"</th><th>"median"</th><th>"fastest"</th></tr></thead>
@@ -995,6 +1051,40 @@ fn EngineCheck(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 
                 </table>
             </Show>
         </section>
+    }
+}
+
+/// What the page and the worker hold in memory, measured on request (classroom-scale checks).
+#[component]
+fn MemoryUsage(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 'static) -> impl IntoView {
+    use crate::web::diagnostics::{js_heap_bytes, wasm_memory_bytes};
+    let page = RwSignal::new(None::<(f64, Option<f64>)>);
+    let measure = move |_| {
+        page.set(Some((wasm_memory_bytes(), js_heap_bytes())));
+        state.worker_memory.set(None);
+        send(ToWorker::MemoryUsage);
+    };
+    let mb = |b: f64| storage::megabytes(b);
+    let attr = |v: Option<f64>| v.map(|v| format!("{v:.0}")).unwrap_or_default();
+    view! {
+        <h3>"Memory"</h3>
+        <p>
+            <button class="small" data-testid="measure-memory" on:click=measure>"Measure memory"</button>
+            <span data-testid="memory-usage"
+                data-page-wasm=move || attr(page.get().map(|p| p.0)) data-page-heap=move || attr(page.get().and_then(|p| p.1))
+                data-worker-wasm=move || attr(state.worker_memory.get()) data-saved=move || attr(state.last_save.get().map(|s| s.0 as f64))>
+                {move || match (page.get(), state.worker_memory.get()) {
+                    (Some((wasm, heap)), worker) => format!(
+                        " Page: {} (wasm){} · worker: {} · last save: {}",
+                        mb(wasm),
+                        heap.map(|h| format!(" + {} (JavaScript)", mb(h))).unwrap_or_default(),
+                        worker.map(mb).unwrap_or_else(|| "…".into()),
+                        state.last_save.get().map(|(b, ms)| format!("{} in {ms:.0} ms", mb(b as f64))).unwrap_or_else(|| "none yet".into()),
+                    ),
+                    _ => String::new(),
+                }}
+            </span>
+        </p>
     }
 }
 
@@ -1037,13 +1127,13 @@ fn SettingsPanel(state: PageState) -> impl IntoView {
             <summary><h2>"Settings"</h2></summary>
             <div class="settings-grid">
                 <NumberSetting label="Epochs" testid="epochs" step="1" value=Signal::derive(move || c.get().epochs as f64)
-                    set=move |v| c.update(|c| c.epochs = (v as usize).max(1))
+                    set=move |v| c.update(|c| c.epochs = v as usize)
                     help="Passes over the step's images. More learns better but takes longer." />
                 <NumberSetting label="Learning rate" testid="learning-rate" step="0.01" value=Signal::derive(move || c.get().learning_rate)
                     set=move |v| c.update(|c| c.learning_rate = v)
                     help="Size of each update. Lower it if the loss jumps or becomes NaN." />
                 <NumberSetting label="Batch size" testid="batch-size" step="1" value=Signal::derive(move || c.get().batch_size as f64)
-                    set=move |v| c.update(|c| c.batch_size = (v as usize).max(2))
+                    set=move |v| c.update(|c| c.batch_size = v as usize)
                     help="Images per update." />
                 <NumberSetting label="λa (auxiliary loss)" testid="lambda-aux" step="0.1" value=Signal::derive(move || c.get().lambda_aux as f64)
                     set=move |v| c.update(|c| c.lambda_aux = v as f32)
@@ -1055,12 +1145,12 @@ fn SettingsPanel(state: PageState) -> impl IntoView {
                     set=move |v| c.update(|c| c.memory_total = v as usize)
                     help="Old images kept (chosen by herding) and replayed in later steps." />
                 <NumberSetting label="Backbone width" testid="width" step="4" value=Signal::derive(move || c.get().backbone.width as f64)
-                    set=move |v| c.update(|c| c.backbone.width = (v as usize).clamp(2, 64)) locked=learned_any
+                    set=move |v| c.update(|c| c.backbone.width = v as usize) locked=learned_any
                     help="Channels of the first layer of each branch. Fixed after the first step." />
                 <label class="setting">
                     <span class="setting-name">"Image size"</span>
                     <select data-testid="input-size" disabled=move || learned_any.get()
-                        prop:value=move || state.studio.get().input_size.to_string()
+                        prop:value=move || state.studio.with(|s| s.input_size.to_string())
                         on:change=move |ev| {
                             let Ok(size) = event_target_value(&ev).parse::<usize>() else { return };
                             match state.studio.try_update(|s| s.set_input_size(size)) {
@@ -1074,6 +1164,11 @@ fn SettingsPanel(state: PageState) -> impl IntoView {
                     <small>"Every image is scaled to this square. Larger sees more detail but trains more slowly. Fixed after the first step."</small>
                 </label>
             </div>
+            // The same rule Learn applies, shown as soon as a setting cannot work.
+            {move || {
+                let seen = state.studio.with(|s| s.classes.iter().filter(|c| c.learned_in_step.is_some() || state.selected.with(|sel| sel.contains(&c.id))).count());
+                c.with(|c| c.check_for_step(seen, 0).err()).map(|e| view! { <p class="setting-problem error" role="alert" data-testid="settings-problem">{e}</p> })
+            }}
 
         </details>
     }
@@ -1157,7 +1252,7 @@ fn PredictPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync +
             None => state.say("Turn on the camera first (in the Camera panel), then press Live again.", true),
         }
     };
-    let name = move |label: usize| state.studio.get().class(label).map(|c| c.name.clone()).unwrap_or_default();
+    let name = move |label: usize| state.studio.with(|s| s.class(label).map(|c| c.name.clone()).unwrap_or_default());
     view! {
         <section class="card" aria-labelledby="predict-title">
             <h2 id="predict-title">"Ask the model"</h2>
@@ -1195,22 +1290,21 @@ fn PredictPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync +
     }
 }
 
-/// Reads the session saved in this browser and queues it for the worker.
-async fn restore_saved_session(state: PageState) {
-    match storage::load(storage::CURRENT).await {
+/// Reads the session saved in this browser and queues it for the worker. `welcome` starts the
+/// message shown once it is back. The read waits for any save in flight in another tab.
+async fn restore_saved_session(state: PageState, welcome: &'static str) {
+    match tab_lock::exclusively(storage::load(storage::CURRENT)).await {
         Ok(Some(bytes)) => match Session::decode(&bytes) {
             Ok(session) => {
                 let classes = session.studio.classes.len();
-                let images: usize = session.studio.classes.iter().map(|c| c.samples.len()).sum();
+                let images = session.studio.sample_count();
                 let steps = session.outcome.as_ref().map_or(0, |o| o.summary.step + 1);
-                let message = format!(
-                    "Welcome back: your session was restored from this browser ({classes} classes, {images} images, {steps} steps learned)."
-                );
+                let message = format!("{welcome} ({classes} classes, {images} images, {steps} steps learned).");
                 state.pending.set(Some((session, message)));
             }
             Err(e) => {
                 // Kept aside, never overwritten: a newer app version may read it.
-                let kept = storage::save(storage::UNREADABLE, &bytes).await.is_ok();
+                let kept = state.tab.owns() && storage::save(storage::UNREADABLE, &bytes).await.is_ok();
                 state.can_save.set(true);
                 state.say(
                     format!(
@@ -1229,9 +1323,80 @@ async fn restore_saved_session(state: PageState) {
     }
 }
 
-/// Saves the session a moment after every change (one write for a burst of changes).
+/// Takes the session over from another tab: that tab stops saving, and this one reads what it
+/// saved last (after its save in flight, if any) before saving anything itself.
+async fn take_over(state: PageState) {
+    state.can_save.set(false);
+    if state.tab.take_over().await {
+        restore_saved_session(state, "This tab now has the session").await;
+    }
+}
+
+/// Once there is something worth keeping, asks the browser not to clear this site's storage
+/// when space runs low (once per page), and shows the answer.
+async fn ask_to_keep_storage(state: PageState) {
+    if state.persistent.get_untracked() == Some(true) {
+        return;
+    }
+    let granted = match storage::persistent(false).await {
+        Some(true) => Some(true),
+        _ if state.persistent.get_untracked().is_none() => storage::persistent(true).await,
+        known => known,
+    };
+    state.persistent.set(granted.or(Some(false)));
+}
+
+/// Saves the session a moment after every change: one write for a burst of changes, but at
+/// least every two seconds while changes keep coming (thousands of images arriving), never two
+/// writes at once, and only in the tab that owns the session.
 fn autosave(state: PageState) {
+    const QUIET_MS: u64 = 400;
+    const MAX_WAIT_MS: f64 = 2000.0;
     let timer = StoredValue::new_local(None::<leptos::leptos_dom::helpers::TimeoutHandle>);
+    let oldest_unsaved = StoredValue::new_local(None::<f64>);
+    let saving = StoredValue::new_local(false);
+    let again = StoredValue::new_local(false);
+    let save = move || {
+        spawn_local(async move {
+            if saving.get_value() {
+                again.set_value(true);
+                return;
+            }
+            saving.set_value(true);
+            loop {
+                oldest_unsaved.set_value(None);
+                again.set_value(false);
+                if !(state.tab.owns() && state.can_save.get_untracked()) {
+                    break;
+                }
+                let started = now_ms();
+                let bytes = state.session().encode();
+                let size = bytes.len();
+                let tab = state.tab;
+                // The ownership is checked again under the write lock: a tab that lost the
+                // session a moment ago must not write over the new owner's.
+                let written = tab_lock::exclusively(async move {
+                    if tab.owns() { Some(storage::save(storage::CURRENT, &bytes).await) } else { None }
+                })
+                .await;
+                match written {
+                    Some(Ok(())) => {
+                        state.last_save.set(Some((size, now_ms() - started)));
+                        state.save_status.set((format!("Saved in this browser ({})", human_size(size)), false));
+                    }
+                    Some(Err(e)) if e.contains("storage for this site is full") => {
+                        state.save_status.set((format!("Not saved: {}.", storage::full_message().await), true));
+                    }
+                    Some(Err(e)) => state.save_status.set((format!("Not saved: {e}. Your work is still here: use Export to keep it."), true)),
+                    None => {}
+                }
+                if !again.get_value() {
+                    break;
+                }
+            }
+            saving.set_value(false);
+        });
+    };
     Effect::new(move |_| {
         state.studio.track();
         state.config.track();
@@ -1241,35 +1406,31 @@ fn autosave(state: PageState) {
         state.selected.track();
         state.compare.track();
         state.baseline_model.track();
-        if !state.can_save.get() {
+        if !state.can_save.get() || state.tab.ownership.get() != Ownership::Owner {
             return;
         }
+        let now = now_ms();
+        let oldest = oldest_unsaved.get_value().unwrap_or(now);
+        oldest_unsaved.set_value(Some(oldest));
         if let Some(handle) = timer.get_value() {
             handle.clear();
         }
-        let handle = leptos::leptos_dom::helpers::set_timeout_with_handle(
-            move || {
-                spawn_local(async move {
-                    let bytes = state.session().encode();
-                    let status = match storage::save(storage::CURRENT, &bytes).await {
-                        Ok(()) => (format!("Saved in this browser ({})", human_size(bytes.len())), false),
-                        Err(e) => (format!("Not saved: {e}. Your work is still here: use Export to keep it."), true),
-                    };
-                    state.save_status.set(status);
-                });
-            },
-            std::time::Duration::from_millis(400),
-        )
-        .ok();
+        let wait = if now - oldest >= MAX_WAIT_MS { 0 } else { QUIET_MS };
+        let handle = leptos::leptos_dom::helpers::set_timeout_with_handle(save, std::time::Duration::from_millis(wait)).ok();
         timer.set_value(handle);
     });
 }
 
-fn human_size(bytes: usize) -> String {
-    if bytes < 1_000_000 { format!("{} KB", bytes.div_ceil(1000)) } else { format!("{:.1} MB", bytes as f64 / 1e6) }
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
 }
 
-/// Where the session lives: saved state, export to a file, import from one, start over.
+fn human_size(bytes: usize) -> String {
+    storage::megabytes(bytes as f64)
+}
+
+/// Where the session lives: saved state, export to a file, import from one, start over; and
+/// whether this tab may save it at all.
 #[component]
 fn SessionBar(state: PageState) -> impl IntoView {
     let export = move |_| {
@@ -1311,22 +1472,64 @@ fn SessionBar(state: PageState) -> impl IntoView {
             state.pending.set(Some((session, "A new, empty session.".into())));
         }
     };
+    let owner = move || state.tab.ownership.get() == Ownership::Owner;
+    let save_data = move || state.last_save.get().map(|(bytes, millis)| (bytes.to_string(), format!("{millis:.0}"))).unwrap_or_default();
     view! {
         <div class="session-bar" data-testid="session-bar">
-            <span class="save-status" class:error=move || state.save_status.get().1 data-testid="save-status">
+            <span class="save-status" class:error=move || state.save_status.get().1 data-testid="save-status"
+                data-bytes=move || save_data().0 data-millis=move || save_data().1 aria-live="polite">
                 {move || {
                     if state.pending.get().is_some() { "Opening session…".to_string() }
+                    else if !owner() { "Not saved in this tab".to_string() }
                     else { state.save_status.get().0 }
                 }}
             </span>
+            <StorageKept state=state />
             <button class="small" data-testid="export" on:click=export>"Export session"</button>
-            <label class="button small">"Import session"
+            <label class="button small" class:disabled=move || !owner()>"Import session"
                 <input type="file" accept=".derstudio,application/octet-stream" class="visually-hidden"
-                    on:change=import data-testid="import" />
+                    on:change=import data-testid="import" disabled=move || !owner() />
             </label>
             <button class="quiet small" data-testid="start-over" on:click=start_over
-                disabled=move || state.learning.get().is_some()>"Start over"</button>
+                disabled=move || state.learning.get().is_some() || !owner()>"Start over"</button>
         </div>
+        <OtherTabNotice state=state />
+    }
+}
+
+/// Whether the browser promised to keep the saved session; when it did not, a reminder to Export.
+#[component]
+fn StorageKept(state: PageState) -> impl IntoView {
+    move || match state.persistent.get() {
+        Some(true) => view! {
+            <span class="kept" data-testid="storage-kept" data-persistent="true">"Kept by this browser"</span>
+        }.into_any(),
+        Some(false) => view! {
+            <span class="kept warn" data-testid="storage-kept" data-persistent="false">
+                "This browser may clear saved work when space runs low: Export the session after each step."
+            </span>
+        }.into_any(),
+        None => ().into_any(),
+    }
+}
+
+/// Shown while another tab has the session: this tab is read-only until it takes over.
+#[component]
+fn OtherTabNotice(state: PageState) -> impl IntoView {
+    move || {
+        let text = match state.tab.ownership.get() {
+            Ownership::OtherTab => "This session is open in another tab. This tab shows it read-only: nothing you do here is saved, and Learn is off.",
+            Ownership::TakenOver => "This session was taken over by another tab. This tab no longer saves: close it, or take the session back here.",
+            Ownership::Owner | Ownership::Checking => return ().into_any(),
+        };
+        view! {
+            <div class="notice error other-tab" role="alert" data-testid="other-tab">
+                <span>{text}</span>
+                <button class="small" data-testid="take-over" on:click=move |_| spawn_local(take_over(state))>
+                    "Use the session in this tab"
+                </button>
+            </div>
+        }.into_any()
     }
 }
 
@@ -1344,7 +1547,7 @@ fn CameraPanel(state: PageState) -> impl IntoView {
     let cameras = RwSignal::new(Vec::<camera::CameraInfo>::new());
     let target = RwSignal::new(None::<usize>);
     let open_classes = move || {
-        state.studio.get().classes.iter().filter(|c| c.learned_in_step.is_none()).map(|c| (c.id, c.name.clone())).collect::<Vec<_>>()
+        state.studio.with(|s| s.classes.iter().filter(|c| c.learned_in_step.is_none()).map(|c| (c.id, c.name.clone())).collect::<Vec<_>>())
     };
     // Keep the target on a class that can still take images.
     Effect::new(move |_| {

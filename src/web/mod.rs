@@ -3,9 +3,11 @@
 
 pub mod app;
 pub mod camera;
+pub mod diagnostics;
 pub mod drop;
 pub mod images;
 pub mod storage;
+pub mod tab_lock;
 #[cfg(feature = "train")]
 pub mod worker;
 pub mod worker_client;

@@ -86,3 +86,34 @@ pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
     let buffer = JsFuture::from(file.array_buffer()).await.map_err(|e| format!("“{}” could not be read: {e:?}", file.name()))?;
     Ok(Uint8Array::new(&buffer).to_vec())
 }
+
+/// How much of this site's storage quota is used: (used bytes, quota bytes), where the browser
+/// says.
+pub async fn usage() -> Option<(f64, f64)> {
+    let storage = web_sys::window()?.navigator().storage();
+    let estimate: web_sys::StorageEstimate = JsFuture::from(storage.estimate().ok()?).await.ok()?.unchecked_into();
+    Some((estimate.get_usage()?, estimate.get_quota()?))
+}
+
+/// Whether the browser keeps this site's storage even when space runs low. `ask`: request it
+/// (browsers grant it by their own rules, e.g. to an installed or often-used site).
+pub async fn persistent(ask: bool) -> Option<bool> {
+    let storage = web_sys::window()?.navigator().storage();
+    let promise = if ask { storage.persist().ok()? } else { storage.persisted().ok()? };
+    JsFuture::from(promise).await.ok()?.as_bool()
+}
+
+/// What to say when a save failed because the quota is reached: how much is used and what to do.
+pub async fn full_message() -> String {
+    let used = match usage().await {
+        Some((used, quota)) => format!(" ({} of {} used)", crate::web::storage::megabytes(used), crate::web::storage::megabytes(quota)),
+        None => String::new(),
+    };
+    format!(
+        "the browser's storage for this site is full{used}. Your work is still here: Export the session to keep it, then delete classes you no longer need, or start over"
+    )
+}
+
+pub fn megabytes(bytes: f64) -> String {
+    if bytes < 1e6 { format!("{:.0} KB", (bytes / 1e3).ceil()) } else { format!("{:.1} MB", bytes / 1e6) }
+}

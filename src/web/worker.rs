@@ -97,6 +97,7 @@ pub fn start() {
 async fn handle(message: ToWorker, busy: Rc<RefCell<bool>>) {
     match message {
         ToWorker::Cancel => CANCEL.with(|c| c.set(true)),
+        ToWorker::MemoryUsage => post(&FromWorker::MemoryUsage { wasm_bytes: crate::web::diagnostics::wasm_memory_bytes() }),
         ToWorker::SimulateFault => panic!("simulated GPU fault: device lost (test hook)"),
         // Not a Rust panic: a JavaScript exception escapes the worker, as a wasm trap or an
         // allocation failure would; only the Worker's error event tells the page.
@@ -290,6 +291,7 @@ async fn learn(config: LearnerConfig, device: Device, train: Dataset, test: Data
     // A clone: the committed learner stays in its cell (and keeps answering predictions)
     // until this step has fully succeeded.
     let mut learner = LEARNER.with(|l| l.borrow().clone()).unwrap_or_else(|| Learner::new(config.clone(), device.clone()));
+    learner.update_step_settings(&config);
     learner.learn_step(&train, &mut PageObserver { baseline: false }).await?;
     let mut outcome = describe(&learner, learner.steps.last().cloned().expect("a step"), &test).await?;
     let mut baseline_model = None;
@@ -297,6 +299,7 @@ async fn learn(config: LearnerConfig, device: Device, train: Dataset, test: Data
         let mut baseline = BASELINE.with(|b| b.borrow().clone()).unwrap_or_else(|| {
             Learner::new(LearnerConfig { method: Method::Finetune, ..config.clone() }, device.clone())
         });
+        baseline.update_step_settings(&config);
         // Nothing is committed yet: a failure or Cancel here leaves both learners as they were.
         baseline.learn_step(&train, &mut PageObserver { baseline: true }).await?;
         let pairs = baseline.evaluate(&test).await?;

@@ -1,52 +1,16 @@
 // End-to-end tests in Debian's headless Chromium: the page loads from a sub-path, shows its
 // backend, and the worker trains DER's network with a falling loss — once on WebGPU
 // (SwiftShader here) and once forced to the CPU; both must give the same losses.
-import { chromium } from 'playwright-core';
-import { mkdtemp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { deflateSync } from 'node:zlib';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { serve } from './serve.mjs';
+import { SHOTS, openPage, notice, waitNotice, waitForBackend, addClassNamed, cspViolations } from './harness.mjs';
+import { classroomScale, endurance } from './classroom-scale.mjs';
+import { twoTabs, storageWarnings } from './two-tabs.mjs';
+import { contentSecurityPolicy } from './csp.mjs';
 
 const DIST = process.env.DIST ?? 'dist';
-const SHOTS = 'tests/browser/screenshots';
-const FLAGS = [
-  '--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-
-// The fake camera plays real handwritten 7s (from the bundled MNIST samples) as a Y4M video.
-async function fakeCameraVideo() {
-  const digits = await readFile('www/samples/mnist-28.bin');
-  const side = 56, frames = [];
-  for (let i = 0; i < 40; i++) {
-    const start = (7 * 40 + i) * 28 * 28;
-    const y = Buffer.alloc(side * side);
-    for (let r = 0; r < side; r++) for (let c = 0; c < side; c++) y[r * side + c] = digits[start + (r >> 1) * 28 + (c >> 1)];
-    frames.push(Buffer.from('FRAME\n'), y, Buffer.alloc(side * side / 2, 128));
-  }
-  const path = join(await mkdtemp(join(tmpdir(), 'der-camera-')), 'sevens.y4m');
-  await writeFile(path, Buffer.concat([Buffer.from(`YUV4MPEG2 W${side} H${side} F10:1 Ip A1:1 C420jpeg\n`), ...frames]));
-  return path;
-}
-FLAGS.push('--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-  `--use-file-for-fake-video-capture=${await fakeCameraVideo()}`);
-
-async function openPage(url) {
-  const context = await chromium.launchPersistentContext(await mkdtemp(join(tmpdir(), 'der-chromium-')), {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: FLAGS, headless: true,
-    viewport: { width: 1280, height: 860 },
-  });
-  const page = context.pages()[0] ?? await context.newPage();
-  const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  const remote = [];
-  page.on('request', (r) => { const u = new URL(r.url()); if (u.hostname !== '127.0.0.1') remote.push(r.url()); });
-  await page.goto(url);
-  return { context, page, problems, remote };
-}
 
 // The classroom flow with the built-in digits: two steps, then the representation and the
 // accuracy matrix must show DER at work.
@@ -135,11 +99,6 @@ async function classroom(label, page, steps) {
   await persistence(label, page);
 }
 
-const notice = (page) => page.evaluate(() => document.querySelector('[data-testid=notice]')?.textContent ?? '');
-const waitNotice = (page, pattern, timeout = 120_000) => page.waitForFunction(
-  (source) => new RegExp(source).test(document.querySelector('[data-testid=notice]')?.textContent ?? ''),
-  pattern.source, { timeout, polling: 200 });
-
 // The two-step model is fully there: both branches (first locked), both matrix rows, and the
 // worker's model answers with one bar per learned class.
 async function assertTwoStepModel(label, page, what) {
@@ -198,14 +157,6 @@ function bombPng() {
   ihdr.writeUInt32BE(100_000, 0); ihdr.writeUInt32BE(100_000, 4); ihdr[8] = 8; ihdr[9] = 2;
   return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr),
     chunk('IDAT', deflateSync(Buffer.alloc(1 << 20))), chunk('IEND', Buffer.alloc(0))]);
-}
-
-const waitForBackend = (page) => page.waitForFunction(
-  () => document.querySelector('[data-testid=backend]')?.dataset.kind, null, { timeout: 60_000 });
-
-async function addClassNamed(page, name) {
-  await page.getByTestId('class-name').fill(name);
-  await page.getByTestId('add-class').click();
 }
 
 // Bad input and storage faults, on the CPU (no training needed): each gets a clear message and
@@ -343,6 +294,7 @@ async function reliability(url) {
     assert.equal(kept, 15, 'the unreadable session is kept aside');
     console.log(`[reliability] newer-format session: ${await notice(page)}`);
     assert.deepEqual(problems.filter((p) => !/QuotaExceeded|quota/i.test(p)), [], 'no console errors');
+    assert.deepEqual(await cspViolations(page), [], 'no Content-Security-Policy violation');
   } finally {
     await context.close();
   }
@@ -394,6 +346,7 @@ async function trainDemo(label, url, expectKind, classroomSteps) {
     if (kind === 'cpu') await measureSpeed(label, page);
     if (classroomSteps > 0) await classroom(label, page, classroomSteps);
     assert.deepEqual(problems, [], 'no console errors');
+    assert.deepEqual(await cspViolations(page), [], 'no Content-Security-Policy violation');
     assert.deepEqual(remote, [], 'no request leaves localhost');
     console.log(`[${label}] ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return { kind, losses };
@@ -507,6 +460,25 @@ async function ownClasses(url) {
     await waitNotice(page, /Added 30 images/);
     await page.getByTestId('pick').nth(0).check();
     await page.getByTestId('pick').nth(1).check();
+    // Settings that cannot work are refused before anything trains, saying what would work.
+    const setting = async (id, value) => {
+      await page.getByTestId(id).fill(String(value));
+      await page.getByTestId(id).dispatchEvent('change');
+    };
+    const refused = async (pattern) => {
+      await page.waitForFunction((source) => new RegExp(source).test(document.querySelector('[data-testid=settings-problem]')?.textContent ?? ''), pattern.source);
+      await page.getByTestId('learn').click();
+      await waitNotice(page, pattern);
+      assert.equal(await page.locator('[data-testid=notice].error').count(), 1);
+      console.log(`[settings] refused before training: ${await notice(page)}`);
+    };
+    await page.locator('details.settings summary').click();
+    await setting('width', 100);
+    await refused(/backbone width of 100 cannot be used: choose a width from 2 to 64/);
+    await setting('width', 8);
+    await page.getByTestId('settings-problem').waitFor({ state: 'detached' });
+    await page.locator('details.settings summary').click();
+    assert.equal(await page.$$eval('[data-testid=branch]', (b) => b.length), 0, 'nothing trained');
     await learn(1);
 
     await addClass('Sevens (camera)');
@@ -524,6 +496,16 @@ async function ownClasses(url) {
     await waitNotice(page, /Added 30 images/);
     await page.getByTestId('pick').nth(0).check();
     await page.getByTestId('pick').nth(1).check();
+    await page.locator('details.settings summary').click();
+    await setting('memory', 3);
+    await refused(/memory of 3 images cannot keep one image of each of the 4 classes.*at least 4/);
+    await setting('memory', 120);
+    await setting('batch-size', 500);
+    await refused(/batch size \(500\) is larger than this step's \d+ training images: use a batch size of at most \d+/);
+    await setting('batch-size', 32);
+    await page.getByTestId('settings-problem').waitFor({ state: 'detached' });
+    await page.locator('details.settings summary').click();
+    assert.equal(await page.$$eval('[data-testid=branch]', (b) => b.length), 1, 'the refused steps trained nothing');
     await learn(2);
     assert.deepEqual(await page.$$eval('[data-testid=branch]', (b) => b.map((x) => x.dataset.frozen)), ['true', 'false']);
     const rows = await page.$$eval('[data-testid=accuracy-matrix] tbody tr', (r) => r.map((x) => [...x.querySelectorAll('td')].map((t) => t.textContent)));
@@ -531,6 +513,7 @@ async function ownClasses(url) {
     console.log(`[own-classes] 24×24, uploads then camera: accuracy matrix ${JSON.stringify(rows)}; ${await page.getByTestId('params').innerText()}`);
     await page.screenshot({ path: `${SHOTS}/own-classes.png`, fullPage: true });
     assert.deepEqual(problems, [], 'no console errors');
+    assert.deepEqual(await cspViolations(page), [], 'no Content-Security-Policy violation');
   } finally {
     await context.close();
   }
@@ -549,31 +532,46 @@ function sameLosses(gpu, cpu) {
 }
 
 const { server, url } = await serve(DIST);
-let failed = false;
-try {
-  // Quick runs while developing: ONLY=cpu, compare, fault, fault-in-step, own or reliability.
-  if (process.env.ONLY === 'fault') { await workerFault(url); process.exit(0); }
-  if (process.env.ONLY === 'cpu') { await trainDemo('cpu', `${url}?backend=cpu`, 'cpu', 2); process.exit(0); }
-  if (process.env.ONLY === 'reliability') { await reliability(url); process.exit(0); }
-  if (process.env.ONLY === 'fault-in-step') { await faultInStep(url); process.exit(0); }
-  if (process.env.ONLY === 'own') { await ownClasses(url); process.exit(0); }
-  if (process.env.ONLY === 'compare') {
-    sameLosses(await trainDemo('default', url, 'webgpu', 0), await trainDemo('cpu', `${url}?backend=cpu`, 'cpu', 0));
-    process.exit(0);
-  }
+// Every test by name; ONLY=name[,name…] runs a few while developing (test-trunk runs the CPU
+// ones on Trunk's site).
+const tests = {
   // SwiftShader emulates the GPU on the CPU (minutes per classroom step), so the WebGPU run
-  // learns one full DER step; the CPU run learns two.
-  const gpu = await trainDemo('default', url, process.env.EXPECT_WEBGPU === '0' ? undefined : 'webgpu', 1);
-  const cpu = await trainDemo('cpu', `${url}?backend=cpu`, 'cpu', 2);
-  await workerFault(url);
-  await faultInStep(url);
-  await ownClasses(url);
-  await reliability(url);
-  if (gpu.kind === 'webgpu') sameLosses(gpu, cpu);
-} catch (e) {
-  failed = true;
-  console.error(e);
+  // learns one full DER step; the CPU run learns two. Both losses must agree.
+  default: () => trainDemo('default', url, process.env.EXPECT_WEBGPU === '0' ? undefined : 'webgpu', 1),
+  cpu: () => trainDemo('cpu', `${url}?backend=cpu`, 'cpu', 2),
+  compare: async () => sameLosses(await trainDemo('default', url, 'webgpu', 0), await trainDemo('cpu', `${url}?backend=cpu`, 'cpu', 0)),
+  fault: () => workerFault(url),
+  'fault-in-step': () => faultInStep(url),
+  own: () => ownClasses(url),
+  reliability: () => reliability(url),
+  csp: () => contentSecurityPolicy(url, DIST),
+  'two-tabs': () => twoTabs(url),
+  storage: () => storageWarnings(url),
+  scale: () => classroomScale(url),
+  endurance: () => endurance(url),
+};
+const only = process.env.ONLY?.split(',');
+const chosen = only ?? Object.keys(tests).filter((name) => name !== 'compare');
+let passed = 0, failed = 0;
+const results = {};
+try {
+  for (const name of chosen) {
+    if (!tests[name]) throw new Error(`no browser test called ${name} (known: ${Object.keys(tests).join(', ')})`);
+    const started = Date.now();
+    try {
+      results[name] = await tests[name]();
+      passed += 1;
+      console.log(`ok ${name} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    } catch (e) {
+      failed += 1;
+      console.error(`FAILED ${name}:`, e);
+    }
+  }
+  if (results.default?.kind === 'webgpu' && results.cpu) {
+    try { sameLosses(results.default, results.cpu); passed += 1; } catch (e) { failed += 1; console.error('FAILED webgpu-matches-cpu:', e); }
+  }
 } finally {
   server.close();
 }
+console.log(`browser: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

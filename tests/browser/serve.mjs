@@ -1,6 +1,7 @@
 // A tiny static server for the built site, mounted under a sub-path so every test also checks
 // that the site works where a hosted page lives (e.g. GitHub Pages' /der-studio/).
 import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
 
@@ -9,6 +10,11 @@ const TYPES = {
   '.wasm': 'application/wasm', '.css': 'text/css', '.png': 'image/png', '.json': 'application/json',
   '.svg': 'image/svg+xml', '.bin': 'application/octet-stream',
 };
+
+// The site's Content-Security-Policy: index.html's meta tag, plus what only a header can say.
+// Sent with every response (as `trunk serve` does, Trunk.toml), so it covers the worker too.
+export const POLICY = readFileSync('index.html', 'utf8').match(/http-equiv="Content-Security-Policy" content="([^"]+)"/)[1];
+export const HEADER_POLICY = `${POLICY}; frame-ancestors 'none'`;
 
 export async function serve(root, prefix = '/der-studio/', port = 0) {
   const server = createServer(async (req, res) => {
@@ -19,7 +25,9 @@ export async function serve(root, prefix = '/der-studio/', port = 0) {
     try {
       if ((await stat(path)).isDirectory()) path = join(path, 'index.html');
       const body = await readFile(path);
-      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body);
+      res.writeHead(200, {
+        'content-type': TYPES[extname(path)] ?? 'application/octet-stream', 'content-security-policy': HEADER_POLICY,
+      }).end(body);
     } catch {
       res.writeHead(404).end('not found');
     }

@@ -1,0 +1,152 @@
+// Two tabs on the same saved session, and what the page says about the browser's storage.
+// - The second tab opens read-only with an offer to take over; it writes nothing.
+// - Taking over: the first tab is told and stops saving; the second reads what the first saved
+//   last, then saves. Nothing either tab does is interleaved in the store.
+// - Storage: persistence is asked for once there is a step to keep; when refused, the page says
+//   to Export; when the quota is reached, it says how much is used and what to do.
+import assert from 'node:assert/strict';
+import { SHOTS, openPage, watch, waitForBackend, addClassNamed, cspViolations } from './harness.mjs';
+
+const classNames = (page) => page.$$eval('[data-testid=class-title]', (e) => e.map((x) => x.textContent));
+const saveStatus = (page) => page.getByTestId('save-status').innerText();
+const waitSaved = (page, text) => page.waitForFunction((text) => {
+  const status = document.querySelector('[data-testid=save-status]');
+  return /Saved in this browser/.test(status?.textContent ?? '') && (!text || status.dataset.bytes);
+}, text, { timeout: 30_000 });
+
+// The class names in the session stored in IndexedDB, read straight from the store (the
+// session file lists them as JSON near its start).
+const storedNames = (page) => page.evaluate(() => new Promise((resolve, reject) => {
+  const open = indexedDB.open('der-studio', 1);
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const get = open.result.transaction('sessions').objectStore('sessions').get('current');
+    get.onsuccess = () => {
+      const text = new TextDecoder().decode(get.result ?? new Uint8Array());
+      resolve([...text.matchAll(/"name":"([^"]+)"/g)].map((m) => m[1]));
+    };
+  };
+}));
+
+export async function twoTabs(url) {
+  const { context, page: first, problems } = await openPage(`${url}?backend=cpu`);
+  try {
+    await waitForBackend(first);
+    await addClassNamed(first, 'Apples');
+    await first.waitForFunction(() => /Saved in this browser/.test(document.querySelector('[data-testid=save-status]')?.textContent ?? ''), null, { timeout: 30_000 });
+
+    // A second tab on the same site: read-only, says why, offers to take over.
+    const second = await context.newPage();
+    const secondWatch = watch(second);
+    await second.goto(`${url}?backend=cpu`);
+    await waitForBackend(second);
+    await second.getByTestId('other-tab').waitFor({ timeout: 30_000 });
+    assert.match(await second.getByTestId('other-tab').innerText(), /open in another tab.*read-only/s);
+    await second.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 1, null, { timeout: 30_000 });
+    assert.deepEqual(await classNames(second), ['Apples'], 'the second tab shows the saved session');
+    assert.equal(await saveStatus(second), 'Not saved in this tab');
+    assert.equal(await second.getByTestId('learn').isDisabled(), true, 'Learn is off in the read-only tab');
+    await addClassNamed(second, 'Typed in the second tab');
+    await second.waitForTimeout(1500);
+    assert.deepEqual(await storedNames(first), ['Apples'], 'the read-only tab wrote nothing');
+    await second.screenshot({ path: `${SHOTS}/two-tabs-second.png` });
+
+    // The first tab goes on saving.
+    await addClassNamed(first, 'Bananas');
+    await first.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 2);
+    await first.waitForTimeout(1000);
+    assert.deepEqual(await storedNames(first), ['Apples', 'Bananas']);
+
+    // The second tab takes over: it reads the first tab's latest save, then owns the session.
+    await second.getByTestId('take-over').click();
+    await second.waitForFunction(() => /This tab now has the session/.test(document.querySelector('[data-testid=notice]')?.textContent ?? ''), null, { timeout: 30_000 });
+    assert.deepEqual(await classNames(second), ['Apples', 'Bananas'], 'the new owner continues from the last save');
+    assert.equal(await second.getByTestId('other-tab').count(), 0);
+    await first.getByTestId('other-tab').waitFor({ timeout: 10_000 });
+    assert.match(await first.getByTestId('other-tab').innerText(), /taken over by another tab/);
+    assert.equal(await saveStatus(first), 'Not saved in this tab');
+    await first.screenshot({ path: `${SHOTS}/two-tabs-taken-over.png` });
+
+    // Now only the second tab writes.
+    await addClassNamed(first, 'Lost in the old tab');
+    await addClassNamed(second, 'Cherries');
+    await second.waitForFunction(() => /Saved in this browser/.test(document.querySelector('[data-testid=save-status]')?.textContent ?? ''), null, { timeout: 30_000 });
+    await second.waitForTimeout(1500);
+    assert.deepEqual(await storedNames(second), ['Apples', 'Bananas', 'Cherries'], 'the old tab no longer writes');
+
+    // The first tab can take it back, and then continues from the second tab's save.
+    await first.getByTestId('take-over').click();
+    await first.waitForFunction(() => /This tab now has the session/.test(document.querySelector('[data-testid=notice]')?.textContent ?? ''), null, { timeout: 30_000 });
+    assert.deepEqual(await classNames(first), ['Apples', 'Bananas', 'Cherries']);
+    await second.getByTestId('other-tab').waitFor({ timeout: 10_000 });
+    console.log('[two-tabs] the second tab opened read-only, took over from the last save, and the first tab stopped writing until it took the session back');
+    for (const page of [first, second]) assert.deepEqual(await cspViolations(page), [], 'no Content-Security-Policy violation');
+    assert.deepEqual([...problems, ...secondWatch.problems], [], 'no console errors');
+  } finally {
+    await context.close();
+  }
+}
+
+// The browser refuses persistent storage: after the first step the page says to Export. Then
+// the quota runs out: the page says how much is used and what to do, and keeps the work.
+export async function storageWarnings(url) {
+  const refuse = () => {
+    navigator.storage.persist = () => Promise.resolve(false);
+    navigator.storage.persisted = () => Promise.resolve(false);
+  };
+  const { context, page, problems } = await openPage(`${url}?backend=cpu`, { init: refuse });
+  try {
+    await waitForBackend(page);
+    await page.locator('details.settings summary').click();
+    await page.getByTestId('epochs').fill('1');
+    await page.getByTestId('epochs').dispatchEvent('change');
+    await page.getByTestId('try-samples').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 6);
+    assert.equal(await page.getByTestId('storage-kept').count(), 0, 'nothing asked before there is a step to keep');
+    await page.getByTestId('learn').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=accuracy-matrix] tbody tr').length === 1, null, { timeout: 300_000 });
+    const kept = page.getByTestId('storage-kept');
+    await kept.waitFor({ timeout: 10_000 });
+    assert.equal(await kept.getAttribute('data-persistent'), 'false');
+    assert.match(await kept.innerText(), /may clear saved work.*Export the session after each step/);
+    console.log(`[storage] persistence refused: ${await kept.innerText()}`);
+
+    // The quota is reached.
+    await page.evaluate(() => {
+      IDBObjectStore.prototype.put = function () { throw new DOMException('The quota has been exceeded.', 'QuotaExceededError'); };
+      navigator.storage.estimate = () => Promise.resolve({ usage: 52_000_000, quota: 52_400_000 });
+    });
+    await addClassNamed(page, 'After the quota');
+    await page.waitForFunction(() => /storage for this site is full/.test(document.querySelector('[data-testid=save-status]')?.textContent ?? ''), null, { timeout: 30_000 });
+    const status = await saveStatus(page);
+    assert.match(status, /52\.0 MB of 52\.4 MB used/);
+    assert.match(status, /Export the session/);
+    assert.equal(await page.$$eval('[data-testid=class-card]', (c) => c.length), 7, 'the new class is kept in the page');
+    console.log(`[storage] quota reached: ${status}`);
+    await page.screenshot({ path: `${SHOTS}/storage-quota.png` });
+    assert.deepEqual(await cspViolations(page), [], 'no Content-Security-Policy violation');
+    assert.deepEqual(problems.filter((p) => !/QuotaExceeded|quota/i.test(p)), [], 'no console errors');
+  } finally {
+    await context.close();
+  }
+
+  // Where the browser grants it, the page says the work is kept.
+  const granted = await openPage(`${url}?backend=cpu`, {
+    init: () => { navigator.storage.persist = () => Promise.resolve(true); navigator.storage.persisted = () => Promise.resolve(false); },
+  });
+  try {
+    await waitForBackend(granted.page);
+    await granted.page.locator('details.settings summary').click();
+    await granted.page.getByTestId('epochs').fill('1');
+    await granted.page.getByTestId('epochs').dispatchEvent('change');
+    await granted.page.getByTestId('try-samples').click();
+    await granted.page.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 6);
+    await granted.page.getByTestId('learn').click();
+    const kept = granted.page.getByTestId('storage-kept');
+    await kept.waitFor({ timeout: 300_000 });
+    assert.equal(await kept.getAttribute('data-persistent'), 'true');
+    console.log(`[storage] persistence granted: ${await kept.innerText()}`);
+  } finally {
+    await granted.context.close();
+  }
+}
