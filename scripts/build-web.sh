@@ -14,7 +14,7 @@ rm -rf "$out" && mkdir -p "$out"
 flags=(--no-typescript --remove-name-section --remove-producers-section)
 wasm-bindgen --target web "${flags[@]}" --out-dir "$out" --out-name app "$wasm_dir/app.wasm"
 wasm-bindgen --target no-modules "${flags[@]}" --out-dir "$out" --out-name worker "$wasm_dir/worker.wasm"
-printf 'importScripts("./worker.js");wasm_bindgen("./worker_bg.wasm");\n' > "$out/worker_loader.js"
+printf 'importScripts("./worker.js");wasm_bindgen({ module_or_path: "./worker_bg.wasm" });\n' > "$out/worker_loader.js"
 cp -r www "$out/www"
 # index.html without Trunk's links (the page starts itself from www/start-page.js, as with
 # Trunk's `inject_scripts = false`).

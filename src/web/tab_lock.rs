@@ -107,8 +107,12 @@ impl TabLock {
         match request(OWNER, options, granted.unchecked_ref()) {
             Ok(held) => {
                 // The promise rejects (AbortError) when another tab steals the lock.
+                // (`once_into_js` frees the closure once called; `Promise::catch` would need a
+                // kept `Closure`, leaked for good when the lock is never stolen.)
                 let on_lost = Closure::once_into_js(move |_: JsValue| ownership.set(Ownership::TakenOver));
-                let _ = held.catch(on_lost.unchecked_ref());
+                if let Ok(catch) = Reflect::get(&held, &"catch".into()) {
+                    let _ = catch.unchecked_into::<Function>().call1(&held, &on_lost);
+                }
             }
             // No Web Locks in this browser: it cannot tell tabs apart, so this tab saves.
             Err(_) => {

@@ -9,10 +9,6 @@ import { SHOTS, openPage, watch, waitForBackend, addClassNamed, cspViolations } 
 
 const classNames = (page) => page.$$eval('[data-testid=class-title]', (e) => e.map((x) => x.textContent));
 const saveStatus = (page) => page.getByTestId('save-status').innerText();
-const waitSaved = (page, text) => page.waitForFunction((text) => {
-  const status = document.querySelector('[data-testid=save-status]');
-  return /Saved in this browser/.test(status?.textContent ?? '') && (!text || status.dataset.bytes);
-}, text, { timeout: 30_000 });
 
 // The class names in the session stored in IndexedDB, read straight from the store (the
 // session file lists them as JSON near its start).
@@ -28,12 +24,20 @@ const storedNames = (page) => page.evaluate(() => new Promise((resolve, reject) 
   };
 }));
 
+async function waitStored(page, names) {
+  for (let i = 0; i < 100; i++) {
+    if (JSON.stringify(await storedNames(page)) === JSON.stringify(names)) return;
+    await page.waitForTimeout(200);
+  }
+  assert.deepEqual(await storedNames(page), names, 'saved in time');
+}
+
 export async function twoTabs(url) {
   const { context, page: first, problems } = await openPage(`${url}?backend=cpu`);
   try {
     await waitForBackend(first);
     await addClassNamed(first, 'Apples');
-    await first.waitForFunction(() => /Saved in this browser/.test(document.querySelector('[data-testid=save-status]')?.textContent ?? ''), null, { timeout: 30_000 });
+    await waitStored(first, ['Apples']);
 
     // A second tab on the same site: read-only, says why, offers to take over.
     const second = await context.newPage();
@@ -53,9 +57,7 @@ export async function twoTabs(url) {
 
     // The first tab goes on saving.
     await addClassNamed(first, 'Bananas');
-    await first.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 2);
-    await first.waitForTimeout(1000);
-    assert.deepEqual(await storedNames(first), ['Apples', 'Bananas']);
+    await waitStored(first, ['Apples', 'Bananas']);
 
     // The second tab takes over: it reads the first tab's latest save, then owns the session.
     await second.getByTestId('take-over').click();
@@ -70,7 +72,7 @@ export async function twoTabs(url) {
     // Now only the second tab writes.
     await addClassNamed(first, 'Lost in the old tab');
     await addClassNamed(second, 'Cherries');
-    await second.waitForFunction(() => /Saved in this browser/.test(document.querySelector('[data-testid=save-status]')?.textContent ?? ''), null, { timeout: 30_000 });
+    await waitStored(second, ['Apples', 'Bananas', 'Cherries']);
     await second.waitForTimeout(1500);
     assert.deepEqual(await storedNames(second), ['Apples', 'Bananas', 'Cherries'], 'the old tab no longer writes');
 
