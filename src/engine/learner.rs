@@ -402,7 +402,7 @@ impl Learner {
     pub async fn evaluate(&self, data: &Dataset) -> Result<Vec<(usize, usize)>, ReadError> {
         let Some(network) = &self.inference else { return Ok(Vec::new()) };
         let mut pairs = Vec::with_capacity(data.len());
-        for chunk in data.samples.chunks(128) {
+        for chunk in data.samples.chunks(INFERENCE_CHUNK) {
             let refs: Vec<&Sample> = chunk.iter().collect();
             let (x, labels) = batch_tensor(&refs, data.size, &self.device);
             let predicted = read_i64(network.forward(x, GateMode::Binary).logits.argmax(1)).await?;
@@ -416,6 +416,14 @@ impl Learner {
         self.steps.iter().position(|s| s.classes.contains(&label))
     }
 }
+
+/// Images per forward pass when nothing is trained (evaluation, features for herding, for the
+/// frozen-feature cache and for re-learning). A pass's convolutions hold several copies of its
+/// activations at once (im2col, layout changes), and wasm memory never shrinks once grown: at
+/// 128 images a pass a classroom step peaked at about 400 MB in the worker, at 32 it stays near
+/// the training batch's own (BENCHMARKS.md, classroom scale). Per-image results do not depend
+/// on it (BatchNorm in eval mode).
+const INFERENCE_CHUNK: usize = 32;
 
 fn cross_entropy(logits: Tensor<2>, targets: &[usize], classes: usize, device: &Device) -> Tensor<1> {
     let target = one_hot(targets, classes, device);
@@ -474,8 +482,10 @@ fn recalibrate_batch_norm(
 ) {
     const MAX_BATCHES: usize = 20;
     // A clone shares the running statistics (and so updates the network's) but has its own
-    // momentum values.
-    let mut branch = network.branches.last().expect("a network has a branch").clone();
+    // momentum values. `no_grad`: on the autodiff device a forward whose parameters require
+    // gradients is recorded, and the graph of all these batches stayed in memory (valgrind's
+    // massif: 250 MB at the peak of a classroom step, 412 MB of the browser worker's memory).
+    let mut branch = network.branches.last().expect("a network has a branch").clone().no_grad();
     let mut order: Vec<usize> = (0..training.len()).collect();
     rng.shuffle(&mut order);
     for (k, chunk) in order.chunks(batch_size).filter(|c| c.len() >= 2).take(MAX_BATCHES).enumerate() {
@@ -493,7 +503,7 @@ fn frozen_features(network: &DerNetwork, samples: &[&Sample], size: usize, devic
         return None;
     }
     let parts: Vec<Tensor<2>> = samples
-        .chunks(128)
+        .chunks(INFERENCE_CHUNK)
         .map(|chunk| {
             let (x, _) = batch_tensor(chunk, size, device);
             network.frozen_features(x).expect("two or more branches")
@@ -510,7 +520,7 @@ async fn features_of(
     device: &Device,
 ) -> Result<Vec<Vec<f32>>, ReadError> {
     let mut rows = Vec::with_capacity(samples.len());
-    for chunk in samples.chunks(128) {
+    for chunk in samples.chunks(INFERENCE_CHUNK) {
         let (x, _) = batch_tensor(chunk, size, device);
         let features = network.features(x, GateMode::Binary);
         let dim = features.dims()[1];
@@ -535,7 +545,7 @@ fn relearn_classifier(
     // Features are fixed during this stage: compute them once.
     let mut parts = Vec::new();
     let mut targets = Vec::new();
-    for chunk in balanced.chunks(128) {
+    for chunk in balanced.chunks(INFERENCE_CHUNK) {
         let (x, labels) = batch_tensor(chunk, size, device);
         parts.push(inference.features(x, GateMode::Binary));
         targets.extend(labels.into_iter().map(index_of));

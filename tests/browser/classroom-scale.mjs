@@ -224,10 +224,16 @@ export async function classroomScale(url) {
   }
 }
 
-// Ten steps in a row: one class a step after a first step of two, 24 images a class.
+// Ten steps in a row: one class a step after a first step of two, 24 images a class. Then the
+// same last step once more in a fresh browser that imports the session saved before it: what
+// that fresh worker needs is what the model and the samples explain, so the long-running
+// worker must not hold much more (a leak grows with every step; the model grows with the
+// branches, and the fresh worker has those too).
 export async function endurance(url) {
   const STEPS = Number(process.env.ENDURANCE_STEPS ?? 10);
   const { context, page, problems } = await openPage(`${url}?backend=cpu`);
+  let beforeLast;
+  const curve = [];
   try {
     const cdp = await context.newCDPSession(page);
     await waitForBackend(page);
@@ -240,8 +246,11 @@ export async function endurance(url) {
       await upload(page, k, k);
       await page.waitForFunction(({ k }) => parseInt(document.querySelectorAll('[data-testid=sample-count]')[k]?.textContent) === 24, { k });
     }
-    const curve = [];
     for (let step = 1; step <= STEPS; step++) {
+      if (step === STEPS) {
+        const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
+        beforeLast = await readFile(await download.path());
+      }
       await page.getByTestId('pick').nth(0).check();
       if (step === 1) await page.getByTestId('pick').nth(1).check();
       const t = Date.now();
@@ -252,28 +261,35 @@ export async function endurance(url) {
       curve.push({ step, seconds, ...m });
       console.log(`[endurance] step ${step} in ${seconds.toFixed(1)} s: ${show(m)}`);
     }
-    // What the steps explain: each adds a branch (and classifier rows) to the model, and the
-    // session file grows by exactly that. Everything else the worker holds per step (a batch's
-    // activations, the evaluation) is freed and reused by the next step. So after the second
-    // step (when the allocator has seen a training with frozen branches) the worker may grow by
-    // a few times the model's growth plus a fixed allowance for one larger step, not by a
-    // constant amount per step.
-    const second = curve[1], last = curve.at(-1);
-    const modelGrowth = last.saved - second.saved;
-    const workerGrowth = last.workerWasm - second.workerWasm;
-    const allowed = 8 * modelGrowth + 24 * MB;
-    console.log(`[endurance] steps 2→${STEPS}: session file +${(modelGrowth / MB).toFixed(2)} MB, worker wasm +${(workerGrowth / MB).toFixed(1)} MB (bound ${(allowed / MB).toFixed(1)} MB), `
-      + `page heap ${(second.pageHeap / MB).toFixed(1)} → ${(last.pageHeap / MB).toFixed(1)} MB, page wasm ${(second.pageWasm / MB).toFixed(1)} → ${(last.pageWasm / MB).toFixed(1)} MB`);
-    console.log(`[endurance] curve ${JSON.stringify(curve.map((c) => [c.step, +(c.workerWasm / MB).toFixed(1), +(c.pageWasm / MB).toFixed(1), +(c.pageHeap / MB).toFixed(1), +(c.saved / MB).toFixed(3)]))}`);
-    assert.ok(workerGrowth <= allowed, `worker memory grows by what the model explains: +${(workerGrowth / MB).toFixed(1)} MB > ${(allowed / MB).toFixed(1)} MB`);
-    assert.ok(last.pageHeap - second.pageHeap <= 8 * MB + 4 * modelGrowth, `page heap grows by what the model explains: ${(second.pageHeap / MB).toFixed(1)} → ${(last.pageHeap / MB).toFixed(1)} MB`);
-    assert.ok(last.pageWasm - second.pageWasm <= 16 * MB + 8 * modelGrowth, `page wasm grows by what the model explains: ${(second.pageWasm / MB).toFixed(1)} → ${(last.pageWasm / MB).toFixed(1)} MB`);
     assert.equal(await page.$$eval('[data-testid=branch]', (b) => b.length), STEPS, `${STEPS} branches`);
     await page.screenshot({ path: `${SHOTS}/endurance-ten-steps.png` });
     assert.deepEqual(await cspViolations(page), [], 'no Content-Security-Policy violation');
     assert.deepEqual(problems, [], 'no console errors');
-    return curve;
   } finally {
     await context.close();
   }
+  console.log(`[endurance] curve (step, worker wasm MB, page wasm MB, page heap MB, session MB) ${JSON.stringify(curve.map((c) => [c.step, +(c.workerWasm / MB).toFixed(1), +(c.pageWasm / MB).toFixed(1), +(c.pageHeap / MB).toFixed(1), +(c.saved / MB).toFixed(2)]))}`);
+
+  // The last step again, in a fresh browser from the session saved before it.
+  const fresh = await openPage(`${url}?backend=cpu`);
+  try {
+    const cdp = await fresh.context.newCDPSession(fresh.page);
+    await waitForBackend(fresh.page);
+    await fresh.page.getByTestId('import').setInputFiles({ name: 'before-last.derstudio', mimeType: 'application/octet-stream', buffer: beforeLast });
+    await fresh.page.waitForFunction(() => /Opened/.test(document.querySelector('[data-testid=notice]')?.textContent ?? ''), null, { timeout: 60_000 });
+    await fresh.page.getByTestId('pick').nth(0).check();
+    await learn(fresh.page, STEPS);
+    const once = await memory(fresh.page, cdp);
+    const last = curve.at(-1);
+    console.log(`[endurance] the last step alone, in a fresh browser: ${show(once)}`);
+    const bound = (m) => 1.25 * m + 16 * MB;
+    for (const key of ['workerWasm', 'pageWasm', 'pageHeap']) {
+      console.log(`[endurance] ${key}: after ${STEPS} steps in a row ${(last[key] / MB).toFixed(1)} MB, the last step alone ${(once[key] / MB).toFixed(1)} MB (bound ${(bound(once[key]) / MB).toFixed(1)} MB)`);
+      assert.ok(last[key] <= bound(once[key]), `${key} after ${STEPS} steps (${(last[key] / MB).toFixed(1)} MB) is more than the model and samples explain (${(bound(once[key]) / MB).toFixed(1)} MB)`);
+    }
+    assert.deepEqual(fresh.problems, [], 'no console errors');
+  } finally {
+    await fresh.context.close();
+  }
+  return curve;
 }
