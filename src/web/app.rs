@@ -110,6 +110,8 @@ struct PageState {
     persistent: RwSignal<Option<bool>>,
     /// The last save: bytes written and milliseconds it took (encode and write).
     last_save: RwSignal<Option<(usize, f64)>>,
+    /// Changes not saved yet (a save is scheduled or running).
+    unsaved: RwSignal<bool>,
     /// The worker's wasm memory in bytes, as last reported.
     worker_memory: RwSignal<Option<f64>>,
 }
@@ -149,6 +151,7 @@ impl PageState {
             tab: TabLock::new(),
             persistent: RwSignal::new(None),
             last_save: RwSignal::new(None),
+            unsaved: RwSignal::new(false),
             worker_memory: RwSignal::new(None),
         }
     }

@@ -8,7 +8,7 @@
 // classroom's own epochs (SCALE_EPOCHS) and prints the figures for BENCHMARKS.md.
 import { readFile } from 'node:fs/promises';
 import assert from 'node:assert/strict';
-import { SHOTS, openPage, waitForBackend, addClassNamed, cspViolations } from './harness.mjs';
+import { SHOTS, openPage, waitForBackend, addClassNamed, cspViolations, allSaved } from './harness.mjs';
 
 const MB = 1e6;
 const EPOCHS = process.env.SCALE_EPOCHS ?? '1';
@@ -172,8 +172,8 @@ export async function classroomScale(url) {
 
     // Autosave catches up with all of it.
     const tSaved = Date.now();
-    await page.waitForFunction((bytes) => Number(document.querySelector('[data-testid=save-status]')?.dataset.bytes) >= bytes,
-      total * 3 * 32 * 32, { timeout: 60_000, polling: 100 });
+    await allSaved(page);
+    assert.ok(Number(await page.getByTestId('save-status').getAttribute('data-bytes')) >= total * 3 * 32 * 32, 'the save holds every image');
     const saved = await page.$eval('[data-testid=save-status]', (e) => ({ bytes: Number(e.dataset.bytes), millis: Number(e.dataset.millis) }));
     console.log(`[scale] saved ${(saved.bytes / MB).toFixed(1)} MB ${((Date.now() - tSaved) / 1000).toFixed(1)} s after the last image; one save takes ${saved.millis} ms`);
     const added = await memory(page, cdp);
@@ -192,8 +192,7 @@ export async function classroomScale(url) {
       console.log(`[scale] step ${step} learned in ${((Date.now() - t) / 1000).toFixed(1)} s (${EPOCHS} epoch(s)); longest stall ${stepStalls.at(-1).toFixed(0)} ms`);
     }
     assert.ok(Math.max(...stepStalls) < 200, `the page keeps answering while training: ${stepStalls.map((s) => s.toFixed(0))} ms`);
-    await page.waitForFunction(() => /Saved in this browser/.test(document.querySelector('[data-testid=save-status]')?.textContent ?? '')
-      && document.querySelectorAll('[data-testid=branch]').length === 2, null, { timeout: 60_000 });
+    await allSaved(page);
     const trained = await memory(page, cdp);
     console.log(`[scale] memory after two steps: ${show(trained)}`);
     withinBudget(trained, 'after two steps');
@@ -202,7 +201,7 @@ export async function classroomScale(url) {
     await page.screenshot({ path: `${SHOTS}/scale-two-steps.png` });
 
     // Reload: every image, both steps and the model come back.
-    await page.waitForFunction(() => !/Opening/.test(document.querySelector('[data-testid=save-status]')?.textContent ?? ''));
+    await allSaved(page);
     const before = await counts(page);
     const tReload = Date.now();
     await page.reload();
@@ -256,7 +255,7 @@ export async function endurance(url) {
       const t = Date.now();
       await learn(page, step);
       const seconds = (Date.now() - t) / 1000;
-      await page.waitForFunction(() => /Saved in this browser/.test(document.querySelector('[data-testid=save-status]')?.textContent ?? ''));
+      await allSaved(page);
       const m = await memory(page, cdp);
       curve.push({ step, seconds, ...m });
       console.log(`[endurance] step ${step} in ${seconds.toFixed(1)} s: ${show(m)}`);

@@ -81,3 +81,9 @@ export async function addClassNamed(page, name) {
   await page.getByTestId('add-class').click();
 }
 
+
+// Waits until every change is saved in this browser (no save scheduled or running).
+export const allSaved = (page, timeout = 60_000) => page.waitForFunction(() => {
+  const status = document.querySelector('[data-testid=save-status]');
+  return status?.dataset.pending === 'false' && /Saved in this browser/.test(status.textContent);
+}, null, { timeout, polling: 100 });

@@ -5,7 +5,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { deflateSync } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { serve } from './serve.mjs';
-import { SHOTS, openPage, notice, waitNotice, waitForBackend, addClassNamed, cspViolations } from './harness.mjs';
+import { SHOTS, openPage, notice, waitNotice, waitForBackend, addClassNamed, cspViolations, allSaved } from './harness.mjs';
 import { classroomScale, endurance } from './classroom-scale.mjs';
 import { twoTabs, storageWarnings } from './two-tabs.mjs';
 import { contentSecurityPolicy } from './csp.mjs';
@@ -114,7 +114,7 @@ async function assertTwoStepModel(label, page, what) {
 // Reload restores the session; export, start over and import round-trip it; a file that is not
 // a session is refused without touching the current one.
 async function persistence(label, page) {
-  await page.waitForFunction(() => /Saved in this browser/.test(document.querySelector('[data-testid=save-status]')?.textContent ?? ''), null, { timeout: 30_000 });
+  await allSaved(page);
   await page.reload();
   await waitNotice(page, /Welcome back/);
   await assertTwoStepModel(label, page, 'after a reload');
@@ -258,7 +258,7 @@ async function reliability(url) {
     await waitNotice(page, /camera is blocked/);
 
     // Storage full: the write fails, the page says so, and the session stays usable.
-    await page.waitForFunction(() => /Saved in this browser/.test(document.querySelector('[data-testid=save-status]')?.textContent ?? ''), null, { timeout: 30_000 });
+    await allSaved(page);
     await page.evaluate(() => {
       IDBObjectStore.prototype.put = function () { throw new DOMException('The quota has been exceeded.', 'QuotaExceededError'); };
     });
@@ -413,7 +413,7 @@ async function faultInStep(url) {
     await page.getByTestId('epochs').dispatchEvent('change');
     await page.getByTestId('try-samples').click();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 6);
-    await page.waitForFunction(() => /Saved in this browser/.test(document.querySelector('[data-testid=save-status]')?.textContent ?? ''), null, { timeout: 30_000 });
+    await allSaved(page);
     await page.getByTestId('learn').click();
     const offer = page.getByTestId('continue-on-cpu');
     await offer.waitFor({ timeout: 60_000 });

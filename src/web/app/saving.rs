@@ -117,6 +117,7 @@ pub(super) fn autosave(state: PageState) {
                 }
             }
             saving.set_value(false);
+            state.unsaved.set(oldest_unsaved.get_value().is_some());
         });
     };
     Effect::new(move |_| {
@@ -131,6 +132,7 @@ pub(super) fn autosave(state: PageState) {
         if !state.can_save.get() || state.tab.ownership.get() != Ownership::Owner {
             return;
         }
+        state.unsaved.set(true);
         let now = now_ms();
         let oldest = oldest_unsaved.get_value().unwrap_or(now);
         oldest_unsaved.set_value(Some(oldest));
@@ -199,7 +201,8 @@ pub(super) fn SessionBar(state: PageState) -> impl IntoView {
     view! {
         <div class="session-bar" data-testid="session-bar">
             <span class="save-status" class:error=move || state.save_status.get().1 data-testid="save-status"
-                data-bytes=move || save_data().0 data-millis=move || save_data().1 aria-live="polite">
+                data-bytes=move || save_data().0 data-millis=move || save_data().1
+                data-pending=move || state.unsaved.get().to_string() aria-live="polite">
                 {move || {
                     if state.pending.get().is_some() { "Opening session…".to_string() }
                     else if !owner() { "Not saved in this tab".to_string() }
