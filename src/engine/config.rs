@@ -141,8 +141,9 @@ impl LearnerConfig {
         if self.epochs == 0 {
             return Err("Epochs must be at least 1.".into());
         }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0 && self.learning_rate <= 10.0) {
-            return Err(format!("A learning rate of {} cannot train: choose a value between 0.001 and 1 (0.05 works well).", self.learning_rate));
+        // Too large a rate is caught by the step itself (a NaN loss stops it with a message).
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(format!("A learning rate of {} cannot train: use a positive value (0.05 works well).", self.learning_rate));
         }
         if !(self.lambda_aux.is_finite() && self.lambda_aux >= 0.0 && self.lambda_sparsity.is_finite() && self.lambda_sparsity >= 0.0) {
             return Err("λa and λs must be 0 or more.".into());
