@@ -201,6 +201,15 @@ impl Studio {
         self.split(ids, false)
     }
 
+    /// How many training images the given classes have (what [`Self::train_set`] would copy).
+    pub fn train_count(&self, ids: &[usize]) -> usize {
+        self.classes
+            .iter()
+            .filter(|c| ids.contains(&c.id))
+            .map(|c| (0..c.samples.len()).filter(|&i| !self.is_held_out(i)).count())
+            .sum()
+    }
+
     /// The held-out part of the given classes.
     pub fn test_set(&self, ids: &[usize]) -> Dataset {
         self.split(ids, true)
@@ -283,6 +292,7 @@ mod tests {
         // 15% held out, deterministic, disjoint from training.
         assert_eq!(s.test_set(&[b]).len(), 2);
         assert_eq!(s.train_set(&[b]).len(), 12);
+        assert_eq!(s.train_count(&[b]), 12);
         s.mark_learned(&[a, b], 0);
         assert!(s.check_step(&[a], false).unwrap_err().contains("earlier step"));
         assert!(s.delete(a).is_err());

@@ -1177,8 +1177,14 @@ fn SettingsPanel(state: PageState) -> impl IntoView {
             </div>
             // The same rule Learn applies, shown as soon as a setting cannot work.
             {move || {
-                let seen = state.studio.with(|s| s.classes.iter().filter(|c| c.learned_in_step.is_some() || state.selected.with(|sel| sel.contains(&c.id))).count());
-                c.with(|c| c.check_for_step(seen, 0).err()).map(|e| view! { <p class="setting-problem error" role="alert" data-testid="settings-problem">{e}</p> })
+                let selected = state.selected.get();
+                let (seen, images) = state.studio.with(|s| {
+                    (s.classes.iter().filter(|c| c.learned_in_step.is_some() || selected.contains(&c.id)).count(), s.train_count(&selected))
+                });
+                let memory = state.outcome.with(|o| o.as_ref().map_or(0, |o| o.memory.iter().map(|(_, m)| m.len()).sum::<usize>()));
+                // No step picked yet: nothing to say about the batch size.
+                let images = if selected.is_empty() { 0 } else { images + memory };
+                c.with(|c| c.check_for_step(seen, images).err()).map(|e| view! { <p class="setting-problem error" role="alert" data-testid="settings-problem">{e}</p> })
             }}
 
         </details>

@@ -180,6 +180,18 @@ export async function classroomScale(url) {
     console.log(`[scale] memory after adding ${total} images: ${show(added)}`);
     withinBudget(added, 'after adding the images');
 
+    // The bound: a class holds at most 2,000 images. 1,920 more offered to class 8 (480 there
+    // already): 1,520 join it, the rest are refused with one message, and nothing is lost.
+    await page.evaluate(() => { window.__files.push(window.__files.slice(0, 4).flat()); });
+    await upload(page, 7, CLASSES);
+    await page.waitForFunction(() => /already has 2000 images/.test(document.querySelector('[data-testid=notice]')?.textContent ?? ''), null, { timeout: 120_000 });
+    const bounded = await counts(page);
+    assert.equal(bounded[7], 2000, `the class is filled to its bound: ${bounded}`);
+    assert.deepEqual(bounded.filter((_, i) => i !== 7), afterCamera.filter((_, i) => i !== 7), 'the other classes are unchanged');
+    const boundNotice = await page.getByTestId('notice').innerText();
+    assert.match(boundNotice, /Added 1520 images.*most one class can hold.*not added/s);
+    console.log(`[scale] class bound: ${boundNotice}`);
+
     // Two steps on the CPU: classes 1–2, then 3–4.
     const stepStalls = [];
     for (const step of [1, 2]) {

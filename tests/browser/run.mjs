@@ -462,8 +462,9 @@ async function ownClasses(url) {
     await page.getByTestId('pick').nth(1).check();
     // Settings that cannot work are refused before anything trains, saying what would work.
     const setting = async (id, value) => {
-      await page.getByTestId(id).fill(String(value));
-      await page.getByTestId(id).dispatchEvent('change');
+      const input = page.locator(`details.settings [data-testid=${id}]`);
+      await input.fill(String(value));
+      await input.dispatchEvent('change');
     };
     const refused = async (pattern) => {
       await page.waitForFunction((source) => new RegExp(source).test(document.querySelector('[data-testid=settings-problem]')?.textContent ?? ''), pattern.source);
