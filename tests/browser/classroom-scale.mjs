@@ -8,14 +8,17 @@
 // classroom's own epochs (SCALE_EPOCHS) and prints the figures for BENCHMARKS.md.
 import { readFile } from 'node:fs/promises';
 import assert from 'node:assert/strict';
-import { SHOTS, openPage, waitForBackend, addClassNamed, cspViolations, allSaved } from './harness.mjs';
+import { SHOTS, openPage, waitForBackend, addClassNamed, cspViolations, allSaved, setEpochs } from './harness.mjs';
 
 const MB = 1e6;
 const EPOCHS = process.env.SCALE_EPOCHS ?? '1';
 // Budgets, stated before measuring and asserted (BENCHMARKS.md has what was measured).
 // 5,000 images at 32 × 32 are 15.4 MB of pixels; the page holds them, one session being encoded
 // (another copy) and the encoded file (a third), so about 4× the pixels plus the app itself.
-export const BUDGET = { pageWasm: 160 * MB, pageHeap: 96 * MB, workerWasm: 384 * MB, stored: 64 * MB };
+// The worker's budget was 384 MB until the first measurement (412 MB) found BatchNorm's
+// recalibration recording an autodiff graph; with that fixed it holds under 100 MB, and the
+// budget is now 256 MB.
+export const BUDGET = { pageWasm: 160 * MB, pageHeap: 96 * MB, workerWasm: 256 * MB, stored: 64 * MB };
 
 // Real MNIST digits 0–5 from the fixtures, 30 of each.
 async function fixtureDigits() {
@@ -72,13 +75,6 @@ const counts = (page) => page.$$eval('[data-testid=sample-count]', (e) => e.map(
 const stall = (page) => page.evaluate(() => window.__heartbeat.worst);
 const resetStall = (page) => page.evaluate(() => window.__heartbeat.reset());
 
-async function setEpochs(page, epochs) {
-  await page.locator('details.settings summary').click();
-  await page.getByTestId('epochs').fill(String(epochs));
-  await page.getByTestId('epochs').dispatchEvent('change');
-  await page.locator('details.settings summary').click();
-}
-
 async function learn(page, rows, timeout = 600_000) {
   await page.getByTestId('learn').click();
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid=accuracy-matrix] tbody tr').length === n
@@ -93,19 +89,21 @@ async function learn(page, rows, timeout = 600_000) {
 async function memory(page, cdp) {
   await page.getByTestId('measure-memory').click();
   await page.waitForFunction(() => document.querySelector('[data-testid=memory-usage]')?.dataset.workerWasm, null, { timeout: 60_000 });
+  const live = await cdp.send('Runtime.getHeapUsage');
   await cdp.send('HeapProfiler.collectGarbage');
   const heap = await cdp.send('Runtime.getHeapUsage');
   const figures = await page.$eval('[data-testid=memory-usage]', (e) => ({
     pageWasm: Number(e.dataset.pageWasm), workerWasm: Number(e.dataset.workerWasm), saved: Number(e.dataset.saved || 0) }));
   const stored = await page.evaluate(async () => (await navigator.storage.estimate()).usage);
-  return { pageHeap: heap.usedSize, ...figures, stored };
+  return { pageHeap: heap.usedSize, pageHeapBeforeGc: live.usedSize, ...figures, stored };
 }
-const show = (m) => `page heap ${(m.pageHeap / MB).toFixed(1)} MB, page wasm ${(m.pageWasm / MB).toFixed(1)} MB, `
+const show = (m) => `page heap ${(m.pageHeap / MB).toFixed(1)} MB (${(m.pageHeapBeforeGc / MB).toFixed(1)} MB before collection), page wasm ${(m.pageWasm / MB).toFixed(1)} MB, `
   + `worker wasm ${(m.workerWasm / MB).toFixed(1)} MB, saved ${(m.saved / MB).toFixed(2)} MB, stored ${(m.stored / MB).toFixed(1)} MB`;
 
 function withinBudget(m, what) {
   for (const key of Object.keys(BUDGET)) {
-    const value = key === 'stored' ? m.stored : m[key];
+    // The heap is held to its budget before a garbage collection too (what the tab really uses).
+    const value = key === 'pageHeap' ? Math.max(m.pageHeap, m.pageHeapBeforeGc) : m[key];
     assert.ok(value <= BUDGET[key], `${what}: ${key} ${(value / MB).toFixed(1)} MB is over its budget of ${BUDGET[key] / MB} MB`);
   }
 }
@@ -210,6 +208,7 @@ export async function classroomScale(url) {
     withinBudget(trained, 'after two steps');
     const rows = await page.$$eval('[data-testid=accuracy-matrix] tbody tr', (r) => r.map((x) => [...x.querySelectorAll('td')].map((t) => t.textContent)));
     console.log(`[scale] accuracy matrix ${JSON.stringify(rows)}`);
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: `${SHOTS}/scale-two-steps.png` });
 
     // Reload: every image, both steps and the model come back.

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import assert from 'node:assert/strict';
 import { POLICY, HEADER_POLICY } from './serve.mjs';
-import { openPage, waitForBackend, cspViolations } from './harness.mjs';
+import { openPage, waitForBackend, cspViolations, setEpochs, trySamples } from './harness.mjs';
 
 const directives = (policy) => Object.fromEntries(policy.split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0]).map(([k, ...v]) => [k, v]));
 
@@ -40,11 +40,8 @@ export async function contentSecurityPolicy(url, dist) {
     await waitForBackend(page);
     // The app under the policy: samples, a step, a prediction, export (the other tests cover
     // every feature under it too).
-    await page.locator('details.settings summary').click();
-    await page.getByTestId('epochs').fill('1');
-    await page.getByTestId('epochs').dispatchEvent('change');
-    await page.getByTestId('try-samples').click();
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 6);
+    await setEpochs(page, 1);
+    await trySamples(page);
     await page.getByTestId('learn').click();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=accuracy-matrix] tbody tr').length === 1, null, { timeout: 300_000 });
     await page.getByTestId('predict-kept-aside').click();

@@ -87,3 +87,17 @@ export const allSaved = (page, timeout = 60_000) => page.waitForFunction(() => {
   const status = document.querySelector('[data-testid=save-status]');
   return status?.dataset.pending === 'false' && /Saved in this browser/.test(status.textContent);
 }, null, { timeout, polling: 100 });
+
+// Sets the epochs of the next steps in the settings panel (and closes it again).
+export async function setEpochs(page, epochs) {
+  await page.locator('details.settings summary').click();
+  await page.getByTestId('epochs').fill(String(epochs));
+  await page.getByTestId('epochs').dispatchEvent('change');
+  await page.locator('details.settings summary').click();
+}
+
+// The six built-in digit classes (digits 0 and 1 picked for the first step).
+export async function trySamples(page) {
+  await page.getByTestId('try-samples').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 6);
+}

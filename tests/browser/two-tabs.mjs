@@ -5,7 +5,7 @@
 // - Storage: persistence is asked for once there is a step to keep; when refused, the page says
 //   to Export; when the quota is reached, it says how much is used and what to do.
 import assert from 'node:assert/strict';
-import { SHOTS, openPage, watch, waitForBackend, addClassNamed, cspViolations } from './harness.mjs';
+import { SHOTS, openPage, watch, waitForBackend, addClassNamed, cspViolations, setEpochs, trySamples } from './harness.mjs';
 
 const classNames = (page) => page.$$eval('[data-testid=class-title]', (e) => e.map((x) => x.textContent));
 const saveStatus = (page) => page.getByTestId('save-status').innerText();
@@ -99,11 +99,8 @@ export async function storageWarnings(url) {
   const { context, page, problems } = await openPage(`${url}?backend=cpu`, { init: refuse });
   try {
     await waitForBackend(page);
-    await page.locator('details.settings summary').click();
-    await page.getByTestId('epochs').fill('1');
-    await page.getByTestId('epochs').dispatchEvent('change');
-    await page.getByTestId('try-samples').click();
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 6);
+    await setEpochs(page, 1);
+    await trySamples(page);
     assert.equal(await page.getByTestId('storage-kept').count(), 0, 'nothing asked before there is a step to keep');
     await page.getByTestId('learn').click();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=accuracy-matrix] tbody tr').length === 1, null, { timeout: 300_000 });
@@ -138,11 +135,8 @@ export async function storageWarnings(url) {
   });
   try {
     await waitForBackend(granted.page);
-    await granted.page.locator('details.settings summary').click();
-    await granted.page.getByTestId('epochs').fill('1');
-    await granted.page.getByTestId('epochs').dispatchEvent('change');
-    await granted.page.getByTestId('try-samples').click();
-    await granted.page.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 6);
+    await setEpochs(granted.page, 1);
+    await trySamples(granted.page);
     await granted.page.getByTestId('learn').click();
     const kept = granted.page.getByTestId('storage-kept');
     await kept.waitFor({ timeout: 300_000 });
