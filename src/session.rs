@@ -53,40 +53,68 @@ struct Meta {
 
 impl Session {
     pub fn encode(&self) -> Vec<u8> {
-        // The images go into one byte entry per class, copied once (a session may hold
-        // thousands; the page saves it after every change).
-        let studio = self.studio.without_samples();
-        let mut archive = Archive::new();
+        self.encode_with_studio(&self.studio)
+    }
+
+    /// Encodes this session with `studio` in place of its own: the page keeps its studio (which
+    /// may hold thousands of images) in a signal and lends it here instead of copying it.
+    pub fn encode_with_studio(&self, studio: &Studio) -> Vec<u8> {
+        let (meta, images) = self.encode_split(studio, |_| true);
+        let mut archive = Archive::decode(&meta).expect("just encoded");
+        for (id, pixels) in images {
+            archive.push(Entry::bytes(format!("samples/{id}"), pixels));
+        }
+        archive.encode()
+    }
+
+    /// The session in parts, as the browser keeps it: everything but the images (`meta`, small
+    /// enough to write after every change), and the images of the classes `write` picks, one
+    /// entry a class (only the classes that changed since the last save need writing).
+    /// [`Self::decode_split`] reads them back.
+    pub fn encode_split(&self, studio: &Studio, write: impl Fn(&crate::studio::ClassEntry) -> bool) -> (Vec<u8>, Vec<(usize, Vec<u8>)>) {
         let mut images = Vec::new();
-        for class in &self.studio.classes {
+        for class in studio.classes.iter().filter(|c| write(c)) {
             let mut pixels = Vec::with_capacity(class.samples.iter().map(|s| s.pixels.len()).sum());
             for sample in &class.samples {
                 pixels.extend_from_slice(&sample.pixels);
             }
-            images.push(Entry::bytes(format!("samples/{}", class.id), pixels));
+            images.push((class.id, pixels));
         }
         let meta = Meta {
             kind: KIND.into(),
-            studio,
+            studio: studio.without_samples(),
             config: self.config.clone(),
             outcome: self.outcome.clone(),
             params_history: self.params_history.clone(),
             selected: self.selected.clone(),
             compare: self.compare,
         };
+        let mut archive = Archive::new();
         archive.push(Entry::json(META, serde_json::to_string(&meta).expect("plain data")));
-        archive.entries.extend(images);
         if let Some(model) = &self.model {
             archive.push(Entry::bytes(MODEL, model.clone()));
         }
         if let Some(baseline) = &self.baseline {
             archive.push(Entry::bytes(BASELINE, baseline.clone()));
         }
-        archive.encode()
+        (archive.encode(), images)
+    }
+
+    /// Reads a session kept in parts ([`Self::encode_split`]): every class the meta lists must
+    /// have its images.
+    pub fn decode_split(meta: &[u8], images: impl IntoIterator<Item = (usize, Vec<u8>)>) -> Result<Self, ArchiveError> {
+        let mut archive = Archive::decode(meta)?;
+        for (id, pixels) in images {
+            archive.push(Entry::bytes(format!("samples/{id}"), pixels));
+        }
+        Self::decode_archive(archive)
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, ArchiveError> {
-        let archive = Archive::decode(bytes)?;
+        Self::decode_archive(Archive::decode(bytes)?)
+    }
+
+    fn decode_archive(archive: Archive) -> Result<Self, ArchiveError> {
         let invalid = |reason: String| ArchiveError::Invalid(reason);
         if archive.get(META).is_none() && archive.get("learner.json").is_some() {
             return Err(invalid("this is a model file, not a session: open a session (.derstudio) file".into()));
@@ -204,12 +232,28 @@ mod tests {
         let s = session();
         let back = Session::decode(&s.encode()).unwrap();
         assert_eq!(back, s);
+        let lent = Session { studio: Studio::new(4), ..s.clone() };
+        assert_eq!(lent.encode_with_studio(&s.studio), s.encode(), "a lent studio encodes the same");
         let mut with_model = s.clone();
         with_model.model = Some(Archive::new().encode());
         with_model.studio.mark_learned(&[0, 1], 0);
         with_model.params_history = vec![(100, 200)];
         with_model.baseline = Some(Archive::new().encode());
         assert_eq!(Session::decode(&with_model.encode()).unwrap(), with_model);
+    }
+
+    #[test]
+    fn a_session_kept_in_parts_reads_back_and_misses_no_class() {
+        let s = session();
+        let (meta, images) = s.encode_split(&s.studio, |_| true);
+        assert_eq!(images.len(), 2);
+        assert!(meta.len() < s.encode().len(), "the meta holds no images");
+        assert_eq!(Session::decode_split(&meta, images.clone()).unwrap(), s);
+        // Only the classes picked are encoded; the meta still lists every class.
+        let (_, only_dog) = s.encode_split(&s.studio, |c| c.name.starts_with("Соба"));
+        assert_eq!(only_dog.iter().map(|(id, _)| *id).collect::<Vec<_>>(), vec![1]);
+        let err = Session::decode_split(&meta, only_dog).unwrap_err();
+        assert!(err.to_string().contains("samples/0"), "a class without its images is refused: {err}");
     }
 
     #[test]

@@ -10,13 +10,15 @@ use crate::engine::{Dataset, Sample};
 pub const MAX_NAME_CHARS: usize = 40;
 /// Fewest samples a class needs to take part in a step: enough to hold some out for testing.
 pub const MIN_SAMPLES: usize = 5;
-/// Most images one class holds: three minutes of webcam recording at 10 frames a second.
-pub const MAX_SAMPLES_PER_CLASS: usize = 2_000;
-/// Most images one session holds. The browser test builds a 5,000-image session at 32 × 32 and
-/// measures it (BENCHMARKS.md); at the largest image size (64 × 64) this bound is 123 MB of
-/// pixels, which the page, the worker and IndexedDB still handle. Past it the page refuses new
-/// images with a message instead of failing later in a save or a step.
-pub const MAX_SAMPLES: usize = 10_000;
+/// Most bytes of pixels one class holds: 2,000 images at 32 × 32 (three minutes of webcam
+/// recording at 10 frames a second), 500 at 64 × 64.
+pub const MAX_CLASS_BYTES: usize = 2_000 * 3 * 32 * 32;
+/// Most bytes of pixels one session holds: 10,000 images at 32 × 32, 2,500 at 64 × 64. The
+/// browser test builds a 6,520-image session at 32 × 32 and measures it (BENCHMARKS.md). Past
+/// the bound the page refuses new images with a message, instead of failing later in a save, a
+/// step's message to the worker or the browser's memory. Bytes, not images: a step copies its
+/// classes' pixels to the worker, and the page saves and restores them.
+pub const MAX_SESSION_BYTES: usize = 10_000 * 3 * 32 * 32;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassEntry {
@@ -103,15 +105,17 @@ impl Studio {
         if class.learned_in_step.is_some() {
             return Err(format!("“{}” is already learned; add a new class instead.", class.name));
         }
-        if class.samples.len() >= MAX_SAMPLES_PER_CLASS {
+        if class.samples.len() >= MAX_CLASS_BYTES / expected {
             return Err(format!(
-                "“{}” already has {MAX_SAMPLES_PER_CLASS} images, the most one class can hold: add the rest to a new class.",
-                class.name
+                "“{}” already has {} images, the most one class can hold at this image size: add the rest to a new class.",
+                class.name,
+                MAX_CLASS_BYTES / expected
             ));
         }
-        if total >= MAX_SAMPLES {
+        if total >= MAX_SESSION_BYTES / expected {
             return Err(format!(
-                "This session holds {MAX_SAMPLES} images, the most one session can hold: delete a class you no longer need, or Export this session and start a new one."
+                "This session holds {} images, the most one session can hold at this image size: delete a class you no longer need, or Export this session and start a new one.",
+                MAX_SESSION_BYTES / expected
             ));
         }
         class.samples.push(Sample { pixels, label: id });
@@ -156,6 +160,15 @@ impl Studio {
         }
         if self.classes.iter().any(|c| c.learned_in_step.is_some()) {
             return Err("The image size is fixed once a step has been learned.".into());
+        }
+        let bytes = 3 * size * size;
+        let largest = self.classes.iter().map(|c| c.samples.len()).max().unwrap_or(0);
+        if largest * bytes > MAX_CLASS_BYTES || self.sample_count() * bytes > MAX_SESSION_BYTES {
+            return Err(format!(
+                "At {size} × {size} pixels these images would not fit: a class holds at most {} and a session {} at that size. Choose a smaller image size, or delete some images first.",
+                MAX_CLASS_BYTES / bytes,
+                MAX_SESSION_BYTES / bytes
+            ));
         }
         let from = self.input_size;
         for sample in self.classes.iter_mut().flat_map(|c| c.samples.iter_mut()) {
@@ -301,25 +314,33 @@ mod tests {
 
     #[test]
     fn classes_and_sessions_are_bounded_with_a_message_before_they_break() {
-        let mut s = Studio::new(2);
+        // At 32 × 32: 2,000 images a class, 10,000 a session.
+        let mut s = Studio::new(32);
         let a = s.add_class("A").unwrap();
-        let (added, refused) = s.add_samples(a, (0..MAX_SAMPLES_PER_CLASS + 3).map(|i| pixels(2, i as u8)));
-        assert_eq!(added, MAX_SAMPLES_PER_CLASS);
+        let (added, refused) = s.add_samples(a, (0..2_003).map(|i| pixels(32, i as u8)));
+        assert_eq!(added, 2_000);
         let message = refused.unwrap();
         assert!(message.contains("“A” already has 2000 images") && message.contains("(3 not added)"), "{message}");
-        assert_eq!(s.class(a).unwrap().samples.len(), MAX_SAMPLES_PER_CLASS, "nothing already there is lost");
-        let (added, refused) = s.add_samples(a, [pixels(2, 1)]);
+        assert_eq!(s.class(a).unwrap().samples.len(), 2_000, "nothing already there is lost");
+        let (added, refused) = s.add_samples(a, [pixels(32, 1)]);
         assert_eq!((added, refused.is_some()), (0, true));
+
+        // Larger images would not fit: the size change is refused and nothing is resampled.
+        let e = s.set_input_size(64).unwrap_err();
+        assert!(e.contains("a class holds at most 500"), "{e}");
+        assert_eq!(s.input_size, 32);
+        s.set_input_size(16).unwrap();
+        s.set_input_size(32).unwrap();
 
         for name in ["B", "C", "D", "E"] {
             let id = s.add_class(name).unwrap();
-            let (added, refused) = s.add_samples(id, (0..MAX_SAMPLES_PER_CLASS).map(|i| pixels(2, i as u8)));
-            assert_eq!((added, refused), (MAX_SAMPLES_PER_CLASS, None));
+            let (added, refused) = s.add_samples(id, (0..2_000).map(|i| pixels(32, i as u8)));
+            assert_eq!((added, refused), (2_000, None));
         }
-        assert_eq!(s.sample_count(), MAX_SAMPLES);
+        assert_eq!(s.sample_count(), 10_000);
         let f = s.add_class("F").unwrap();
-        let (added, refused) = s.add_samples(f, [pixels(2, 1), pixels(2, 2)]);
+        let (added, refused) = s.add_samples(f, [pixels(32, 1), pixels(32, 2)]);
         assert_eq!(added, 0);
-        assert!(refused.unwrap().contains("the most one session can hold"));
+        assert!(refused.unwrap().contains("10000 images, the most one session can hold"));
     }
 }

@@ -62,6 +62,17 @@ fn classroom_config() -> LearnerConfig {
     config
 }
 
+/// One save of the session in this browser.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct SaveFigures {
+    /// The whole saved session (what Export would write, near enough).
+    session_bytes: usize,
+    /// What this save wrote: the meta and the classes whose images changed.
+    written_bytes: usize,
+    /// Encoding and writing, in milliseconds.
+    millis: f64,
+}
+
 /// Everything the page shows, as signals.
 #[derive(Clone, Copy)]
 struct PageState {
@@ -108,8 +119,12 @@ struct PageState {
     tab: TabLock,
     /// Whether the browser keeps this site's storage when space runs low (None: not known yet).
     persistent: RwSignal<Option<bool>>,
-    /// The last save: bytes written and milliseconds it took (encode and write).
-    last_save: RwSignal<Option<(usize, f64)>>,
+    /// The last save.
+    last_save: RwSignal<Option<SaveFigures>>,
+    /// What the browser holds of each class's images since the last save: (images, image
+    /// size) by class id, so a save writes only the classes that changed. `None`: the page
+    /// holds a session it has not saved whole yet (restored, imported, started over).
+    saved_images: StoredValue<Option<std::collections::HashMap<usize, (usize, usize)>>, leptos::prelude::LocalStorage>,
     /// Changes not saved yet (a save is scheduled or running).
     unsaved: RwSignal<bool>,
     /// The worker's wasm memory in bytes, as last reported.
@@ -151,14 +166,21 @@ impl PageState {
             tab: TabLock::new(),
             persistent: RwSignal::new(None),
             last_save: RwSignal::new(None),
+            saved_images: StoredValue::new_local(None),
             unsaved: RwSignal::new(false),
             worker_memory: RwSignal::new(None),
         }
     }
 
-    fn session(&self) -> Session {
+    /// The session as a file, the studio's images lent rather than copied.
+    fn encoded_session(&self) -> Vec<u8> {
+        let rest = self.session_without_images();
+        self.studio.with_untracked(|studio| rest.encode_with_studio(studio))
+    }
+
+    fn session_without_images(&self) -> Session {
         Session {
-            studio: self.studio.get_untracked(),
+            studio: Studio::new(INPUT_SIZE),
             config: self.config.get_untracked(),
             outcome: self.outcome.get_untracked(),
             params_history: self.params_history.get_untracked(),
@@ -171,6 +193,7 @@ impl PageState {
 
     /// Replaces what the page shows with `session` (its model is already in the worker).
     fn apply(&self, session: Session) {
+        self.saved_images.set_value(None);
         self.studio.set(session.studio);
         self.config.set(session.config);
         self.outcome.set(session.outcome);
@@ -1068,12 +1091,15 @@ fn EngineCheck(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 
 /// What the page and the worker hold in memory, measured on request (classroom-scale checks).
 #[component]
 fn MemoryUsage(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 'static) -> impl IntoView {
-    use crate::web::diagnostics::{js_heap_bytes, wasm_memory_bytes};
+    use crate::web::diagnostics::{browser_measure, js_heap_bytes, wasm_memory_bytes};
     let page = RwSignal::new(None::<(f64, Option<f64>)>);
+    let browser = RwSignal::new(None::<f64>);
     let measure = move |_| {
         page.set(Some((wasm_memory_bytes(), js_heap_bytes())));
         state.worker_memory.set(None);
+        browser.set(None);
         send(ToWorker::MemoryUsage);
+        spawn_local(async move { browser.set(browser_measure().await) });
     };
     let mb = |b: f64| storage::megabytes(b);
     let attr = |v: Option<f64>| v.map(|v| format!("{v:.0}")).unwrap_or_default();
@@ -1083,15 +1109,16 @@ fn MemoryUsage(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 
             <button class="small" data-testid="measure-memory" on:click=measure>"Measure memory"</button>
             <span data-testid="memory-usage"
                 data-page-wasm=move || attr(page.get().map(|p| p.0)) data-page-heap=move || attr(page.get().and_then(|p| p.1))
-                data-worker-wasm=move || attr(state.worker_memory.get()) data-saved=move || attr(state.last_save.get().map(|s| s.0 as f64))>
+                data-worker-wasm=move || attr(state.worker_memory.get()) data-saved=move || attr(state.last_save.get().map(|s| s.session_bytes as f64))
+                data-browser=move || attr(browser.get())>
                 {move || match (page.get(), state.worker_memory.get()) {
                     (Some((wasm, heap)), worker) => format!(
                         " Page: {} (wasm){} · worker: {} · last save: {}",
                         mb(wasm),
                         heap.map(|h| format!(" + {} (JavaScript)", mb(h))).unwrap_or_default(),
                         worker.map(mb).unwrap_or_else(|| "…".into()),
-                        state.last_save.get().map(|(b, ms)| format!("{} in {ms:.0} ms", mb(b as f64))).unwrap_or_else(|| "none yet".into()),
-                    ),
+                        state.last_save.get().map(|s| format!("{} ({} written) in {:.0} ms", mb(s.session_bytes as f64), mb(s.written_bytes as f64), s.millis)).unwrap_or_else(|| "none yet".into()),
+                    ) + &browser.get().map(|b| format!(" · JavaScript of page and worker, as the browser measures it: {}", mb(b))).unwrap_or_default(),
                     _ => String::new(),
                 }}
             </span>

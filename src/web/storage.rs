@@ -3,17 +3,31 @@
 //! and import. Nothing leaves the machine.
 
 use js_sys::{Array, Uint8Array};
-use rexie::{ObjectStore, Rexie, TransactionMode};
+use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 const DATABASE: &str = "der-studio";
 const STORE: &str = "sessions";
-/// The session being worked on.
-pub const CURRENT: &str = "current";
+/// The session being worked on, kept in parts: everything but the images under `SESSION`, and
+/// each class's images under `images/<class id>`, so a save writes only the classes that
+/// changed (a session may hold thousands of images).
+const SESSION: &str = "session";
+const IMAGES: &str = "images/";
+/// The whole session in one record, as versions before the split kept it (read, then replaced).
+const LEGACY: &str = "current";
 /// A saved session this version could not read, kept rather than overwritten.
 pub const UNREADABLE: &str = "unreadable";
+
+/// What this browser has saved.
+pub enum Saved {
+    Nothing,
+    /// One whole session file (the layout before the split).
+    Whole(Vec<u8>),
+    /// Everything but the images, and each class's images.
+    Split { meta: Vec<u8>, images: Vec<(usize, Vec<u8>)> },
+}
 /// Files larger than this are refused before they are read into memory.
 pub const MAX_IMPORT_BYTES: f64 = 512.0 * 1024.0 * 1024.0;
 
@@ -41,25 +55,88 @@ async fn open() -> Result<Rexie, String> {
         .map_err(describe)
 }
 
-pub async fn save(key: &str, bytes: &[u8]) -> Result<(), String> {
+fn images_range() -> Result<KeyRange, String> {
+    KeyRange::bound(&IMAGES.into(), &format!("{IMAGES}\u{ffff}").into(), None, None).map_err(|e| format!("{e}"))
+}
+
+fn bytes_of(value: Option<JsValue>) -> Option<Vec<u8>> {
+    value.filter(|v| v.is_instance_of::<Uint8Array>()).map(|v| Uint8Array::new(&v).to_vec())
+}
+
+/// Writes one part of the session, in one transaction: the meta, the images of the classes in
+/// `images`, and removes the images of the classes in `removed`. `whole`: the page holds a new
+/// session (restored, imported, started over), so every image record not written now goes,
+/// and so does the old one-record layout. Either everything is written or nothing is.
+pub async fn save_session(meta: &[u8], images: &[(usize, Vec<u8>)], removed: &[usize], whole: bool) -> Result<(), String> {
     let db = open().await?;
     let tx = db.transaction(&[STORE], TransactionMode::ReadWrite).map_err(describe)?;
     let store = tx.store(STORE).map_err(describe)?;
-    let value = Uint8Array::from(bytes);
-    store.put(&value, Some(&JsValue::from_str(key))).await.map_err(describe)?;
+    let mut gone: Vec<JsValue> = removed.iter().map(|id| JsValue::from_str(&format!("{IMAGES}{id}"))).collect();
+    if whole {
+        let kept: Vec<String> = images.iter().map(|(id, _)| format!("{IMAGES}{id}")).collect();
+        let existing = store.get_all_keys(Some(images_range()?), None).await.map_err(describe)?;
+        gone.extend(existing.into_iter().filter(|k| k.as_string().is_none_or(|k| !kept.contains(&k))));
+        gone.push(LEGACY.into());
+    }
+    for key in gone {
+        store.delete(key).await.map_err(describe)?;
+    }
+    for (id, pixels) in images {
+        store.put(&Uint8Array::from(pixels.as_slice()), Some(&JsValue::from_str(&format!("{IMAGES}{id}")))).await.map_err(describe)?;
+    }
+    store.put(&Uint8Array::from(meta), Some(&JsValue::from_str(SESSION))).await.map_err(describe)?;
     tx.done().await.map_err(describe)?;
     db.close();
     Ok(())
 }
 
-pub async fn load(key: &str) -> Result<Option<Vec<u8>>, String> {
+/// Reads what this browser has saved (the split layout first, else the old one-record one).
+pub async fn load_session() -> Result<Saved, String> {
     let db = open().await?;
     let tx = db.transaction(&[STORE], TransactionMode::ReadOnly).map_err(describe)?;
     let store = tx.store(STORE).map_err(describe)?;
-    let value = store.get(JsValue::from_str(key)).await.map_err(describe)?;
+    let saved = match bytes_of(store.get(JsValue::from_str(SESSION)).await.map_err(describe)?) {
+        Some(meta) => {
+            let keys = store.get_all_keys(Some(images_range()?), None).await.map_err(describe)?;
+            let mut images = Vec::with_capacity(keys.len());
+            for key in keys {
+                let id = key.as_string().and_then(|k| k.strip_prefix(IMAGES).and_then(|id| id.parse().ok()));
+                if let (Some(id), Some(pixels)) = (id, bytes_of(store.get(key).await.map_err(describe)?)) {
+                    images.push((id, pixels));
+                }
+            }
+            Saved::Split { meta, images }
+        }
+        None => match bytes_of(store.get(JsValue::from_str(LEGACY)).await.map_err(describe)?) {
+            Some(bytes) => Saved::Whole(bytes),
+            None => Saved::Nothing,
+        },
+    };
     tx.done().await.map_err(describe)?;
     db.close();
-    Ok(value.filter(|v| v.is_instance_of::<Uint8Array>()).map(|v| Uint8Array::new(&v).to_vec()))
+    Ok(saved)
+}
+
+/// Keeps a saved session this version cannot read under `UNREADABLE` (meta and images), so the
+/// next save does not overwrite it; a newer version of the app may read it.
+pub async fn keep_aside(saved: &Saved) -> Result<(), String> {
+    let db = open().await?;
+    let tx = db.transaction(&[STORE], TransactionMode::ReadWrite).map_err(describe)?;
+    let store = tx.store(STORE).map_err(describe)?;
+    let put = |bytes: &[u8], key: String| (Uint8Array::from(bytes), JsValue::from_str(&key));
+    let records = match saved {
+        Saved::Nothing => Vec::new(),
+        Saved::Whole(bytes) => vec![put(bytes, UNREADABLE.into())],
+        Saved::Split { meta, images } => std::iter::once(put(meta, UNREADABLE.into()))
+            .chain(images.iter().map(|(id, pixels)| put(pixels, format!("{UNREADABLE}/{IMAGES}{id}"))))
+            .collect(),
+    };
+    for (value, key) in records {
+        store.put(&value, Some(&key)).await.map_err(describe)?;
+    }
+    tx.done().await.map_err(describe)?;
+    db.close();
+    Ok(())
 }
 
 /// Offers `bytes` as a download called `name`.

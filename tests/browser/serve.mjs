@@ -16,7 +16,10 @@ const TYPES = {
 export const POLICY = readFileSync('index.html', 'utf8').match(/http-equiv="Content-Security-Policy" content="([^"]+)"/)[1];
 export const HEADER_POLICY = `${POLICY}; frame-ancestors 'none'`;
 
-export async function serve(root, prefix = '/der-studio/', port = 0) {
+// `isolated`: also send the cross-origin isolation headers (COOP/COEP), which the site allows
+// (it loads nothing from elsewhere) and which unlock the browser's own memory measurement.
+export async function serve(root, prefix = '/der-studio/', port = 0, { isolated = false } = {}) {
+  const isolation = isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://localhost');
     if (!url.pathname.startsWith(prefix)) { res.writeHead(404).end('outside the site'); return; }
@@ -26,7 +29,7 @@ export async function serve(root, prefix = '/der-studio/', port = 0) {
       if ((await stat(path)).isDirectory()) path = join(path, 'index.html');
       const body = await readFile(path);
       res.writeHead(200, {
-        'content-type': TYPES[extname(path)] ?? 'application/octet-stream', 'content-security-policy': HEADER_POLICY,
+        'content-type': TYPES[extname(path)] ?? 'application/octet-stream', 'content-security-policy': HEADER_POLICY, ...isolation,
       }).end(body);
     } catch {
       res.writeHead(404).end('not found');

@@ -11,12 +11,12 @@ const classNames = (page) => page.$$eval('[data-testid=class-title]', (e) => e.m
 const saveStatus = (page) => page.getByTestId('save-status').innerText();
 
 // The class names in the session stored in IndexedDB, read straight from the store (the
-// session file lists them as JSON near its start).
+// session's meta record lists them as JSON near its start).
 const storedNames = (page) => page.evaluate(() => new Promise((resolve, reject) => {
   const open = indexedDB.open('der-studio', 1);
   open.onerror = () => reject(open.error);
   open.onsuccess = () => {
-    const get = open.result.transaction('sessions').objectStore('sessions').get('current');
+    const get = open.result.transaction('sessions').objectStore('sessions').get('session');
     get.onsuccess = () => {
       const text = new TextDecoder().decode(get.result ?? new Uint8Array());
       resolve([...text.matchAll(/"name":"([^"]+)"/g)].map((m) => m[1]));

@@ -6,41 +6,50 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
-use super::{classroom_config, PageState, INPUT_SIZE};
+use std::collections::HashMap;
+
+use super::{classroom_config, PageState, SaveFigures, INPUT_SIZE};
 use crate::session::Session;
 use crate::studio::Studio;
-use crate::web::storage;
+use crate::web::storage::{self, Saved};
 use crate::web::tab_lock::{self, Ownership};
 
 /// Reads the session saved in this browser and queues it for the worker. `welcome` starts the
 /// message shown once it is back. The read waits for any save in flight in another tab.
 pub(super) async fn restore_saved_session(state: PageState, welcome: &'static str) {
-    match tab_lock::exclusively(storage::load(storage::CURRENT)).await {
-        Ok(Some(bytes)) => match Session::decode(&bytes) {
-            Ok(session) => {
-                let classes = session.studio.classes.len();
-                let images = session.studio.sample_count();
-                let steps = session.outcome.as_ref().map_or(0, |o| o.summary.step + 1);
-                let message = format!("{welcome} ({classes} classes, {images} images, {steps} steps learned).");
-                state.pending.set(Some((session, message)));
-            }
-            Err(e) => {
-                // Kept aside, never overwritten: a newer app version may read it.
-                let kept = state.tab.owns() && storage::save(storage::UNREADABLE, &bytes).await.is_ok();
-                state.can_save.set(true);
-                state.say(
-                    format!(
-                        "The session saved in this browser could not be opened: {e}.{} Starting a new session.",
-                        if kept { " It was kept aside, not deleted." } else { "" }
-                    ),
-                    true,
-                );
-            }
-        },
-        Ok(None) => state.can_save.set(true),
+    let saved = match tab_lock::exclusively(storage::load_session()).await {
+        Ok(Saved::Nothing) => return state.can_save.set(true),
+        Ok(saved) => saved,
         Err(e) => {
             state.can_save.set(true);
             state.save_status.set((format!("Not saved: this browser does not allow saving ({e}). Use Export to keep your work."), true));
+            return;
+        }
+    };
+    let decoded = match &saved {
+        Saved::Whole(bytes) => Session::decode(bytes),
+        Saved::Split { meta, images } => Session::decode_split(meta, images.iter().cloned()),
+        Saved::Nothing => unreachable!("returned above"),
+    };
+    match decoded {
+        Ok(session) => {
+            let classes = session.studio.classes.len();
+            let images = session.studio.sample_count();
+            let steps = session.outcome.as_ref().map_or(0, |o| o.summary.step + 1);
+            let message = format!("{welcome} ({classes} classes, {images} images, {steps} steps learned).");
+            state.pending.set(Some((session, message)));
+        }
+        Err(e) => {
+            // Kept aside, never overwritten: a newer app version may read it.
+            let kept = state.tab.owns() && storage::keep_aside(&saved).await.is_ok();
+            state.can_save.set(true);
+            state.say(
+                format!(
+                    "The session saved in this browser could not be opened: {e}.{} Starting a new session.",
+                    if kept { " It was kept aside, not deleted." } else { "" }
+                ),
+                true,
+            );
         }
     }
 }
@@ -92,19 +101,36 @@ pub(super) fn autosave(state: PageState) {
                     break;
                 }
                 let started = now_ms();
-                let bytes = state.session().encode();
-                let size = bytes.len();
+                // Only the classes whose images changed since the last save are written (all of
+                // them after a restore, an import or Start over).
+                let known = state.saved_images.get_value();
+                let whole = known.is_none();
+                let known = known.unwrap_or_default();
+                let rest = state.session_without_images();
+                let (meta, images, removed, now_saved, session_bytes) = state.studio.with_untracked(|studio| {
+                    let mark = |c: &crate::studio::ClassEntry| (c.samples.len(), studio.input_size);
+                    let (meta, images) = rest.encode_split(studio, |c| whole || known.get(&c.id) != Some(&mark(c)));
+                    let removed: Vec<usize> = known.keys().filter(|id| studio.class(**id).is_err()).copied().collect();
+                    let now_saved: HashMap<usize, (usize, usize)> = studio.classes.iter().map(|c| (c.id, mark(c))).collect();
+                    let pixels = studio.sample_count() * 3 * studio.input_size * studio.input_size;
+                    let session_bytes = meta.len() + pixels;
+                    (meta, images, removed, now_saved, session_bytes)
+                });
+                let written_bytes = meta.len() + images.iter().map(|(_, p)| p.len()).sum::<usize>();
                 let tab = state.tab;
                 // The ownership is checked again under the write lock: a tab that lost the
                 // session a moment ago must not write over the new owner's.
                 let written = tab_lock::exclusively(async move {
-                    if tab.owns() { Some(storage::save(storage::CURRENT, &bytes).await) } else { None }
+                    if tab.owns() { Some(storage::save_session(&meta, &images, &removed, whole).await) } else { None }
                 })
                 .await;
+                if matches!(written, Some(Ok(()))) {
+                    state.saved_images.set_value(Some(now_saved));
+                }
                 match written {
                     Some(Ok(())) => {
-                        state.last_save.set(Some((size, now_ms() - started)));
-                        state.save_status.set((format!("Saved in this browser ({})", human_size(size)), false));
+                        state.last_save.set(Some(SaveFigures { session_bytes, written_bytes, millis: now_ms() - started }));
+                        state.save_status.set((format!("Saved in this browser ({})", human_size(session_bytes)), false));
                     }
                     Some(Err(e)) if e.contains("storage for this site is full") => {
                         state.save_status.set((format!("Not saved: {}.", storage::full_message().await), true));
@@ -158,7 +184,7 @@ fn human_size(bytes: usize) -> String {
 #[component]
 pub(super) fn SessionBar(state: PageState) -> impl IntoView {
     let export = move |_| {
-        let bytes = state.session().encode();
+        let bytes = state.encoded_session();
         if let Err(e) = storage::download("der-studio-session.derstudio", &bytes) {
             state.say(format!("The session could not be exported: {e}"), true);
         }
@@ -197,11 +223,13 @@ pub(super) fn SessionBar(state: PageState) -> impl IntoView {
         }
     };
     let owner = move || state.tab.ownership.get() == Ownership::Owner;
-    let save_data = move || state.last_save.get().map(|(bytes, millis)| (bytes.to_string(), format!("{millis:.0}"))).unwrap_or_default();
+    let save_data = move || {
+        state.last_save.get().map(|s| (s.session_bytes.to_string(), format!("{:.0}", s.millis), s.written_bytes.to_string())).unwrap_or_default()
+    };
     view! {
         <div class="session-bar" data-testid="session-bar">
             <span class="save-status" class:error=move || state.save_status.get().1 data-testid="save-status"
-                data-bytes=move || save_data().0 data-millis=move || save_data().1
+                data-bytes=move || save_data().0 data-millis=move || save_data().1 data-written=move || save_data().2
                 data-pending=move || state.unsaved.get().to_string() aria-live="polite">
                 {move || {
                     if state.pending.get().is_some() { "Opening session…".to_string() }
