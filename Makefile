@@ -29,11 +29,13 @@ build-web:
 test-browser: build-web
 	node tests/browser/run.mjs
 
-# The site `make serve` serves (built by Trunk) through the CPU browser tests. Not part of
+# The site `make serve` serves (built by Trunk) through the CPU and Content-Security-Policy
+# browser tests, and `trunk serve`'s policy header. Not part of
 # `make test`: compiling Trunk takes ~20 minutes on a fresh machine.
 test-trunk: setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-node
 	trunk build --dist target/trunk-dist
 	DIST=target/trunk-dist ONLY=cpu,csp node tests/browser/run.mjs
+	node tests/browser/trunk-serve.mjs
 
 # A static site for any sub-path (GitHub Pages); same files as `trunk build`.
 dist: setup-toolchain setup-wasm-bindgen

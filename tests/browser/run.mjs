@@ -335,7 +335,10 @@ async function trainDemo(label, url, expectKind, classroomSteps) {
     const interactive = await page.evaluate(() => performance.now());
     console.log(`[${label}] interactive (backend ready) ${interactive.toFixed(0)} ms after navigation start`);
 
-    const beatBefore = Number(await page.getByTestId('heartbeat').innerText());
+    // The page's thread must keep answering while the worker trains. (Counting heartbeats
+    // instead failed whenever the check finished in under 600 ms.) SwiftShader's WebGPU shares
+    // the two cores with the page, so the bound is generous; the CPU scale test holds 200 ms.
+    await page.evaluate(() => window.__heartbeat.reset());
     await page.getByTestId('train-demo').click();
     await page.waitForFunction(
       () => /ms per iteration/.test(document.querySelector('[data-testid=demo-summary]')?.textContent ?? '')
@@ -343,7 +346,7 @@ async function trainDemo(label, url, expectKind, classroomSteps) {
       null, { timeout: 300_000, polling: 500 });
     const error = await page.locator('[data-testid=notice].error').count();
     assert.equal(error, 0, error ? await page.getByTestId('notice').innerText() : '');
-    const beatAfter = Number(await page.getByTestId('heartbeat').innerText());
+    const stalled = await page.evaluate(() => window.__heartbeat.worst);
     const steps = await page.$$eval('[data-testid=demo-steps] li', (items) => items.map((li) => ({
       loss: Number(li.dataset.loss), millis: Number(li.dataset.millis), step: Number(li.dataset.step), epoch: Number(li.dataset.epoch),
     })));
@@ -360,7 +363,8 @@ async function trainDemo(label, url, expectKind, classroomSteps) {
       const mean = (e) => { const l = steps.filter((s) => s.step === d && s.epoch === e).map((s) => s.loss); return l.reduce((a, b) => a + b, 0) / l.length; };
       assert.ok(mean(1) < mean(0) * 0.85, `DER step ${d + 1}: the loss should fall from epoch 1 (${mean(0)}) to epoch 2 (${mean(1)})`);
     }
-    assert.ok(beatAfter > beatBefore + 5, `the page must stay responsive while training (${beatBefore} → ${beatAfter})`);
+    console.log(`[${label}] longest stall of the page during the engine check: ${stalled.toFixed(0)} ms`);
+    assert.ok(stalled < 1000, `the page must stay responsive while training: it stalled ${stalled.toFixed(0)} ms`);
     await mkdir(SHOTS, { recursive: true });
     await page.screenshot({ path: `${SHOTS}/${label}-engine-check.png`, fullPage: true });
     if (kind === 'cpu') await measureSpeed(label, page);
