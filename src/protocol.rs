@@ -162,8 +162,13 @@ pub enum FromWorker {
         device_fault: bool,
     },
     Prediction { class_order: Vec<usize>, probabilities: Vec<f32> },
-    /// The worker's wasm memory in bytes (it only grows: this is the high-water mark).
-    MemoryUsage { wasm_bytes: f64 },
+    /// The worker's wasm memory in bytes (it only grows: this is the high-water mark), and the
+    /// bytes its Rust side holds now.
+    MemoryUsage {
+        wasm_bytes: f64,
+        #[serde(default)]
+        live_bytes: f64,
+    },
     /// Something failed; `gpu` is true when switching to the CPU may help.
     Error { message: String, gpu: bool },
     /// The worker panicked (how cubecl reports an invalid shader or a lost device). Its state

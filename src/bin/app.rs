@@ -1,5 +1,10 @@
 //! The page: mounts the Leptos app (wasm only).
 
+// Counts the bytes the page holds (the memory figures of the classroom-scale checks).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: der_studio::web::diagnostics::CountingAllocator = der_studio::web::diagnostics::CountingAllocator;
+
 #[cfg(target_arch = "wasm32")]
 fn main() {
     der_studio::web::app::start();

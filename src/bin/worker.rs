@@ -1,5 +1,10 @@
 //! The training worker: runs Burn off the page's thread (wasm only).
 
+// Counts the bytes the worker holds (the memory figures of the classroom-scale checks).
+#[cfg(all(target_arch = "wasm32", feature = "train"))]
+#[global_allocator]
+static ALLOCATOR: der_studio::web::diagnostics::CountingAllocator = der_studio::web::diagnostics::CountingAllocator;
+
 #[cfg(all(target_arch = "wasm32", feature = "train"))]
 fn main() {
     der_studio::web::worker::start();

@@ -127,8 +127,8 @@ struct PageState {
     saved_images: StoredValue<Option<std::collections::HashMap<usize, (usize, usize)>>, leptos::prelude::LocalStorage>,
     /// Changes not saved yet (a save is scheduled or running).
     unsaved: RwSignal<bool>,
-    /// The worker's wasm memory in bytes, as last reported.
-    worker_memory: RwSignal<Option<f64>>,
+    /// The worker's wasm memory and the bytes its Rust side holds, as last reported.
+    worker_memory: RwSignal<Option<(f64, f64)>>,
 }
 
 impl PageState {
@@ -297,7 +297,7 @@ impl PageState {
                 self.progress.set(None);
                 self.say(message, true);
             }
-            FromWorker::MemoryUsage { wasm_bytes } => self.worker_memory.set(Some(wasm_bytes)),
+            FromWorker::MemoryUsage { wasm_bytes, live_bytes } => self.worker_memory.set(Some((wasm_bytes, live_bytes))),
             FromWorker::Prediction { class_order, probabilities } => {
                 self.prediction.set(class_order.into_iter().zip(probabilities).collect());
             }
@@ -1091,11 +1091,11 @@ fn EngineCheck(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 
 /// What the page and the worker hold in memory, measured on request (classroom-scale checks).
 #[component]
 fn MemoryUsage(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 'static) -> impl IntoView {
-    use crate::web::diagnostics::{browser_measure, js_heap_bytes, wasm_memory_bytes};
-    let page = RwSignal::new(None::<(f64, Option<f64>)>);
+    use crate::web::diagnostics::{browser_measure, js_heap_bytes, live_heap_bytes, wasm_memory_bytes};
+    let page = RwSignal::new(None::<(f64, Option<f64>, f64)>);
     let browser = RwSignal::new(None::<f64>);
     let measure = move |_| {
-        page.set(Some((wasm_memory_bytes(), js_heap_bytes())));
+        page.set(Some((wasm_memory_bytes(), js_heap_bytes(), live_heap_bytes())));
         state.worker_memory.set(None);
         browser.set(None);
         send(ToWorker::MemoryUsage);
@@ -1109,14 +1109,17 @@ fn MemoryUsage(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 
             <button class="small" data-testid="measure-memory" on:click=measure>"Measure memory"</button>
             <span data-testid="memory-usage"
                 data-page-wasm=move || attr(page.get().map(|p| p.0)) data-page-heap=move || attr(page.get().and_then(|p| p.1))
-                data-worker-wasm=move || attr(state.worker_memory.get()) data-saved=move || attr(state.last_save.get().map(|s| s.session_bytes as f64))
+                data-page-live=move || attr(page.get().map(|p| p.2))
+                data-worker-wasm=move || attr(state.worker_memory.get().map(|w| w.0)) data-worker-live=move || attr(state.worker_memory.get().map(|w| w.1))
+                data-saved=move || attr(state.last_save.get().map(|s| s.session_bytes as f64))
                 data-browser=move || attr(browser.get())>
                 {move || match (page.get(), state.worker_memory.get()) {
-                    (Some((wasm, heap)), worker) => format!(
-                        " Page: {} (wasm){} · worker: {} · last save: {}",
+                    (Some((wasm, heap, live)), worker) => format!(
+                        " Page: {} (wasm, {} in use){} · worker: {} · last save: {}",
                         mb(wasm),
+                        mb(live),
                         heap.map(|h| format!(" + {} (JavaScript)", mb(h))).unwrap_or_default(),
-                        worker.map(mb).unwrap_or_else(|| "…".into()),
+                        worker.map(|(wasm, live)| format!("{} (wasm, {} in use)", mb(wasm), mb(live))).unwrap_or_else(|| "…".into()),
                         state.last_save.get().map(|s| format!("{} ({} written) in {:.0} ms", mb(s.session_bytes as f64), mb(s.written_bytes as f64), s.millis)).unwrap_or_else(|| "none yet".into()),
                     ) + &browser.get().map(|b| format!(" · JavaScript of page and worker, as the browser measures it: {}", mb(b))).unwrap_or_default(),
                     _ => String::new(),

@@ -1,6 +1,9 @@
 //! How much memory the page and the worker hold, for the classroom-scale and endurance checks
 //! (shown in the Engine check section, read by the browser tests).
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use js_sys::{Reflect, WebAssembly};
 use wasm_bindgen::JsCast;
 
@@ -35,4 +38,47 @@ pub async fn browser_measure() -> Option<f64> {
     let promise: Promise = measure.call0(&performance).ok()?.dyn_into().ok()?;
     let result = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
     Reflect::get(&result, &"bytes".into()).ok()?.as_f64()
+}
+
+/// The allocator of the page's and the worker's wasm, counting the bytes the Rust side holds
+/// right now. The linear memory only ever grows (its size is a high-water mark, moved by the
+/// largest message of the moment as much as by what is kept), so a leak shows in this count,
+/// not there.
+pub struct CountingAllocator;
+
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; only a counter is kept.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let pointer = unsafe { System.alloc(layout) };
+        if !pointer.is_null() {
+            LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        pointer
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let pointer = unsafe { System.alloc_zeroed(layout) };
+        if !pointer.is_null() {
+            LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        pointer
+    }
+    unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(pointer, layout) };
+        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let moved = unsafe { System.realloc(pointer, layout, new_size) };
+        if !moved.is_null() {
+            LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed);
+            LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
+        moved
+    }
+}
+
+/// Bytes the Rust side of this wasm instance holds now ([`CountingAllocator`]).
+pub fn live_heap_bytes() -> f64 {
+    LIVE_BYTES.load(Ordering::Relaxed) as f64
 }

@@ -97,7 +97,10 @@ pub fn start() {
 async fn handle(message: ToWorker, busy: Rc<RefCell<bool>>) {
     match message {
         ToWorker::Cancel => CANCEL.with(|c| c.set(true)),
-        ToWorker::MemoryUsage => post(&FromWorker::MemoryUsage { wasm_bytes: crate::web::diagnostics::wasm_memory_bytes() }),
+        ToWorker::MemoryUsage => post(&FromWorker::MemoryUsage {
+            wasm_bytes: crate::web::diagnostics::wasm_memory_bytes(),
+            live_bytes: crate::web::diagnostics::live_heap_bytes(),
+        }),
         ToWorker::SimulateFault => panic!("simulated GPU fault: device lost (test hook)"),
         // Not a Rust panic: a JavaScript exception escapes the worker, as a wasm trap or an
         // allocation failure would; only the Worker's error event tells the page.
