@@ -59,11 +59,8 @@ impl Session {
     /// Encodes this session with `studio` in place of its own: the page keeps its studio (which
     /// may hold thousands of images) in a signal and lends it here instead of copying it.
     pub fn encode_with_studio(&self, studio: &Studio) -> Vec<u8> {
-        let (meta, images) = self.encode_split(studio, |_| true);
-        let mut archive = Archive::decode(&meta).expect("just encoded");
-        for (id, pixels) in images {
-            archive.push(Entry::bytes(format!("samples/{id}"), pixels));
-        }
+        let (mut archive, images) = self.parts(studio, |_| true);
+        archive.entries.extend(images.into_iter().map(|(id, pixels)| Entry::bytes(format!("samples/{id}"), pixels)));
         archive.encode()
     }
 
@@ -72,6 +69,12 @@ impl Session {
     /// entry a class (only the classes that changed since the last save need writing).
     /// [`Self::decode_split`] reads them back.
     pub fn encode_split(&self, studio: &Studio, write: impl Fn(&crate::studio::ClassEntry) -> bool) -> (Vec<u8>, Vec<(usize, Vec<u8>)>) {
+        let (meta, images) = self.parts(studio, write);
+        (meta.encode(), images)
+    }
+
+    /// The archive of everything but the images, and the pixels of the classes `write` picks.
+    fn parts(&self, studio: &Studio, write: impl Fn(&crate::studio::ClassEntry) -> bool) -> (Archive, Vec<(usize, Vec<u8>)>) {
         let mut images = Vec::new();
         for class in studio.classes.iter().filter(|c| write(c)) {
             let mut pixels = Vec::with_capacity(class.samples.iter().map(|s| s.pixels.len()).sum());
@@ -97,7 +100,7 @@ impl Session {
         if let Some(baseline) = &self.baseline {
             archive.push(Entry::bytes(BASELINE, baseline.clone()));
         }
-        (archive.encode(), images)
+        (archive, images)
     }
 
     /// Reads a session kept in parts ([`Self::encode_split`]): every class the meta lists must

@@ -172,6 +172,17 @@ impl PageState {
         }
     }
 
+    /// The step `ids` would be: (classes seen after it, training images it would copy to the
+    /// worker, exemplars included). Learn and the settings panel check the settings against it.
+    fn planned_step(&self, ids: &[usize]) -> (usize, usize) {
+        let (seen, images) = self.studio.with(|s| {
+            let seen = s.classes.iter().filter(|c| c.learned_in_step.is_some() || ids.contains(&c.id)).count();
+            (seen, s.train_count(ids))
+        });
+        let exemplars = self.outcome.with(|o| o.as_ref().map_or(0, |o| o.memory.iter().map(|(_, m)| m.len()).sum::<usize>()));
+        (seen, images + exemplars)
+    }
+
     /// The session as a file, the studio's images lent rather than copied.
     fn encoded_session(&self) -> Vec<u8> {
         let rest = self.session_without_images();
@@ -680,17 +691,16 @@ fn StepPanel(state: PageState, send: impl Fn(ToWorker) + Copy + Send + Sync + 's
         let ids = state.selected.get_untracked();
         let mut config = state.config.get_untracked();
         // Read in place: the studio may hold thousands of images, only the step's are copied.
+        let (classes_seen, images) = state.planned_step(&ids);
         let checked = state.studio.with_untracked(|studio| {
             let first = studio.classes.iter().all(|c| c.learned_in_step.is_none());
             studio.check_step(&ids, first)?;
+            config.backbone.input_size = studio.input_size;
+            // Settings that cannot work are refused here, before anything trains.
+            config.check_for_step(classes_seen, images)?;
             let mut seen: Vec<usize> = studio.classes.iter().filter(|c| c.learned_in_step.is_some()).map(|c| c.id).collect();
             seen.extend(&ids);
-            config.backbone.input_size = studio.input_size;
-            let train = studio.train_set(&ids);
-            let memory = state.outcome.with_untracked(|o| o.as_ref().map_or(0, |o| o.memory.iter().map(|(_, m)| m.len()).sum()));
-            // Settings that cannot work are refused here, before anything trains.
-            config.check_for_step(seen.len(), train.len() + memory)?;
-            Ok::<_, String>((train, studio.test_set(&seen)))
+            Ok::<_, String>((studio.train_set(&ids), studio.test_set(&seen)))
         });
         let (train, test) = match checked {
             Ok(sets) => sets,
@@ -1208,12 +1218,9 @@ fn SettingsPanel(state: PageState) -> impl IntoView {
             // The same rule Learn applies, shown as soon as a setting cannot work.
             {move || {
                 let selected = state.selected.get();
-                let (seen, images) = state.studio.with(|s| {
-                    (s.classes.iter().filter(|c| c.learned_in_step.is_some() || selected.contains(&c.id)).count(), s.train_count(&selected))
-                });
-                let memory = state.outcome.with(|o| o.as_ref().map_or(0, |o| o.memory.iter().map(|(_, m)| m.len()).sum::<usize>()));
+                let (seen, images) = state.planned_step(&selected);
                 // No step picked yet: nothing to say about the batch size.
-                let images = if selected.is_empty() { 0 } else { images + memory };
+                let images = if selected.is_empty() { 0 } else { images };
                 c.with(|c| c.check_for_step(seen, images).err()).map(|e| view! { <p class="setting-problem error" role="alert" data-testid="settings-problem">{e}</p> })
             }}
 

@@ -183,7 +183,7 @@ pub async fn persistent(ask: bool) -> Option<bool> {
 /// What to say when a save failed because the quota is reached: how much is used and what to do.
 pub async fn full_message() -> String {
     let used = match usage().await {
-        Some((used, quota)) => format!(" ({} of {} used)", crate::web::storage::megabytes(used), crate::web::storage::megabytes(quota)),
+        Some((used, quota)) => format!(" ({} of {} used)", megabytes(used), megabytes(quota)),
         None => String::new(),
     };
     format!(

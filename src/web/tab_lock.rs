@@ -70,19 +70,18 @@ impl TabLock {
 
     /// Asks for the session if no other tab has it; resolves with whether this tab owns it.
     pub async fn claim(self) -> bool {
-        JsFuture::from(self.acquire(false)).await.ok().and_then(|v| v.as_bool()).unwrap_or(false)
+        self.acquire(false).await
     }
 
     /// Takes the session over from the tab that holds it (which is told, and stops saving).
     /// Resolves once this tab owns it.
     pub async fn take_over(self) -> bool {
         self.ownership.set(Ownership::Checking);
-        let granted = self.acquire(true);
-        JsFuture::from(granted).await.ok().and_then(|v| v.as_bool()).unwrap_or(false)
+        self.acquire(true).await
     }
 
-    /// Requests the owner lock; the returned promise resolves with whether it was granted.
-    fn acquire(self, steal: bool) -> Promise {
+    /// Requests the owner lock; resolves with whether it was granted.
+    async fn acquire(self, steal: bool) -> bool {
         let ownership = self.ownership;
         let mut resolve_granted = None::<Function>;
         let granted_promise = Promise::new(&mut |resolve, _| resolve_granted = Some(resolve));
@@ -120,7 +119,7 @@ impl TabLock {
                 tell(true);
             }
         }
-        granted_promise
+        JsFuture::from(granted_promise).await.ok().and_then(|v| v.as_bool()).unwrap_or(false)
     }
 
     pub fn owns(self) -> bool {

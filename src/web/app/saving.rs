@@ -26,9 +26,11 @@ pub(super) async fn restore_saved_session(state: PageState, welcome: &'static st
             return;
         }
     };
-    let decoded = match &saved {
-        Saved::Whole(bytes) => Session::decode(bytes),
-        Saved::Split { meta, images } => Session::decode_split(meta, images.iter().cloned()),
+    // The images move into the session (no copy of thousands of them); a session that cannot
+    // be read is read again to be kept aside.
+    let decoded = match saved {
+        Saved::Whole(bytes) => Session::decode(&bytes),
+        Saved::Split { meta, images } => Session::decode_split(&meta, images),
         Saved::Nothing => unreachable!("returned above"),
     };
     match decoded {
@@ -41,7 +43,11 @@ pub(super) async fn restore_saved_session(state: PageState, welcome: &'static st
         }
         Err(e) => {
             // Kept aside, never overwritten: a newer app version may read it.
-            let kept = state.tab.owns() && storage::keep_aside(&saved).await.is_ok();
+            let kept = state.tab.owns()
+                && match storage::load_session().await {
+                    Ok(saved) => storage::keep_aside(&saved).await.is_ok(),
+                    Err(_) => false,
+                };
             state.can_save.set(true);
             state.say(
                 format!(
@@ -130,7 +136,7 @@ pub(super) fn autosave(state: PageState) {
                 match written {
                     Some(Ok(())) => {
                         state.last_save.set(Some(SaveFigures { session_bytes, written_bytes, millis: now_ms() - started }));
-                        state.save_status.set((format!("Saved in this browser ({})", human_size(session_bytes)), false));
+                        state.save_status.set((format!("Saved in this browser ({})", storage::megabytes(session_bytes as f64)), false));
                     }
                     Some(Err(e)) if e.contains("storage for this site is full") => {
                         state.save_status.set((format!("Not saved: {}.", storage::full_message().await), true));
@@ -173,10 +179,6 @@ pub(super) fn autosave(state: PageState) {
 
 fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
-}
-
-fn human_size(bytes: usize) -> String {
-    storage::megabytes(bytes as f64)
 }
 
 /// Where the session lives: saved state, export to a file, import from one, start over; and
