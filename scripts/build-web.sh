@@ -6,14 +6,18 @@ set -euo pipefail
 out=${1:-dist}
 cd "$(dirname "$0")/.."
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-# The page is built without the `train` feature so its bundle does not link Burn.
-cargo build --release --target wasm32-unknown-unknown --bin app --no-default-features
-cargo build --release --target wasm32-unknown-unknown --bin worker
 wasm_dir="$target_dir/wasm32-unknown-unknown/release"
+# Each binary is copied as soon as it is built: with a target directory shared between
+# checkouts (CARGO_TARGET_DIR), another build may replace the uplifted file before the next step.
+built=$(mktemp -d)
+trap 'rm -rf "$built"' EXIT
+# The page is built without the `train` feature so its bundle does not link Burn.
+cargo build --release --target wasm32-unknown-unknown --bin app --no-default-features && cp "$wasm_dir/app.wasm" "$built/"
+cargo build --release --target wasm32-unknown-unknown --bin worker && cp "$wasm_dir/worker.wasm" "$built/"
 rm -rf "$out" && mkdir -p "$out"
 flags=(--no-typescript --remove-name-section --remove-producers-section)
-wasm-bindgen --target web "${flags[@]}" --out-dir "$out" --out-name app "$wasm_dir/app.wasm"
-wasm-bindgen --target no-modules "${flags[@]}" --out-dir "$out" --out-name worker "$wasm_dir/worker.wasm"
+wasm-bindgen --target web "${flags[@]}" --out-dir "$out" --out-name app "$built/app.wasm"
+wasm-bindgen --target no-modules "${flags[@]}" --out-dir "$out" --out-name worker "$built/worker.wasm"
 printf 'importScripts("./worker.js");wasm_bindgen({ module_or_path: "./worker_bg.wasm" });\n' > "$out/worker_loader.js"
 cp -r www "$out/www"
 # index.html without Trunk's links (the page starts itself from www/start-page.js, as with

@@ -1,5 +1,6 @@
-//! Messages between the page and the training worker, serialised as JSON strings.
-//! The engine does not know how they travel.
+//! Messages between the page and the training worker. They travel as bytes (postcard, a
+//! compact serde format) in a transferred `ArrayBuffer`: images and model files cross the
+//! boundary as raw bytes, not as JSON numbers. The engine does not know how they travel.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,8 +29,10 @@ pub struct BackendInfo {
     pub fallback_reason: Option<String>,
 }
 
+/// Every request is answered: by its own success message, or by [`FromWorker::Failed`] naming
+/// it. (`Cancel` is answered by the running step's own answer; the test hooks by `Crashed`.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub enum ToWorker {
     Init { backend: BackendChoice },
     /// The engine check: two real DER steps on a small built-in pattern set (`engine::demo`).
@@ -46,13 +49,14 @@ pub enum ToWorker {
     },
     /// Stops the running step; the model stays as it was before it.
     Cancel,
-    /// Class probabilities for one image.
+    /// Class probabilities for one image, from the model of the last completed step; answered
+    /// by `Prediction`, or `Failed` when nothing has been learned yet.
     Predict { sample: Sample },
     /// Times training iterations with each of `branches` and one-image prediction with the
     /// most; answered by one `SpeedMeasured` per case, then `SpeedDone`.
     MeasureSpeed { settings: SpeedSettings, branches: Vec<usize> },
     /// Replaces the worker's learner with a saved one (`None`: start over with no model), and
-    /// its accuracy history with `accuracy`. Answered by `Restored` or `RestoreFailed`.
+    /// its accuracy history with `accuracy`. Answered by `Restored` or `Failed`.
     Restore {
         model: Option<Vec<u8>>,
         accuracy: AccuracyMatrix,
@@ -129,8 +133,43 @@ pub struct BaselineOutcome {
     pub forgetting: f32,
 }
 
+/// The request a [`FromWorker::Failed`] answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Request {
+    Init,
+    TrainDemo,
+    Learn,
+    Cancel,
+    Predict,
+    MeasureSpeed,
+    Restore,
+    MemoryUsage,
+    /// A message that could not be decoded (which request it was is unknown).
+    Unreadable,
+}
+
+/// The one shape of every failure the worker reports.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case")]
+pub struct WorkerError {
+    /// A sentence for the user; what was in progress is unchanged.
+    pub message: String,
+    /// The device failed (a lost GPU, a failed read), not the request's input: switching to
+    /// the CPU may help.
+    pub device_fault: bool,
+}
+
+impl WorkerError {
+    pub fn input(message: impl Into<String>) -> Self {
+        Self { message: message.into(), device_fault: false }
+    }
+    pub fn device(message: impl Into<String>) -> Self {
+        Self { message: message.into(), device_fault: true }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum FromWorker {
     /// The worker's wasm has loaded; messages sent before this are lost.
     Loaded,
@@ -152,15 +191,9 @@ pub enum FromWorker {
     Restored,
     SpeedMeasured { case: SpeedCase },
     SpeedDone,
-    /// The saved model could not be used; the worker's learner is unchanged.
-    RestoreFailed { message: String },
-    /// The step did not complete; the model is as it was before it.
-    /// `device_fault`: the device failed (a lost GPU, a failed read), not the step's input.
-    StepFailed {
-        message: String,
-        #[serde(default)]
-        device_fault: bool,
-    },
+    /// `request` did not complete; the worker's state is as it was before it (a failed step
+    /// leaves the model as it was, a failed restore the learner as it was).
+    Failed { request: Request, error: WorkerError },
     Prediction { class_order: Vec<usize>, probabilities: Vec<f32> },
     /// The worker's wasm memory in bytes (it only grows: this is the high-water mark), and the
     /// bytes its Rust side holds now.
@@ -169,42 +202,111 @@ pub enum FromWorker {
         #[serde(default)]
         live_bytes: f64,
     },
-    /// Something failed; `gpu` is true when switching to the CPU may help.
-    Error { message: String, gpu: bool },
     /// The worker panicked (how cubecl reports an invalid shader or a lost device). Its state
     /// is undefined, so the page stops it and offers the CPU.
-    Crashed { message: String },
+    Crashed { error: WorkerError },
 }
 
 impl ToWorker {
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("messages serialise")
+    /// The request's name, for logs and for naming what a failure answers.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ToWorker::Init { .. } => "init",
+            ToWorker::TrainDemo { .. } => "train-demo",
+            ToWorker::Learn { .. } => "learn",
+            ToWorker::Cancel => "cancel",
+            ToWorker::Predict { .. } => "predict",
+            ToWorker::MeasureSpeed { .. } => "measure-speed",
+            ToWorker::Restore { .. } => "restore",
+            ToWorker::MemoryUsage => "memory-usage",
+            ToWorker::SimulateFault => "simulate-fault",
+            ToWorker::SimulateAbort => "simulate-abort",
+        }
     }
-    pub fn from_json(text: &str) -> Result<Self, String> {
-        serde_json::from_str(text).map_err(|e| format!("malformed message to the worker: {e}"))
+    pub fn request(&self) -> Request {
+        match self {
+            ToWorker::Init { .. } => Request::Init,
+            ToWorker::TrainDemo { .. } => Request::TrainDemo,
+            ToWorker::Learn { .. } => Request::Learn,
+            ToWorker::Cancel | ToWorker::SimulateFault | ToWorker::SimulateAbort => Request::Cancel,
+            ToWorker::Predict { .. } => Request::Predict,
+            ToWorker::MeasureSpeed { .. } => Request::MeasureSpeed,
+            ToWorker::Restore { .. } => Request::Restore,
+            ToWorker::MemoryUsage => Request::MemoryUsage,
+        }
+    }
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("messages serialise")
+    }
+    pub fn decode(bytes: &[u8]) -> Result<Self, String> {
+        postcard::from_bytes(bytes).map_err(|e| format!("malformed message to the worker: {e}"))
     }
 }
 
 impl FromWorker {
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("messages serialise")
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FromWorker::Loaded => "loaded",
+            FromWorker::BackendReady { .. } => "backend-ready",
+            FromWorker::DemoIteration { .. } => "demo-iteration",
+            FromWorker::DemoDone { .. } => "demo-done",
+            FromWorker::StepProgress { .. } => "step-progress",
+            FromWorker::StepDone { .. } => "step-done",
+            FromWorker::ModelSaved { .. } => "model-saved",
+            FromWorker::Restored => "restored",
+            FromWorker::SpeedMeasured { .. } => "speed-measured",
+            FromWorker::SpeedDone => "speed-done",
+            FromWorker::Failed { .. } => "failed",
+            FromWorker::Prediction { .. } => "prediction",
+            FromWorker::MemoryUsage { .. } => "memory-usage",
+            FromWorker::Crashed { .. } => "crashed",
+        }
     }
-    pub fn from_json(text: &str) -> Result<Self, String> {
-        serde_json::from_str(text).map_err(|e| format!("malformed message from the worker: {e}"))
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("messages serialise")
+    }
+    pub fn decode(bytes: &[u8]) -> Result<Self, String> {
+        postcard::from_bytes(bytes).map_err(|e| format!("malformed message from the worker: {e}"))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Sample;
+
+    fn images(count: usize, side: usize) -> Dataset {
+        let samples = (0..count)
+            .map(|i| Sample { pixels: (0..3 * side * side).map(|p| ((p * 31 + i * 7) % 251) as u8).collect(), label: i % 5 })
+            .collect();
+        Dataset { samples, size: side }
+    }
 
     #[test]
-    fn messages_round_trip_through_json() {
-        let m = ToWorker::TrainDemo { seed: 7 };
-        assert_eq!(ToWorker::from_json(&m.to_json()).unwrap(), m);
-        assert!(m.to_json().contains("\"type\":\"train-demo\""));
-        let r = FromWorker::DemoIteration { iteration: DemoIteration { der_step: 1, epoch: 0, iteration: 12, loss: 2.5, millis: 10.0 } };
-        assert_eq!(FromWorker::from_json(&r.to_json()).unwrap(), r);
-        assert!(ToWorker::from_json("{\"type\":\"nope\"}").is_err());
+    fn messages_round_trip_as_bytes() {
+        let learn = ToWorker::Learn { config: LearnerConfig::default(), train: images(20, 32), test: images(5, 32), compare: true };
+        assert_eq!(ToWorker::decode(&learn.encode()).unwrap(), learn);
+        let demo = FromWorker::DemoIteration { iteration: DemoIteration { der_step: 1, epoch: 0, iteration: 12, loss: 2.5, millis: 10.0 } };
+        assert_eq!(FromWorker::decode(&demo.encode()).unwrap(), demo);
+        let failed = FromWorker::Failed { request: Request::Predict, error: WorkerError::input("learn a step first") };
+        assert_eq!(FromWorker::decode(&failed.encode()).unwrap(), failed);
+        let saved = FromWorker::ModelSaved { model: vec![0, 255, 7, 1], baseline: Some(vec![9; 300]) };
+        assert_eq!(FromWorker::decode(&saved.encode()).unwrap(), saved);
+        assert!(ToWorker::decode(&[200, 1, 2]).is_err());
+        assert!(FromWorker::decode(&[]).is_err());
+    }
+
+    /// Images and model bytes travel as bytes: a 200-image step costs about one byte per
+    /// pixel value, where JSON numbers cost 2–4 (the figures are in BENCHMARKS.md).
+    #[test]
+    fn a_200_image_step_costs_about_a_byte_per_pixel() {
+        let learn = ToWorker::Learn { config: LearnerConfig::default(), train: images(200, 32), test: images(40, 32), compare: false };
+        let pixels = 240 * 3 * 32 * 32;
+        let bytes = learn.encode().len();
+        let json = serde_json::to_string(&learn).unwrap().len();
+        assert!(bytes >= pixels && bytes < pixels + pixels / 50, "{bytes} bytes for {pixels} pixel values");
+        assert!(json > 3 * bytes, "JSON {json} against {bytes}");
+        let model = vec![0x5a_u8; 100_000];
+        assert!(FromWorker::ModelSaved { model, baseline: None }.encode().len() < 100_016);
     }
 }

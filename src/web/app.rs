@@ -7,7 +7,7 @@ use wasm_bindgen::JsCast;
 
 use crate::engine::report::{DemoIteration, Phase, Progress};
 use crate::engine::LearnerConfig;
-use crate::protocol::{BackendChoice, BackendInfo, BranchView, FromWorker, SpeedCase, SpeedSettings, StepOutcome, ToWorker};
+use crate::protocol::{BackendChoice, BackendInfo, BranchView, FromWorker, Request, SpeedCase, SpeedSettings, StepOutcome, ToWorker};
 use crate::session::Session;
 use crate::studio::Studio;
 use crate::web::storage;
@@ -295,31 +295,36 @@ impl PageState {
                     self.auto_learn.set(resume);
                 }
             }
-            FromWorker::RestoreFailed { message } => {
+            FromWorker::Failed { request: Request::Restore, error } => {
                 self.restore_sent.set(false);
                 self.pending.set(None);
                 self.can_save.set(true);
-                self.say(message, true);
+                self.say(error.message, true);
             }
             // A failing device (a lost GPU) is a worker fault: the page offers the CPU.
-            FromWorker::StepFailed { message, device_fault: true } => self.on_worker(FromWorker::Error { message, gpu: true }),
-            FromWorker::StepFailed { message, .. } => {
+            FromWorker::Failed { request: Request::Learn, error } if !error.device_fault => {
                 self.learning.set(None);
                 self.progress.set(None);
-                self.say(message, true);
+                self.say(error.message, true);
+            }
+            // Nothing learned yet, or a prediction the model could not answer: live
+            // prediction stops (its next frame waits for an answer) and says why.
+            FromWorker::Failed { request: Request::Predict, error } if !error.device_fault => {
+                self.prediction.set(Vec::new());
+                self.say(error.message, true);
             }
             FromWorker::MemoryUsage { wasm_bytes, live_bytes } => self.worker_memory.set(Some((wasm_bytes, live_bytes))),
             FromWorker::Prediction { class_order, probabilities } => {
                 self.prediction.set(class_order.into_iter().zip(probabilities).collect());
             }
-            FromWorker::Crashed { message } => self.on_worker(FromWorker::Error { message, gpu: true }),
-            FromWorker::Error { message, gpu } => {
+            FromWorker::Crashed { error } | FromWorker::Failed { error, .. } => {
+                let gpu = error.device_fault;
                 self.interrupted_step.set(gpu && self.learning.get_untracked().is_some());
                 self.speed_running.set(false);
                 self.demo_running.set(false);
                 self.learning.set(None);
                 self.gpu_error.set(gpu);
-                self.say(message, true);
+                self.say(error.message, true);
             }
         }
     }

@@ -1,12 +1,10 @@
 //! The dedicated Web Worker that owns Burn: picks WebGPU or the CPU, runs training, and
 //! reports back. GPU failures become messages for the page, never a silent death.
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::cell::RefCell;
 
 use burn::tensor::Device;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::engine::demo::train_demo;
@@ -17,27 +15,67 @@ use crate::engine::{AccuracyMatrix, Dataset, Learner, LearnerConfig, Method};
 use crate::archive::Archive;
 use crate::benchmark::{time_prediction, time_training};
 use crate::engine::tensor_io::ReadError;
-use crate::protocol::{BackendChoice, BackendInfo, BaselineOutcome, BranchView, FromWorker, SpeedSettings, StepOutcome, ToWorker};
+use crate::protocol::{
+    BackendChoice, BackendInfo, BaselineOutcome, BranchView, FromWorker, Request, SpeedSettings, StepOutcome, ToWorker, WorkerError,
+};
+
+/// Everything the worker holds between messages, in one place. It is borrowed only between
+/// awaits, never across one: a request that awaits (a step, a prediction) works on clones and
+/// writes back once, when it has fully succeeded. So a prediction in flight can never drop or
+/// overwrite a step or a restore that completes meanwhile.
+#[derive(Default)]
+struct WorkerState {
+    device: Option<Device>,
+    /// The model of the last completed step (or restore). Cloning it is cheap: tensors are shared.
+    learner: Option<Learner>,
+    matrix: AccuracyMatrix,
+    /// Naive fine-tuning learning the same steps, when the page compares.
+    baseline: Option<Learner>,
+    baseline_matrix: AccuracyMatrix,
+    /// The long request running now (a step, the engine check, the speed benchmark).
+    busy: Option<Request>,
+    /// The page asked the running step to stop.
+    cancel: bool,
+}
 
 thread_local! {
-    static DEVICE: RefCell<Option<Device>> = const { RefCell::new(None) };
-    static LEARNER: RefCell<Option<Learner>> = const { RefCell::new(None) };
-    static MATRIX: RefCell<AccuracyMatrix> = RefCell::new(AccuracyMatrix::default());
-    /// Naive fine-tuning learning the same steps, when the page compares.
-    static BASELINE: RefCell<Option<Learner>> = const { RefCell::new(None) };
-    static BASELINE_MATRIX: RefCell<AccuracyMatrix> = RefCell::new(AccuracyMatrix::default());
-    static CANCEL: Cell<bool> = const { Cell::new(false) };
+    static STATE: RefCell<WorkerState> = RefCell::new(WorkerState::default());
+}
+
+fn with_state<R>(f: impl FnOnce(&mut WorkerState) -> R) -> R {
+    STATE.with(|s| f(&mut s.borrow_mut()))
+}
+
+fn device() -> Result<Device, WorkerError> {
+    with_state(|s| s.device.clone()).ok_or_else(|| WorkerError::input("the worker has no device yet"))
+}
+
+/// Marks a long request as running; dropping it (also on an early return) marks it done.
+struct Busy;
+
+impl Busy {
+    fn claim(request: Request) -> Result<Busy, WorkerError> {
+        with_state(|s| match s.busy {
+            Some(Request::Learn) => Err(WorkerError::input("a step is running: wait for it or cancel it first")),
+            Some(_) => Err(WorkerError::input("the worker is busy measuring: wait for it to finish")),
+            None => {
+                s.busy = Some(request);
+                s.cancel = false;
+                Ok(Busy)
+            }
+        })
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        with_state(|s| s.busy = None);
+    }
 }
 
 /// Lets the worker's event loop run (so a Cancel message is heard) between reports.
 async fn yield_now() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let global = js_sys::global();
-        if let Ok(set_timeout) = js_sys::Reflect::get(&global, &JsValue::from_str("setTimeout")) {
-            let _ = set_timeout.unchecked_ref::<js_sys::Function>().call2(&global, &resolve, &JsValue::from(0));
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    gloo_timers::future::TimeoutFuture::new(0).await;
 }
 
 /// Streams progress to the page and stops when the page asked to cancel.
@@ -49,7 +87,7 @@ impl Observer for PageObserver {
     async fn progress(&mut self, progress: &Progress) -> Control {
         post(&FromWorker::StepProgress { progress: progress.clone(), baseline: self.baseline });
         yield_now().await;
-        if CANCEL.with(|c| c.replace(false)) { Control::Cancel } else { Control::Continue }
+        if with_state(|s| std::mem::take(&mut s.cancel)) { Control::Cancel } else { Control::Continue }
     }
     fn report_every(&self) -> usize {
         2
@@ -60,8 +98,19 @@ fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
 
+/// Sends a message as bytes in a transferred buffer (no copy on the way to the page).
 fn post(message: &FromWorker) {
-    let _ = scope().post_message(&JsValue::from_str(&message.to_json()));
+    let start = now();
+    let bytes = message.encode();
+    let array = js_sys::Uint8Array::from(bytes.as_slice());
+    let _ = scope().post_message_with_transfer(&array, &js_sys::Array::of1(&array.buffer()));
+    if !matches!(message, FromWorker::StepProgress { .. } | FromWorker::DemoIteration { .. }) {
+        web_sys::console::debug_1(&format!("message from worker {}: {} bytes, encoded and posted in {:.2} ms", message.kind(), bytes.len(), now() - start).into());
+    }
+}
+
+fn now() -> f64 {
+    scope().performance().map(|p| p.now()).unwrap_or(0.0)
 }
 
 pub fn start() {
@@ -76,27 +125,32 @@ pub fn start() {
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| info.to_string());
-        post(&FromWorker::Crashed { message: format!("The training worker stopped: {cause}") });
+        post(&FromWorker::Crashed { error: WorkerError::device(format!("The training worker stopped: {cause}")) });
     }));
-    let busy = Rc::new(RefCell::new(false));
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        let Some(text) = event.data().as_string() else { return };
-        let busy = busy.clone();
+    // Lives as long as the worker: the handler is never removed.
+    let on_message = gloo_events::EventListener::new(&scope(), "message", |event| {
+        let Some(event) = event.dyn_ref::<MessageEvent>() else { return };
+        let bytes = js_sys::Uint8Array::new(&event.data()).to_vec();
         wasm_bindgen_futures::spawn_local(async move {
-            match ToWorker::from_json(&text) {
-                Ok(message) => handle(message, busy).await,
-                Err(e) => post(&FromWorker::Error { message: e, gpu: false }),
+            match ToWorker::decode(&bytes) {
+                Ok(message) => {
+                    let request = message.request();
+                    if let Err(error) = handle(message).await {
+                        post(&FromWorker::Failed { request, error });
+                    }
+                }
+                Err(e) => post(&FromWorker::Failed { request: Request::Unreadable, error: WorkerError::input(e) }),
             }
         });
     });
-    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     post(&FromWorker::Loaded);
 }
 
-async fn handle(message: ToWorker, busy: Rc<RefCell<bool>>) {
+/// Runs one request; its success answers are posted here, its failure by the caller.
+async fn handle(message: ToWorker) -> Result<(), WorkerError> {
     match message {
-        ToWorker::Cancel => CANCEL.with(|c| c.set(true)),
+        ToWorker::Cancel => with_state(|s| s.cancel = s.busy.is_some()),
         ToWorker::MemoryUsage => post(&FromWorker::MemoryUsage {
             wasm_bytes: crate::web::diagnostics::wasm_memory_bytes(),
             live_bytes: crate::web::diagnostics::live_heap_bytes(),
@@ -106,91 +160,55 @@ async fn handle(message: ToWorker, busy: Rc<RefCell<bool>>) {
         // allocation failure would; only the Worker's error event tells the page.
         ToWorker::SimulateAbort => wasm_bindgen::throw_str("simulated abort: out of memory (test hook)"),
         ToWorker::Learn { config, train, test, compare } => {
-            let Some(device) = DEVICE.with(|d| d.borrow().clone()) else {
-                post(&FromWorker::StepFailed { message: "the worker has no device yet".into(), device_fault: false });
-                return;
-            };
-            if busy.replace(true) {
-                post(&FromWorker::StepFailed { message: "a step is already running".into(), device_fault: false });
-                return;
-            }
-            CANCEL.with(|c| c.set(false));
-            let message = match learn(config, device, train, test, compare).await {
-                Ok(outcome) => FromWorker::StepDone { outcome: Box::new(outcome) },
-                Err(StepFailure { message, device_fault }) => FromWorker::StepFailed { message, device_fault },
-            };
-            busy.replace(false);
-            post(&message);
+            let device = device()?;
+            let _busy = Busy::claim(Request::Learn)?;
+            let outcome = learn(config, device, train, test, compare).await?;
+            post(&FromWorker::StepDone { outcome: Box::new(outcome) });
         }
         ToWorker::Predict { sample } => {
-            let learner = LEARNER.with(|l| l.borrow_mut().take());
-            let Some(learner) = learner else { return };
-            let result = learner.predict(&[&sample]).await;
-            let class_order = learner.class_order.clone();
-            LEARNER.with(|l| *l.borrow_mut() = Some(learner));
-            match result {
-                Ok(mut rows) if !rows.is_empty() => post(&FromWorker::Prediction { class_order, probabilities: rows.remove(0) }),
-                Ok(_) => {}
-                Err(e) => post(&FromWorker::Error { message: e.to_string(), gpu: true }),
-            }
+            // A clone of the committed model: a step or restore that completes meanwhile
+            // replaces the committed one, and nothing here writes it back.
+            let learner = with_state(|s| s.learner.clone())
+                .ok_or_else(|| WorkerError::input("Nothing has been learned yet: learn a step before asking for a prediction."))?;
+            let mut rows = learner.predict(&[&sample]).await.map_err(|e| WorkerError::device(e.to_string()))?;
+            let probabilities = rows.pop().ok_or_else(|| WorkerError::input("the model gave no prediction"))?;
+            post(&FromWorker::Prediction { class_order: learner.class_order.clone(), probabilities });
         }
         ToWorker::Restore { model, accuracy, baseline, baseline_accuracy } => {
-            if busy.replace(true) {
-                post(&FromWorker::RestoreFailed { message: "a step is running: wait for it or cancel it first".into() });
-                return;
-            }
-            let result = restore(model, accuracy, baseline, baseline_accuracy);
-            busy.replace(false);
-            post(&match result {
-                Ok(()) => FromWorker::Restored,
-                Err(message) => FromWorker::RestoreFailed { message },
-            });
+            let _busy = Busy::claim(Request::Restore)?;
+            restore(model, accuracy, baseline, baseline_accuracy)?;
+            post(&FromWorker::Restored);
         }
         ToWorker::MeasureSpeed { settings, branches } => {
-            let Some(device) = DEVICE.with(|d| d.borrow().clone()) else { return };
-            if busy.replace(true) {
-                post(&FromWorker::Error { message: "training is already running".into(), gpu: false });
-                return;
-            }
-            let result = measure_speed(&settings, &branches, &device).await;
-            busy.replace(false);
-            match result {
-                Ok(()) => post(&FromWorker::SpeedDone),
-                Err(e) => post(&FromWorker::Error { message: e.to_string(), gpu: true }),
-            }
+            let device = device()?;
+            let _busy = Busy::claim(Request::MeasureSpeed)?;
+            measure_speed(&settings, &branches, &device).await.map_err(|e| WorkerError::device(e.to_string()))?;
+            post(&FromWorker::SpeedDone);
         }
         ToWorker::Init { backend } => {
             let (device, info) = choose_device(backend).await;
-            DEVICE.with(|d| *d.borrow_mut() = Some(device));
+            with_state(|s| s.device = Some(device));
             post(&FromWorker::BackendReady { backend: info });
         }
         ToWorker::TrainDemo { seed } => {
-            let Some(device) = DEVICE.with(|d| d.borrow().clone()) else {
-                post(&FromWorker::Error { message: "the worker has no device yet".into(), gpu: false });
-                return;
-            };
-            if busy.replace(true) {
-                post(&FromWorker::Error { message: "training is already running".into(), gpu: false });
-                return;
-            }
+            let device = device()?;
+            let _busy = Busy::claim(Request::TrainDemo)?;
             let (mut total, mut iterations) = (0.0, 0);
-            let result = train_demo(&device, seed, |it| {
+            let summaries = train_demo(&device, seed, |it| {
                 total += it.millis;
                 iterations += 1;
                 post(&FromWorker::DemoIteration { iteration: it });
             })
-            .await;
-            busy.replace(false);
-            match result {
-                Ok(summaries) => post(&FromWorker::DemoDone {
-                    iterations,
-                    mean_millis: total / iterations.max(1) as f64,
-                    branch_params: summaries.iter().map(|s| (s.branch_params_before, s.branch_params_after)).collect(),
-                }),
-                Err(e) => post(&FromWorker::Error { message: e.to_string(), gpu: true }),
-            }
+            .await
+            .map_err(|e| WorkerError::device(e.to_string()))?;
+            post(&FromWorker::DemoDone {
+                iterations,
+                mean_millis: total / iterations.max(1) as f64,
+                branch_params: summaries.iter().map(|s| (s.branch_params_before, s.branch_params_after)).collect(),
+            });
         }
     }
+    Ok(())
 }
 
 /// WebGPU when asked for and available; otherwise the CPU, with the reason.
@@ -252,104 +270,99 @@ fn restore(
     accuracy: AccuracyMatrix,
     baseline: Option<Vec<u8>>,
     baseline_accuracy: AccuracyMatrix,
-) -> Result<(), String> {
+) -> Result<(), WorkerError> {
     let learner = load_learner(model, "model")?;
     let baseline = load_learner(baseline, "fine-tuning baseline")?;
-    LEARNER.with(|l| *l.borrow_mut() = learner);
-    MATRIX.with(|m| *m.borrow_mut() = accuracy);
-    BASELINE.with(|b| *b.borrow_mut() = baseline);
-    BASELINE_MATRIX.with(|m| *m.borrow_mut() = baseline_accuracy);
+    with_state(|s| {
+        s.learner = learner;
+        s.matrix = accuracy;
+        s.baseline = baseline;
+        s.baseline_matrix = baseline_accuracy;
+    });
     Ok(())
 }
 
-fn load_learner(bytes: Option<Vec<u8>>, what: &str) -> Result<Option<Learner>, String> {
+fn load_learner(bytes: Option<Vec<u8>>, what: &str) -> Result<Option<Learner>, WorkerError> {
     let Some(bytes) = bytes else { return Ok(None) };
-    let device = DEVICE.with(|d| d.borrow().clone()).ok_or("the worker has no device yet")?;
-    let archive = Archive::decode(&bytes).map_err(|e| format!("The saved {what} could not be read: {e}."))?;
-    Learner::import(&archive, device).map(Some).map_err(|e| format!("The saved {what} could not be used: {e}."))
+    let device = device()?;
+    let archive = Archive::decode(&bytes).map_err(|e| WorkerError::input(format!("The saved {what} could not be read: {e}.")))?;
+    Learner::import(&archive, device).map(Some).map_err(|e| WorkerError::input(format!("The saved {what} could not be used: {e}.")))
 }
 
-/// Why a step failed, and whether the device is the cause (a lost or failing GPU): the page
-/// then offers the CPU and can run the step again there.
-struct StepFailure {
-    message: String,
-    device_fault: bool,
+/// A failing device (a lost or failing GPU) is a device fault: the page then offers the CPU
+/// and can run the step again there.
+fn step_error(e: StepError) -> WorkerError {
+    WorkerError { device_fault: matches!(e, StepError::Device(_)), message: e.to_string() }
 }
 
-impl From<StepError> for StepFailure {
-    fn from(e: StepError) -> Self {
-        Self { device_fault: matches!(e, StepError::Device(_)), message: e.to_string() }
-    }
-}
-
-impl From<ReadError> for StepFailure {
-    fn from(e: ReadError) -> Self {
-        Self { message: e.to_string(), device_fault: true }
-    }
+fn read_error(e: ReadError) -> WorkerError {
+    WorkerError::device(e.to_string())
 }
 
 /// Runs one step on the worker's learner (and on the fine-tuning baseline when comparing) and
 /// describes the result for the page. Either both learners take the step or neither does.
-async fn learn(config: LearnerConfig, device: Device, train: Dataset, test: Dataset, compare: bool) -> Result<StepOutcome, StepFailure> {
-    // A clone: the committed learner stays in its cell (and keeps answering predictions)
-    // until this step has fully succeeded.
-    let mut learner = LEARNER.with(|l| l.borrow().clone()).unwrap_or_else(|| Learner::new(config.clone(), device.clone()));
+async fn learn(config: LearnerConfig, device: Device, train: Dataset, test: Dataset, compare: bool) -> Result<StepOutcome, WorkerError> {
+    // Clones: the committed learners stay in the state (and keep answering predictions) until
+    // this step has fully succeeded. No restore can run meanwhile (the worker is busy).
+    let (learner, matrix, baseline, baseline_matrix) =
+        with_state(|s| (s.learner.clone(), s.matrix.clone(), s.baseline.clone(), s.baseline_matrix.clone()));
+    let mut learner = learner.unwrap_or_else(|| Learner::new(config.clone(), device.clone()));
     learner.update_step_settings(&config);
-    learner.learn_step(&train, &mut PageObserver { baseline: false }).await?;
-    let mut outcome = describe(&learner, learner.steps.last().cloned().expect("a step"), &test).await?;
+    learner.learn_step(&train, &mut PageObserver { baseline: false }).await.map_err(step_error)?;
+    let mut outcome = describe(&learner, matrix, learner.steps.last().cloned().expect("a step"), &test).await?;
     let mut baseline_model = None;
+    let mut committed_baseline = None;
     if compare {
-        let mut baseline = BASELINE.with(|b| b.borrow().clone()).unwrap_or_else(|| {
+        let mut baseline = baseline.unwrap_or_else(|| {
             Learner::new(LearnerConfig { method: Method::Finetune, ..config.clone() }, device.clone())
         });
         baseline.update_step_settings(&config);
         // Nothing is committed yet: a failure or Cancel here leaves both learners as they were.
-        baseline.learn_step(&train, &mut PageObserver { baseline: true }).await?;
-        let pairs = baseline.evaluate(&test).await?;
-        let matrix = BASELINE_MATRIX.with(|m| {
-            let mut m = m.borrow().clone();
-            m.push_step(baseline.steps.len(), &pairs, |label| baseline.step_of(label).unwrap_or(0));
-            m
-        });
+        baseline.learn_step(&train, &mut PageObserver { baseline: true }).await.map_err(step_error)?;
+        let pairs = baseline.evaluate(&test).await.map_err(read_error)?;
+        let mut matrix = baseline_matrix;
+        matrix.push_step(baseline.steps.len(), &pairs, |label| baseline.step_of(label).unwrap_or(0));
         outcome.baseline = Some(BaselineOutcome {
             accuracy_rows: matrix.rows.clone(),
             accuracy_seen: matrix.seen.clone(),
             average_incremental_accuracy: matrix.average_incremental_accuracy(),
             forgetting: matrix.forgetting(),
         });
-        baseline_model = Some(baseline.export().await.map_err(|e| StepFailure { message: e.to_string(), device_fault: true })?.encode());
-        BASELINE_MATRIX.with(|m| *m.borrow_mut() = matrix);
-        BASELINE.with(|b| *b.borrow_mut() = Some(baseline));
+        baseline_model = Some(baseline.export().await.map_err(read_error)?.encode());
+        committed_baseline = Some((baseline, matrix));
     }
-    match learner.export().await {
-        Ok(archive) => post(&FromWorker::ModelSaved { model: archive.encode(), baseline: baseline_model }),
-        Err(e) => post(&FromWorker::Error { message: format!("The model could not be saved: {e}"), gpu: true }),
-    }
-    MATRIX.with(|m| *m.borrow_mut() = AccuracyMatrix { rows: outcome.accuracy_rows.clone(), seen: outcome.accuracy_seen.clone() });
-    LEARNER.with(|l| *l.borrow_mut() = Some(learner));
+    let model = learner.export().await.map_err(|e| WorkerError::device(format!("The model could not be saved: {e}")))?.encode();
+    // Commit everything at once, with no await in between.
+    with_state(|s| {
+        s.matrix = AccuracyMatrix { rows: outcome.accuracy_rows.clone(), seen: outcome.accuracy_seen.clone() };
+        s.learner = Some(learner);
+        if let Some((baseline, matrix)) = committed_baseline {
+            s.baseline = Some(baseline);
+            s.baseline_matrix = matrix;
+        }
+    });
+    post(&FromWorker::ModelSaved { model, baseline: baseline_model });
     Ok(outcome)
 }
 
+/// `matrix`: the committed accuracy history; this step's row is added to a copy, which
+/// `learn` commits only if the whole step succeeds.
 async fn describe(
     learner: &Learner,
+    mut matrix: AccuracyMatrix,
     summary: crate::engine::learner::StepSummary,
     test: &Dataset,
-) -> Result<StepOutcome, StepFailure> {
-    let pairs = learner.evaluate(test).await?;
+) -> Result<StepOutcome, WorkerError> {
+    let pairs = learner.evaluate(test).await.map_err(read_error)?;
     let steps = learner.steps.len();
-    // The matrix with this step's row; `learn` commits it only if the whole step succeeds.
-    let matrix = MATRIX.with(|m| {
-        let mut m = m.borrow().clone();
-        m.push_step(steps, &pairs, |label| learner.step_of(label).unwrap_or(0));
-        m
-    });
+    matrix.push_step(steps, &pairs, |label| learner.step_of(label).unwrap_or(0));
     let position = |label: usize| learner.class_order.iter().position(|&c| c == label).unwrap_or(usize::MAX);
     let indexed: Vec<(usize, usize)> = pairs.iter().map(|&(t, p)| (position(t), position(p))).collect();
-    let network = learner.network().ok_or_else(|| StepFailure { message: "no network after a step".into(), device_fault: false })?;
+    let network = learner.network().ok_or_else(|| WorkerError::input("no network after a step"))?;
     let last = network.branches.len() - 1;
     let mut branches = Vec::with_capacity(network.branches.len());
     for (i, branch) in network.branches.iter().enumerate() {
-        let kept = ChannelSelection::from_masks(branch).await?.counts();
+        let kept = ChannelSelection::from_masks(branch).await.map_err(read_error)?.counts();
         // Steps map to branches one to one (fine-tuning keeps a single branch).
         let total = learner.steps.get(i).map(|s| s.channels_before.clone()).unwrap_or_else(|| kept.clone());
         branches.push(BranchView {

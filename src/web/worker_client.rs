@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Worker};
 
-use crate::protocol::{FromWorker, ToWorker};
+use crate::protocol::{FromWorker, Request, ToWorker, WorkerError};
 
 #[derive(Clone)]
 pub struct WorkerClient {
@@ -32,18 +32,16 @@ impl WorkerClient {
         };
         let inner = client.clone();
         let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let Some(text) = event.data().as_string() else { return };
-            let message = match FromWorker::from_json(&text) {
-                Ok(m) => m,
-                Err(e) => FromWorker::Error { message: e, gpu: false },
-            };
+            let bytes = js_sys::Uint8Array::new(&event.data()).to_vec();
+            let message = FromWorker::decode(&bytes)
+                .unwrap_or_else(|e| FromWorker::Failed { request: Request::Unreadable, error: WorkerError::input(e) });
             if matches!(message, FromWorker::Crashed { .. }) {
                 inner.stop_for_good();
             }
             if message == FromWorker::Loaded {
                 inner.loaded.replace(true);
                 for queued in inner.queue.borrow_mut().drain(..) {
-                    let _ = inner.worker.post_message(&JsValue::from_str(&queued.to_json()));
+                    inner.post(&queued);
                 }
             }
             (inner.on_message.borrow_mut())(message);
@@ -65,7 +63,9 @@ impl WorkerClient {
             leptos::prelude::set_timeout(
                 move || {
                     if inner.stop_for_good() {
-                        (inner.on_message.borrow_mut())(FromWorker::Crashed { message: format!("The training worker stopped: {cause}") });
+                        (inner.on_message.borrow_mut())(FromWorker::Crashed {
+                            error: WorkerError::device(format!("The training worker stopped: {cause}")),
+                        });
                     }
                 },
                 std::time::Duration::from_millis(300),
@@ -86,14 +86,33 @@ impl WorkerClient {
         true
     }
 
+    /// Sends a message as bytes in a transferred buffer: one copy out of wasm memory, none on
+    /// the way to the worker.
+    fn post(&self, message: &ToWorker) {
+        let start = now();
+        let bytes = message.encode();
+        let array = js_sys::Uint8Array::from(bytes.as_slice());
+        let _ = self.worker.post_message_with_transfer(&array, &js_sys::Array::of1(&array.buffer()));
+        log_post(message.kind(), bytes.len(), now() - start);
+    }
+
     pub fn send(&self, message: ToWorker) {
         if *self.crashed.borrow() {
             return;
         }
         if *self.loaded.borrow() {
-            let _ = self.worker.post_message(&JsValue::from_str(&message.to_json()));
+            self.post(&message);
         } else {
             self.queue.borrow_mut().push(message);
         }
     }
+}
+
+fn now() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+}
+
+/// What one message cost to send (encoding and posting), for the message-size measurements.
+fn log_post(kind: &str, bytes: usize, millis: f64) {
+    web_sys::console::debug_1(&format!("message to worker {kind}: {bytes} bytes, encoded and posted in {millis:.2} ms").into());
 }
