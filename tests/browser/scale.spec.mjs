@@ -14,6 +14,9 @@ const MB = 1e6;
 const EPOCHS = process.env.SCALE_EPOCHS ?? '1';
 // Each test's bound: 20 minutes at 1 epoch a step, more with the classroom's epochs.
 test.describe.configure({ timeout: Math.max(1, Number(EPOCHS) / 4) * 20 * 60_000 });
+// No trace: its DOM snapshots run on the page's thread (5,000 thumbnails) and would count in the
+// stalls and the heap these tests measure. A failure still leaves its screenshot.
+test.use({ trace: 'off' });
 // Budgets, stated before measuring and asserted (BENCHMARKS.md has what was measured).
 // 5,000 images at 32 × 32 are 15.4 MB of pixels; the page holds them, one session being encoded
 // (another copy) and the encoded file (a third), so about 4× the pixels plus the app itself.
