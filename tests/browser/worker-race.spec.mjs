@@ -47,9 +47,9 @@ test('a step learned while live prediction runs builds on the earlier step', { t
   await page.getByTestId('pick').nth(1).check(); // digit 3
   console.log(`[worker-race] step 2 learned during live prediction in ${(await learn(page, 2)).toFixed(1)} s`);
   const frozen = await page.$$eval('[data-testid=branch]', (b) => b.map((x) => x.dataset.frozen));
-  assert.deepEqual(frozen, ['true', 'false'], 'two branches, the first locked: step 2 built on step 1');
   const afterStep2 = await matrixRows(page);
-  console.log(`[worker-race] accuracy matrix after step 1 ${JSON.stringify(afterStep1)}, after step 2 ${JSON.stringify(afterStep2)}`);
+  console.log(`[worker-race] branches (frozen) ${JSON.stringify(frozen)}; accuracy matrix after step 1 ${JSON.stringify(afterStep1)}, after step 2 ${JSON.stringify(afterStep2)}`);
+  assert.deepEqual(frozen, ['true', 'false'], 'two branches, the first locked: step 2 built on step 1');
   assert.equal(afterStep2.length, 2);
   // Step 1's row as it was after step 1; the new column (the classes of step 2) is blank in it.
   assert.deepEqual(afterStep2[0], [...afterStep1[0].slice(0, -1), '', afterStep1[0].at(-1)], "step 1's row is what it was after step 1");
