@@ -26,15 +26,17 @@ test-native:
 build-web:
 	scripts/build-web.sh dist
 
+# Every browser spec (tests/browser/*.spec.mjs, playwright.config.mjs) on both projects (webgpu,
+# cpu) against dist/; scale and endurance at 1 epoch a step.
 test-browser: build-web
-	node tests/browser/run.mjs
+	npx playwright test
 
 # The site `make serve` serves (built by Trunk) through the CPU and Content-Security-Policy
 # browser tests, and `trunk serve`'s policy header. Not part of
 # `make test`: compiling Trunk takes ~20 minutes on a fresh machine.
 test-trunk: setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-node
 	trunk build --dist target/trunk-dist
-	DIST=target/trunk-dist ONLY=cpu,csp node tests/browser/run.mjs
+	DIST=target/trunk-dist npx playwright test --project cpu tests/browser/classroom.spec.mjs tests/browser/csp.spec.mjs
 	node tests/browser/trunk-serve.mjs
 
 # A static site for any sub-path (GitHub Pages); same files as `trunk build`.
@@ -48,7 +50,7 @@ bench: setup-toolchain
 # Classroom scale (5,000 images, two steps) and endurance (ten steps) with the classroom's own
 # 20 epochs a step; `make test` runs the same tests at 1 epoch. Figures go to BENCHMARKS.md.
 bench-scale: setup-toolchain setup-wasm-bindgen setup-chromium setup-node build-web
-	SCALE_EPOCHS=20 ONLY=scale,endurance node tests/browser/run.mjs
+	SCALE_EPOCHS=20 npx playwright test --project cpu tests/browser/scale.spec.mjs
 
 # Training-step and prediction speed, Burn against the same network in PyTorch.
 bench-speed: setup-toolchain
@@ -75,8 +77,9 @@ setup-trunk:
 setup-chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 
-# Reinstalls when the installed playwright-core differs from package-lock.json's.
+# Reinstalls when the installed @playwright/test differs from package-lock.json's (never a
+# browser: the tests use Debian's chromium).
 setup-node:
-	@want=$$(node -p "require('./package-lock.json').packages['node_modules/playwright-core'].version"); \
-	have=$$(node -p "try { require('./node_modules/playwright-core/package.json').version } catch (e) { 'none' }"); \
-	[ "$$want" = "$$have" ] || { echo "installing playwright-core $$want (found $$have)"; npm ci --no-audit --no-fund; }
+	@want=$$(node -p "require('./package-lock.json').packages['node_modules/@playwright/test'].version"); \
+	have=$$(node -p "try { require('./node_modules/@playwright/test/package.json').version } catch (e) { 'none' }"); \
+	[ "$$want" = "$$have" ] || { echo "installing @playwright/test $$want (found $$have)"; PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; }

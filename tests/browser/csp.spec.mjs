@@ -6,11 +6,11 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import assert from 'node:assert/strict';
 import { POLICY, HEADER_POLICY } from './serve.mjs';
-import { openPage, waitForBackend, cspViolations, setEpochs, trySamples } from './harness.mjs';
+import { test, waitForBackend, cspViolations, setEpochs, trySamples } from './fixtures.mjs';
 
 const directives = (policy) => Object.fromEntries(policy.split(';').map((d) => d.trim().split(/\s+/)).filter((d) => d[0]).map(([k, ...v]) => [k, v]));
 
-export async function contentSecurityPolicy(url, dist) {
+test('the Content-Security-Policy: one policy everywhere, and it blocks', { tag: '@cpu' }, async ({ openPage, appUrl, dist }) => {
   // The policy's content.
   const p = directives(POLICY);
   assert.deepEqual(p['default-src'], ["'self'"]);
@@ -33,7 +33,7 @@ export async function contentSecurityPolicy(url, dist) {
   const other = createServer((req, res) => { reached.push(req.url); res.writeHead(200, { 'access-control-allow-origin': '*' }).end('ok'); });
   await new Promise((resolve) => other.listen(0, '127.0.0.1', resolve));
   const elsewhere = `http://127.0.0.1:${other.address().port}`;
-  const { context, page, problems } = await openPage(`${url}?backend=cpu`);
+  const { page, problems } = await openPage(appUrl);
   try {
     const response = await page.reload();
     assert.equal(response.headers()['content-security-policy'], HEADER_POLICY);
@@ -82,7 +82,6 @@ export async function contentSecurityPolicy(url, dist) {
     assert.deepEqual(reached, [], 'nothing reached the other origin');
     console.log(`[csp] the app trained, predicted and exported under the policy with no violation; blocked: ${violations.join('; ')}; worker fetch ${fromWorker}`);
   } finally {
-    await context.close();
     other.close();
   }
-}
+});

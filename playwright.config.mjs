@@ -1,0 +1,37 @@
+// The browser tests (tests/browser/*.spec.mjs) in Debian's headless Chromium: never a
+// downloaded browser. `npx playwright test` runs them all against the site in DIST (default
+// dist/, built by `make build-web`); see README.md, "Tests".
+import { defineConfig } from '@playwright/test';
+import { CHROMIUM, FLAGS } from './tests/browser/chromium.mjs';
+
+export default defineConfig({
+  testDir: 'tests/browser',
+  testMatch: '*.spec.mjs',
+  outputDir: 'tests/browser/results',
+  globalSetup: './tests/browser/global-setup.mjs',
+  // One browser at a time: two cores, and SwiftShader's WebGPU shares them with the page.
+  workers: 1,
+  fullyParallel: false,
+  retries: 0,
+  // A test's own waits are generous (a SwiftShader step takes minutes); this bounds a whole test.
+  timeout: 15 * 60_000,
+  expect: { timeout: 30_000 },
+  reportSlowTests: null,
+  reporter: [['list'], ['json', { outputFile: 'tests/browser/results/report.json' }]],
+  use: {
+    launchOptions: { executablePath: CHROMIUM, args: FLAGS, headless: true },
+    viewport: { width: 1280, height: 860 },
+    actionTimeout: 60_000,
+    // A failing test keeps its trace (actions, DOM snapshots, console, network) and a screenshot.
+    // Without the trace's screencast: on two cores it made the tests half as slow again
+    // (own-images + reliability: 45 s against 30 s).
+    trace: { mode: 'retain-on-failure', screenshots: false },
+    screenshot: 'only-on-failure',
+  },
+  // Both backends. A test runs on the projects whose tag it carries (@webgpu, @cpu): written
+  // once when it belongs on both; the page it opens follows the project's backend.
+  projects: [
+    { name: 'webgpu', grep: /@webgpu/, use: { backend: 'webgpu' } },
+    { name: 'cpu', grep: /@cpu/, use: { backend: 'cpu' } },
+  ],
+});

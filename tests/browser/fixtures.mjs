@@ -1,0 +1,132 @@
+// What every browser test shares (playwright.config.mjs launches the browser): the served
+// site, Debian's headless Chromium with a fresh profile per page and a fake camera, a page with
+// its console errors, requests and Content-Security-Policy violations recorded, and the small
+// waits the tests use — as functions of a page and as the `Studio` page object.
+import { test as base } from '@playwright/test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const SHOTS = 'tests/browser/screenshots';
+
+// Records every Content-Security-Policy violation and every long stall of the page's thread:
+// a heartbeat every 20 ms, whose largest gap is the longest the page stopped answering.
+function pageProbes() {
+  window.__csp = [];
+  document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI}`));
+  window.__heartbeat = { last: performance.now(), worst: 0, reset() { this.last = performance.now(); this.worst = 0; } };
+  setInterval(() => {
+    const now = performance.now();
+    window.__heartbeat.worst = Math.max(window.__heartbeat.worst, now - window.__heartbeat.last);
+    window.__heartbeat.last = now;
+  }, 20);
+}
+
+// Watches one page (a tab): console errors, page errors and requests that leave localhost.
+export function watch(page) {
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  const remote = [];
+  page.on('request', (r) => { const u = new URL(r.url()); if (u.hostname !== '127.0.0.1') remote.push(r.url()); });
+  return { problems, remote };
+}
+
+// The policy violations the page has seen so far.
+export const cspViolations = (page) => page.evaluate(() => window.__csp);
+
+export const notice = (page) => page.evaluate(() => document.querySelector('[data-testid=notice]')?.textContent ?? '');
+export const waitNotice = (page, pattern, timeout = 120_000) => page.waitForFunction(
+  (source) => new RegExp(source).test(document.querySelector('[data-testid=notice]')?.textContent ?? ''),
+  pattern.source, { timeout, polling: 200 });
+
+export const waitForBackend = (page) => page.waitForFunction(
+  () => document.querySelector('[data-testid=backend]')?.dataset.kind, null, { timeout: 60_000 });
+
+export async function addClassNamed(page, name) {
+  await page.getByTestId('class-name').fill(name);
+  await page.getByTestId('add-class').click();
+}
+
+// Waits until every change is saved in this browser (no save scheduled or running).
+export const allSaved = (page, timeout = 60_000) => page.waitForFunction(() => {
+  const status = document.querySelector('[data-testid=save-status]');
+  return status?.dataset.pending === 'false' && /Saved in this browser/.test(status.textContent);
+}, null, { timeout, polling: 100 });
+
+// Sets the epochs of the next steps in the settings panel (and closes it again).
+export async function setEpochs(page, epochs) {
+  await page.locator('details.settings summary').click();
+  await page.getByTestId('epochs').fill(String(epochs));
+  await page.getByTestId('epochs').dispatchEvent('change');
+  await page.locator('details.settings summary').click();
+}
+
+// The six built-in digit classes (digits 0 and 1 picked for the first step).
+export async function trySamples(page) {
+  await page.getByTestId('try-samples').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 6);
+}
+
+// The rows of the accuracy matrix, as the cells' text.
+export const matrixRows = (page) => page.$$eval('[data-testid=accuracy-matrix] tbody tr',
+  (r) => r.map((x) => [...x.querySelectorAll('td')].map((t) => t.textContent)));
+
+// One opened page (a tab of its own browser): the page, its browser context, and what the page
+// reported (console errors, requests leaving localhost). The helpers above, bound to the page.
+export class Studio {
+  constructor({ context, page, problems, remote }) {
+    Object.assign(this, { context, page, problems, remote });
+  }
+  notice() { return notice(this.page); }
+  waitNotice(pattern, timeout) { return waitNotice(this.page, pattern, timeout); }
+  waitForBackend() { return waitForBackend(this.page); }
+  addClassNamed(name) { return addClassNamed(this.page, name); }
+  allSaved(timeout) { return allSaved(this.page, timeout); }
+  setEpochs(epochs) { return setEpochs(this.page, epochs); }
+  trySamples() { return trySamples(this.page); }
+  cspViolations() { return cspViolations(this.page); }
+  matrixRows() { return matrixRows(this.page); }
+}
+
+export const test = base.extend({
+  // The project's backend (playwright.config.mjs): the page opens on it.
+  backend: ['webgpu', { option: true }],
+
+  // The site as served for this run (global-setup.mjs), under its sub-path /der-studio/.
+  site: async ({}, use) => {
+    if (!process.env.DER_SITE) throw new Error('no site served: run through `npx playwright test` (global-setup.mjs)');
+    await use(process.env.DER_SITE);
+  },
+  // The same site, cross-origin isolated (COOP/COEP).
+  isolatedSite: async ({}, use) => use(process.env.DER_SITE_ISOLATED),
+  // The built folder being served.
+  dist: async ({}, use) => use(process.env.DER_DIST ?? process.env.DIST ?? 'dist'),
+  // The page on the project's backend.
+  appUrl: async ({ site, backend }, use) => use(backend === 'cpu' ? `${site}?backend=cpu` : site),
+
+  // openPage(url, { viewport, init }): a fresh browser (its own profile, so its own storage)
+  // with the page probes, on `url`. `init`: a function run in the page before its own scripts
+  // (e.g. to stand in for a browser API). Every browser opened is closed after the test.
+  openPage: async ({ playwright, launchOptions, viewport: defaultViewport }, use) => {
+    const opened = [];
+    await use(async (url, { viewport = defaultViewport, init } = {}) => {
+      const profile = await mkdtemp(join(tmpdir(), 'der-chromium-'));
+      const context = await playwright.chromium.launchPersistentContext(profile, { ...launchOptions, viewport });
+      opened.push({ context, profile });
+      await context.addInitScript(pageProbes);
+      if (init) await context.addInitScript(init);
+      const page = context.pages()[0] ?? await context.newPage();
+      const { problems, remote } = watch(page);
+      await page.goto(url);
+      return new Studio({ context, page, problems, remote });
+    });
+    for (const { context, profile } of opened) {
+      await context.close().catch(() => {});
+      await rm(profile, { recursive: true, force: true }).catch(() => {});
+    }
+  },
+
+  // The page on the project's backend, opened.
+  studio: async ({ openPage, appUrl }, use) => use(await openPage(appUrl)),
+});
