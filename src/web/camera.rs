@@ -3,7 +3,13 @@
 //! square is scaled to the model's input on a small canvas. Failures (permission denied, no
 //! camera, camera unplugged while recording) become messages; captured images are kept.
 
-use js_sys::{Array, Promise, Reflect};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use gloo_events::EventListener;
+use gloo_timers::future::TimeoutFuture;
+use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -37,6 +43,12 @@ pub fn explain(e: &JsValue) -> String {
 }
 
 /// Opens a camera (`device_id`, or the default) and returns its stream.
+///
+/// Not leptos-use's `use_user_media`: it is a hook whose constraints are fixed when the
+/// component is made (the camera choice here changes at run time, and must be `exact`, where
+/// it asks with a plain device list the browser may ignore), its error is a bare `JsValue`
+/// signal rather than an awaited result that [`explain`] can turn into a message at the place
+/// it happened, and it needs web-sys features (`MediaTrackConstraints`) that we do not build.
 pub async fn open(device_id: Option<&str>) -> Result<MediaStream, String> {
     let navigator = web_sys::window().ok_or("no window")?.navigator();
     let devices = navigator
@@ -79,20 +91,42 @@ pub async fn cameras() -> Vec<CameraInfo> {
         .collect()
 }
 
-/// Stops every track of a stream (the camera light goes off).
+thread_local! {
+    /// The "ended" listeners of each open stream, by stream id. They are owned here (not
+    /// `Closure::forget`-ed, which leaked one closure per camera start) and dropped, which
+    /// removes them, when the camera stops ([`stop`]).
+    static ENDED: RefCell<HashMap<String, Vec<EventListener>>> = RefCell::new(HashMap::new());
+}
+
+/// Stops every track of a stream (the camera light goes off) and drops its listeners.
 pub fn stop(stream: &MediaStream) {
+    // Taken out before dropping: `stop` may run inside one of these listeners (the camera
+    // ended on its own), and wasm-bindgen frees a running closure only once it returns.
+    let listeners = ENDED.with(|ended| ended.borrow_mut().remove(&stream.id()));
     for track in stream.get_tracks().iter() {
         track.unchecked_into::<web_sys::MediaStreamTrack>().stop();
     }
+    drop(listeners);
 }
 
 /// Calls `on_end` when the stream's video stops on its own (camera unplugged or revoked).
+/// The listeners live until [`stop`] is called on the stream.
 pub fn on_ended(stream: &MediaStream, on_end: impl FnMut() + 'static) {
-    let callback = Closure::<dyn FnMut()>::new(on_end);
-    for track in stream.get_tracks().iter() {
-        track.unchecked_into::<web_sys::MediaStreamTrack>().set_onended(Some(callback.as_ref().unchecked_ref()));
-    }
-    callback.forget();
+    let on_end = Rc::new(RefCell::new(on_end));
+    let listeners: Vec<EventListener> = stream
+        .get_tracks()
+        .iter()
+        .map(|track| {
+            let on_end = on_end.clone();
+            EventListener::once(track.unchecked_ref::<web_sys::EventTarget>(), "ended", move |_| {
+                // A second track ending while the first one's call is running finds it busy.
+                if let Ok(mut on_end) = on_end.try_borrow_mut() {
+                    on_end();
+                }
+            })
+        })
+        .collect();
+    ENDED.with(|ended| ended.borrow_mut().entry(stream.id()).or_default().extend(listeners));
 }
 
 /// Resolves when the video element has a frame to draw.
@@ -102,12 +136,7 @@ pub async fn playing(video: &HtmlVideoElement) {
         if video.video_width() > 0 {
             return;
         }
-        let promise = Promise::new(&mut |resolve, _| {
-            if let Some(w) = web_sys::window() {
-                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 30);
-            }
-        });
-        let _ = JsFuture::from(promise).await;
+        TimeoutFuture::new(30).await;
     }
 }
 

@@ -2,6 +2,12 @@
 //! (`webkitGetAsEntry`). A folder becomes one class; a folder of sub-folders becomes one class
 //! per sub-folder (the ImageFolder layout).
 
+//!
+//! Hand-written rather than leptos-use's `use_drop_zone`: that hook keeps only
+//! `dataTransfer.files`, where a dropped folder is one entry without its files; walking a
+//! folder needs `DataTransferItem.webkitGetAsEntry()` inside the drop event and the callback-
+//! style entry readers below, which no gloo or leptos-use crate wraps.
+
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;

@@ -1,8 +1,7 @@
-//! Browser image plumbing: fetching the bundled samples, decoding uploads (downscaled on
-//! arrival), and drawing samples on canvases. Uses `Reflect` for the few calls whose web-sys
-//! features we do not enable (adding one rebuilds web-sys, wgpu and Burn).
+//! Browser image plumbing: fetching the bundled samples (gloo-net), decoding uploads (read with
+//! gloo-file, downscaled on arrival), and drawing samples on canvases.
 
-use js_sys::{Function, Promise, Reflect, Uint8Array};
+use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{Clamped, JsCast};
 use wasm_bindgen_futures::JsFuture;
@@ -19,21 +18,19 @@ pub fn js_error(e: JsValue) -> String {
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
-/// Fetches a same-origin file as bytes (relative URL, so sub-path hosting works).
+/// Fetches a same-origin file as bytes (relative URL, so sub-path hosting works), with
+/// gloo-net's `fetch` wrapper.
 pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let fetch: Function = Reflect::get(&window, &"fetch".into()).map_err(js_error)?.unchecked_into();
-    let response = JsFuture::from(Promise::from(fetch.call1(&window, &url.into()).map_err(js_error)?))
-        .await
-        .map_err(js_error)?;
-    if Reflect::get(&response, &"ok".into()).ok().and_then(|v| v.as_bool()) != Some(true) {
+    let response = gloo_net::http::Request::get(url).send().await.map_err(|e| format!("could not load {url}: {e}"))?;
+    if !response.ok() {
         return Err(format!("could not load {url}"));
     }
-    let array_buffer: Function = Reflect::get(&response, &"arrayBuffer".into()).map_err(js_error)?.unchecked_into();
-    let buffer = JsFuture::from(Promise::from(array_buffer.call0(&response).map_err(js_error)?))
-        .await
-        .map_err(js_error)?;
-    Ok(Uint8Array::new(&buffer).to_vec())
+    response.binary().await.map_err(|e| format!("could not load {url}: {e}"))
+}
+
+/// A file's bytes, read with gloo-file (`FileReader` behind a future).
+pub async fn file_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    gloo_file::futures::read_as_bytes(&gloo_file::Blob::from(file.clone())).await.map_err(|e| e.to_string())
 }
 
 /// The built-in digits: `mnist-28.bin` holds 40 images of 28×28 per digit 0–9.
@@ -66,8 +63,9 @@ pub async fn decode_upload(file: &web_sys::File, size: usize) -> Result<Vec<u8>,
     if file.size() > MAX_UPLOAD_BYTES {
         return Err(format!("“{name}” is larger than 25 MB."));
     }
-    let buffer = JsFuture::from(file.array_buffer()).await.map_err(|_| format!("“{name}” could not be read."))?;
-    crate::upload::check_declared_size(&name, &Uint8Array::new(&buffer).to_vec())?;
+    let bytes = file_bytes(file).await.map_err(|_| format!("“{name}” could not be read."))?;
+    crate::upload::check_declared_size(&name, &bytes)?;
+    drop(bytes);
     let window = web_sys::window().ok_or("no window")?;
     let promise = window.create_image_bitmap_with_blob(file).map_err(js_error)?;
     let bitmap: ImageBitmap = JsFuture::from(promise)

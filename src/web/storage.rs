@@ -160,8 +160,7 @@ pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
     if file.size() > MAX_IMPORT_BYTES {
         return Err(format!("“{}” is {:.0} MB, larger than any DER Studio session", file.name(), file.size() / 1e6));
     }
-    let buffer = JsFuture::from(file.array_buffer()).await.map_err(|e| format!("“{}” could not be read: {e:?}", file.name()))?;
-    Ok(Uint8Array::new(&buffer).to_vec())
+    crate::web::images::file_bytes(file).await.map_err(|e| format!("“{}” could not be read: {e}", file.name()))
 }
 
 /// How much of this site's storage quota is used: (used bytes, quota bytes), where the browser

@@ -7,7 +7,10 @@
 //! new owner's first read, runs under the short `WRITE` lock, so a save the old owner started
 //! just before a take-over finishes before the new owner reads: writes never interleave.
 //! web-sys exposes Web Locks only behind `--cfg web_sys_unstable_apis`, so the two calls used
-//! are reached through `Reflect`.
+//! are reached through `Reflect`. (leptos-use's `use_web_lock` has the right options,
+//! `if_available` and `steal`, but it is built on those unstable bindings and compiles to
+//! nothing without the cfg, and setting the cfg in RUSTFLAGS rebuilds every crate, Burn
+//! included, and opts the whole build into unstable web-sys APIs.)
 
 use std::cell::RefCell;
 use std::future::Future;

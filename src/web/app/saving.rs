@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_use_fn_debounce_throttle::{use_debounce_fn_with_options, DebounceOptions};
 use wasm_bindgen::JsCast;
 
 use std::collections::HashMap;
@@ -86,10 +87,15 @@ pub(super) async fn ask_to_keep_storage(state: PageState) {
 /// Saves the session a moment after every change: one write for a burst of changes, but at
 /// least every two seconds while changes keep coming (thousands of images arriving), never two
 /// writes at once, and only in the tab that owns the session.
+///
+/// The timing is leptos-use's `use_debounce_fn` with `max_wait`: 0.4 s after the last change,
+/// and at most 2 s after the first unsaved one. "Never two at once" is ours (`saving`/`again`
+/// below): a debounce only spaces the calls, and a save of thousands of images can outlast
+/// the next call. (`use_interval_fn` does not fit: it would wake every 2 s with nothing to
+/// save.)
 pub(super) fn autosave(state: PageState) {
-    const QUIET_MS: u64 = 400;
+    const QUIET_MS: f64 = 400.0;
     const MAX_WAIT_MS: f64 = 2000.0;
-    let timer = StoredValue::new_local(None::<leptos::leptos_dom::helpers::TimeoutHandle>);
     let oldest_unsaved = StoredValue::new_local(None::<f64>);
     let saving = StoredValue::new_local(false);
     let again = StoredValue::new_local(false);
@@ -152,6 +158,7 @@ pub(super) fn autosave(state: PageState) {
             state.unsaved.set(oldest_unsaved.get_value().is_some());
         });
     };
+    let save_soon = use_debounce_fn_with_options(save, QUIET_MS, DebounceOptions::default().max_wait(Some(MAX_WAIT_MS)));
     Effect::new(move |_| {
         state.studio.track();
         state.config.track();
@@ -165,15 +172,10 @@ pub(super) fn autosave(state: PageState) {
             return;
         }
         state.unsaved.set(true);
-        let now = now_ms();
-        let oldest = oldest_unsaved.get_value().unwrap_or(now);
-        oldest_unsaved.set_value(Some(oldest));
-        if let Some(handle) = timer.get_value() {
-            handle.clear();
+        if oldest_unsaved.get_value().is_none() {
+            oldest_unsaved.set_value(Some(now_ms()));
         }
-        let wait = if now - oldest >= MAX_WAIT_MS { 0 } else { QUIET_MS };
-        let handle = leptos::leptos_dom::helpers::set_timeout_with_handle(save, std::time::Duration::from_millis(wait)).ok();
-        timer.set_value(handle);
+        save_soon();
     });
 }
 
