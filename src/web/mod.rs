@@ -1,13 +1,16 @@
-//! The browser layers: a Leptos page ([`app`]) and a training worker ([`worker`]) that talk
+//! The browser layers: a Leptos page ([`page`]) and a training worker ([`worker`]) that talk
 //! through [`crate::protocol`]. Both are thin: all learning happens in [`crate::engine`].
 
-pub mod app;
 pub mod camera;
 pub mod diagnostics;
 pub mod drop;
 pub mod images;
+pub mod page;
 pub mod storage;
 pub mod tab_lock;
 #[cfg(feature = "train")]
 pub mod worker;
 pub mod worker_client;
+
+/// The page's entry point under its former name (`src/bin/app.rs` calls `web::app::start`).
+pub use page as app;

@@ -1,0 +1,171 @@
+//! The classes room: the class list, adding classes by name, from folders or the built-in
+//! digits, and adding uploaded images to a class.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use reactive_stores::Field;
+
+use super::class_card::ClassCard;
+use super::notice::Notice;
+use crate::studio::Studio;
+use crate::web::images::{bundled_digit, decode_upload, fetch_bytes};
+
+/// Loads digits 0–5 as six classes of 40 real MNIST images each.
+async fn load_sample_classes(studio: Field<Studio>, selected: Field<Vec<usize>>, notice: Notice) {
+    let bytes = match fetch_bytes("www/samples/mnist-28.bin").await {
+        Ok(b) => b,
+        Err(e) => return notice.say(format!("The sample classes could not be loaded: {e}"), true),
+    };
+    studio.update(|studio| {
+        for digit in 0..6 {
+            let name = format!("Digit {digit}");
+            let Ok(id) = studio.add_class(&name) else { continue };
+            for i in 0..40 {
+                if let Some(pixels) = bundled_digit(&bytes, digit, i, studio.input_size) {
+                    let _ = studio.add_sample(id, pixels);
+                }
+            }
+        }
+    });
+    let first_two: Vec<usize> = studio.with_untracked(|s| s.classes.iter().take(2).map(|c| c.id).collect());
+    selected.set(first_two);
+    notice.say("Six digit classes added. Digits 0 and 1 are picked for the first step: press “Learn”.", false);
+}
+
+/// The class list: add a class, drop folders, try the sample classes, one card per class.
+#[component]
+pub fn ClassesPanel(
+    /// The classes and their images.
+    studio: Field<Studio>,
+    /// Classes picked for the next step (the cards tick them).
+    selected: Field<Vec<usize>>,
+) -> impl IntoView {
+    let notice = Notice::get();
+    let new_name = RwSignal::new(String::new());
+    let add = move || match studio.try_update(|s| s.add_class(&new_name.get_untracked())) {
+        Some(Ok(_)) => new_name.set(String::new()),
+        Some(Err(e)) => notice.say(e, true),
+        None => {}
+    };
+    let class_ids = move || studio.with(|s| s.classes.iter().map(|c| c.id).collect::<Vec<usize>>());
+    let drop_folders = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        let Some(data) = ev.data_transfer() else { return };
+        let entries = crate::web::drop::entries(&data);
+        spawn_local(async move {
+            let dropped = crate::web::drop::collect(entries).await;
+            if dropped.folders.is_empty() {
+                if !dropped.files.is_empty() {
+                    notice.say("Drop images onto a class card, or drop a folder here to make a class of it.", true);
+                }
+                return;
+            }
+            let mut added_total = 0;
+            let mut problems = Vec::new();
+            let mut classes = Vec::new();
+            for (name, files) in dropped.folders {
+                let existing = studio.with_untracked(|s| {
+                    s.classes.iter().find(|c| c.name.to_lowercase() == name.trim().to_lowercase() && c.learned_in_step.is_none()).map(|c| c.id)
+                });
+                let id = match existing {
+                    Some(id) => id,
+                    None => match studio.try_update(|s| s.add_class(&name)) {
+                        Some(Ok(id)) => id,
+                        Some(Err(e)) => {
+                            problems.push(format!("Folder “{name}”: {e}"));
+                            continue;
+                        }
+                        None => continue,
+                    },
+                };
+                let (added, mut skipped) = add_files(studio, id, files).await;
+                added_total += added;
+                problems.append(&mut skipped);
+                classes.push(name);
+            }
+            let message = format!("Classes from folders: {}.", classes.join(", "));
+            if problems.is_empty() {
+                notice.say(format!("{message} Added {added_total} images."), false);
+            } else {
+                notice.say(format!("{message} Added {added_total} images. Skipped: {}", problems.join(" ")), true);
+            }
+        });
+    };
+    view! {
+        <section class="card" aria-labelledby="classes-title"
+            on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=drop_folders>
+            <div class="row spread">
+                <h2 id="classes-title">"Classes"</h2>
+                <button data-testid="try-samples" on:click=move |_| spawn_local(load_sample_classes(studio, selected, notice))
+                    disabled=move || studio.with(|s| !s.classes.is_empty())>
+                    "Try it with sample classes"
+                </button>
+            </div>
+            <Show when=move || studio.with(|s| s.classes.is_empty())>
+                <p class="empty">"No classes yet. Add one by name and upload pictures, drop a folder of pictures here (a folder of folders makes one class per folder), or try the built-in handwritten digits."</p>
+            </Show>
+            <form class="row" on:submit=move |ev| { ev.prevent_default(); add(); }>
+                <input type="text" placeholder="New class name" aria-label="New class name" data-testid="class-name"
+                    prop:value=move || new_name.get() on:input=move |ev| new_name.set(event_target_value(&ev)) />
+                <button type="submit" data-testid="add-class">"Add class"</button>
+            </form>
+            <div class="classes">
+                <For each=class_ids key=|id| *id let:id>
+                    <ClassCard studio=studio selected=selected id=id />
+                </For>
+            </div>
+        </section>
+    }
+}
+
+/// Decodes and adds `files` to class `id`: (images added, a message per file skipped).
+/// Images join the class in batches, so a folder of thousands re-renders the page a few dozen
+/// times rather than once per image; every decode awaits the browser, so the page keeps
+/// answering meanwhile.
+pub async fn add_files(studio: Field<Studio>, id: usize, files: Vec<web_sys::File>) -> (usize, Vec<String>) {
+    const BATCH: usize = 100;
+    let mut problems = Vec::new();
+    let mut added = 0;
+    let mut decoded = Vec::with_capacity(BATCH);
+    let total = files.len();
+    let flush = |decoded: &mut Vec<Vec<u8>>, problems: &mut Vec<String>| -> (usize, bool) {
+        let batch = std::mem::take(decoded);
+        match studio.try_update(|s| s.add_samples(id, batch)) {
+            Some((n, None)) => (n, false),
+            Some((n, Some(refused))) => {
+                problems.push(refused);
+                (n, true)
+            }
+            None => (0, true),
+        }
+    };
+    for (index, file) in files.into_iter().enumerate() {
+        match decode_upload(&file, studio.with_untracked(|s| s.input_size)).await {
+            Ok(pixels) => decoded.push(pixels),
+            Err(e) => problems.push(e),
+        }
+        if decoded.len() == BATCH {
+            let (n, full) = flush(&mut decoded, &mut problems);
+            added += n;
+            if full {
+                if let Some(last) = problems.last_mut() {
+                    *last = format!("{last} {} more files were not read.", total - index - 1);
+                }
+                return (added, problems);
+            }
+        }
+    }
+    if !decoded.is_empty() {
+        added += flush(&mut decoded, &mut problems).0;
+    }
+    (added, problems)
+}
+
+/// Says how many images were added and which files were skipped.
+pub fn report_added(notice: Notice, added: usize, problems: &[String]) {
+    if problems.is_empty() {
+        notice.say(format!("Added {added} images."), false);
+    } else {
+        notice.say(format!("Added {added} images. Skipped: {}", problems.join(" ")), true);
+    }
+}

@@ -1,0 +1,80 @@
+//! The evaluation room: accuracy on kept-aside images after every step (the matrix), DER
+//! against naive fine-tuning, the confusion matrix and the exemplars kept in memory.
+
+use leptos::prelude::*;
+use reactive_stores::Field;
+
+use super::class_card::Thumb;
+use crate::protocol::StepOutcome;
+use crate::studio::Studio;
+
+/// Whether the model still knows the old classes.
+#[component]
+pub fn EvaluationView(
+    /// The classes (their names label the tables).
+    studio: Field<Studio>,
+    /// The last step's outcome: accuracy, comparison, confusion and memory.
+    outcome: Field<Option<StepOutcome>>,
+) -> impl IntoView {
+    let name = move |label: usize| {
+        studio.with(|s| s.class(label).map(|c| c.name.clone()).unwrap_or_else(|_| format!("#{label}")))
+    };
+    view! {
+        <section class="card" aria-labelledby="eval-title">
+            <h2 id="eval-title">"Does it still know the old classes?"</h2>
+            {move || match outcome.get() {
+                None => view! { <p class="empty">"Accuracy on images kept aside from training (about 15% of each class) appears here after each step."</p> }.into_any(),
+                Some(o) => view! {
+                    <table class="matrix" data-testid="accuracy-matrix">
+                        <thead><tr><th>"after step"</th>
+                            {(0..o.accuracy_rows.len()).map(|j| view! { <th>"classes of step " {j + 1}</th> }).collect_view()}
+                            <th>"all seen"</th></tr></thead>
+                        <tbody>
+                            {o.accuracy_rows.iter().zip(&o.accuracy_seen).enumerate().map(|(i, (row, seen))| view! {
+                                <tr><th>{i + 1}</th>
+                                    {(0..o.accuracy_rows.len()).map(|j| match row.get(j) {
+                                        Some(a) => view! { <td style:background=format!("rgba(47,111,237,{:.2})", a * 0.35)>{format!("{:.0}%", a * 100.0)}</td> }.into_any(),
+                                        None => view! { <td class="na"></td> }.into_any(),
+                                    }).collect_view()}
+                                    <td><strong>{format!("{:.0}%", seen * 100.0)}</strong></td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    <p class="summary">{format!("Average incremental accuracy {:.1}% · forgetting {:.1} points",
+                        o.average_incremental_accuracy * 100.0, o.forgetting * 100.0)}</p>
+                    {o.baseline.clone().map(|b| view! {
+                        <h3>"DER against naive fine-tuning (same steps, same images)"</h3>
+                        <table class="matrix" data-testid="comparison">
+                            <thead><tr><th>"after step"</th><th>"DER: all classes seen"</th><th>"fine-tuning: all classes seen"</th></tr></thead>
+                            <tbody>{o.accuracy_seen.iter().zip(&b.accuracy_seen).enumerate().map(|(i, (d, f))| view! {
+                                <tr><th>{i + 1}</th><td>{format!("{:.0}%", d * 100.0)}</td><td class:bad=*f < d - 0.1>{format!("{:.0}%", f * 100.0)}</td></tr>
+                            }).collect_view()}</tbody>
+                        </table>
+                        <p class="summary" data-testid="comparison-summary">{format!(
+                            "Forgetting: DER {:.1} points, fine-tuning {:.1} points. Fine-tuning has one network that is retrained on the new classes only, so it overwrites what it knew.",
+                            o.forgetting * 100.0, b.forgetting * 100.0)}</p>
+                    })}
+                    <h3>"Confusion (rows: true class, columns: predicted)"</h3>
+                    <table class="matrix confusion" data-testid="confusion">
+                        <thead><tr><th></th>{o.class_order.iter().map(|&l| view! { <th>{name(l)}</th> }).collect_view()}</tr></thead>
+                        <tbody>{o.confusion.iter().enumerate().map(|(t, row)| view! {
+                            <tr><th>{name(o.class_order[t])}</th>{row.iter().map(|&n| view! { <td class:diag=false>{n}</td> }).collect_view()}</tr>
+                        }).collect_view()}</tbody>
+                    </table>
+                    <h3>"Memory: the exemplars kept by herding"</h3>
+                    <div class="memory" data-testid="memory">
+                        {o.memory.iter().map(|(label, samples)| view! {
+                            <div class="memory-class"><span>{name(*label)}</span>
+                                <div class="thumbs">{samples.iter().take(10).map(|s| {
+                                    let pixels = s.pixels.clone();
+                                    view! { <Thumb pixels=Signal::derive(move || pixels.clone()) /> }
+                                }).collect_view()}</div>
+                            </div>
+                        }).collect_view()}
+                    </div>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+

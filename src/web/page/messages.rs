@@ -1,0 +1,134 @@
+//! What the worker says, turned into changes of the page's state. The only code that touches
+//! most of the pieces: each message changes the few it concerns.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use reactive_stores::Store;
+
+use super::loading::Loader;
+use super::notice::Notice;
+use super::saving::{ask_to_keep_storage, Saving};
+use super::state::{Asked, Checks, Classroom, ClassroomExt, ClassroomStoreFields, CurvePoint, Training};
+use super::url::resume_step;
+use crate::engine::report::Phase;
+use crate::protocol::{BackendInfo, FromWorker, Request};
+
+/// The state the worker's messages change.
+#[derive(Clone, Copy)]
+pub struct WorkerMessages {
+    pub room: Store<Classroom>,
+    pub backend: RwSignal<Option<BackendInfo>>,
+    pub training: Training,
+    pub checks: Checks,
+    pub asked: Asked,
+    pub saving: Saving,
+    pub load: Loader,
+    pub notice: Notice,
+}
+
+impl WorkerMessages {
+    /// Applies one message from the worker.
+    pub fn handle(self, message: FromWorker) {
+        let Self { room, training, checks, notice, .. } = self;
+        match message {
+            FromWorker::Loaded => {}
+            FromWorker::BackendReady { backend } => self.backend.set(Some(backend)),
+            FromWorker::DemoIteration { iteration } => checks.demo_steps.update(|s| s.push(iteration)),
+            FromWorker::DemoDone { mean_millis, branch_params, .. } => {
+                checks.demo_running.set(false);
+                checks.demo_mean_millis.set(Some(mean_millis));
+                checks.demo_pruned.set(branch_params);
+            }
+            FromWorker::StepProgress { progress, baseline } => {
+                training.baseline.set(baseline);
+                if progress.phase == Phase::Train && !baseline {
+                    training.losses.update(|l| {
+                        l.push(CurvePoint {
+                            loss: progress.loss,
+                            classification: progress.loss_classifier,
+                            auxiliary: progress.loss_aux,
+                            sparsity: progress.loss_sparsity,
+                            accuracy: progress.train_accuracy,
+                        })
+                    });
+                }
+                training.progress.set(Some(progress));
+            }
+            FromWorker::StepDone { outcome } => {
+                let ids = training.learning.get_untracked().unwrap_or_default();
+                let step = outcome.summary.step;
+                room.studio().update(|s| s.mark_learned(&ids, step));
+                room.params_history().update(|h| {
+                    let previous = h.last().copied().unwrap_or((0, 0));
+                    let s = &outcome.summary;
+                    h.push((previous.0 + s.branch_params_after, previous.1 + s.branch_params_before));
+                });
+                room.selected().set(Vec::new());
+                training.learning.set(None);
+                training.progress.set(None);
+                notice.say(
+                    format!(
+                        "Step {} learned in {:.0} s. Accuracy on every class so far: {:.0}%.",
+                        step + 1,
+                        outcome.summary.train_seconds,
+                        outcome.accuracy_seen.last().copied().unwrap_or(0.0) * 100.0
+                    ),
+                    false,
+                );
+                room.outcome().set(Some(*outcome));
+                // Something worth keeping now exists: ask the browser to keep it.
+                spawn_local(ask_to_keep_storage(self.saving.persistent));
+            }
+            FromWorker::ModelSaved { model, baseline } => {
+                room.model().set(Some(model));
+                room.baseline_model().set(baseline);
+            }
+            FromWorker::SpeedMeasured { case } => checks.speed.update(|s| s.push(case)),
+            FromWorker::SpeedDone => checks.speed_running.set(false),
+            FromWorker::Restored => {
+                let resume = resume_step();
+                if let Some((session, message)) = self.load.loaded(|s| resume && !s.selected.is_empty()) {
+                    let learned = session.outcome.is_some();
+                    self.saving.saved_images.set_value(None);
+                    room.apply(session);
+                    training.losses.set(Vec::new());
+                    self.asked.probe.set(None);
+                    self.asked.answer.set(Vec::new());
+                    if learned {
+                        spawn_local(ask_to_keep_storage(self.saving.persistent));
+                    }
+                    notice.say(message, false);
+                }
+            }
+            FromWorker::Failed { request: Request::Restore, error } => {
+                self.load.ready();
+                notice.say(error.message, true);
+            }
+            // A failing device (a lost GPU) is a worker fault (below): the page offers the CPU.
+            FromWorker::Failed { request: Request::Learn, error } if !error.device_fault => {
+                training.learning.set(None);
+                training.progress.set(None);
+                notice.say(error.message, true);
+            }
+            // Nothing learned yet: live prediction stops (each frame waits for an answer) and
+            // the page says why.
+            FromWorker::Failed { request: Request::Predict, error } if !error.device_fault => {
+                self.asked.answer.set(Vec::new());
+                notice.say(error.message, true);
+            }
+            FromWorker::MemoryUsage { wasm_bytes, live_bytes } => checks.worker_memory.set(Some((wasm_bytes, live_bytes))),
+            FromWorker::Prediction { class_order, probabilities } => {
+                self.asked.answer.set(class_order.into_iter().zip(probabilities).collect());
+            }
+            FromWorker::Crashed { error } | FromWorker::Failed { error, .. } => {
+                let gpu = error.device_fault;
+                notice.interrupted_step.set(gpu && training.learning.get_untracked().is_some());
+                checks.speed_running.set(false);
+                checks.demo_running.set(false);
+                training.learning.set(None);
+                notice.gpu_error.set(gpu);
+                notice.say(error.message, true);
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The page: it mounts the rooms and lays them out. Each room is a component in its own file
+//! and takes only the pieces of state it needs:
+//!
+//! - the classroom, a store ([`state::Classroom`]): classes, steps and their outcome, settings,
+//!   all that a session saves; rooms get single fields of it;
+//! - plain signals for what lives only while the page is open ([`state::Training`],
+//!   [`state::Checks`], [`state::Asked`], [`saving::Saving`], the backend);
+//! - context for what every room may use: the worker ([`link::WorkerLink`]), the notice
+//!   ([`notice::Notice`]) and the camera's frames ([`camera::CameraFrames`]);
+//! - [`loading::SessionLoad`], the one place that knows whether a session is loading.
+
+mod camera;
+mod class_card;
+mod classes;
+mod engine_check;
+mod evaluation;
+mod link;
+mod loading;
+mod messages;
+mod notice;
+mod predict;
+mod progress;
+mod representation;
+mod saving;
+mod session_bar;
+mod settings;
+mod state;
+mod step;
+mod url;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use reactive_stores::Store;
+
+use crate::protocol::{BackendInfo, ToWorker};
+use crate::web::tab_lock::TabLock;
+use camera::{CameraFrames, CameraPanel};
+use classes::ClassesPanel;
+use engine_check::EngineCheck;
+use evaluation::EvaluationView;
+use link::WorkerLink;
+use loading::{restore_saved_session, Loader};
+use messages::WorkerMessages;
+use notice::{Notice, NoticeLine};
+use predict::PredictPanel;
+use representation::RepresentationView;
+use saving::{autosave, Saving};
+use session_bar::SessionBar;
+use settings::SettingsPanel;
+use state::{Asked, Checks, Classroom, ClassroomStoreFields, Training};
+use step::StepPanel;
+
+/// Mounts the page on the document's body.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}
+
+/// The whole page: creates the state, starts the worker, restores the saved session, and lays
+/// out the rooms.
+#[component]
+fn App() -> impl IntoView {
+    let room = Store::new(Classroom::new());
+    let backend = RwSignal::new(None::<BackendInfo>);
+    let (training, checks, asked, saving) = (Training::new(), Checks::new(), Asked::new(), Saving::new());
+    let (load, tab, notice) = (Loader::new(), TabLock::new(), Notice::new());
+    let heartbeat = RwSignal::new(0u32);
+    // Ticks while the page's thread is free: it keeps counting during training.
+    set_interval(move || heartbeat.update(|n| *n += 1), std::time::Duration::from_millis(100));
+
+    let messages = WorkerMessages { room, backend, training, checks, asked, saving, load, notice };
+    let (worker, error) = WorkerLink::spawn(move |m| messages.handle(m));
+    if let Some(e) = error {
+        notice.say(e, true);
+    }
+    provide_context(worker);
+    provide_context(notice);
+    provide_context(CameraFrames::new());
+
+    worker.send(ToWorker::Init { backend: url::backend_from_url() });
+    if url::simulate("worker-fault") {
+        worker.send(ToWorker::SimulateFault);
+    }
+    if url::simulate("worker-abort") {
+        worker.send(ToWorker::SimulateAbort);
+    }
+    // Which tab owns the saved session is settled before it is read (only the owner may set an
+    // unreadable one aside).
+    spawn_local(async move {
+        tab.claim().await;
+        restore_saved_session(load, tab, saving.status, notice, "Welcome back: your session was restored from this browser").await;
+    });
+    // A loading session goes to the worker once it has a device.
+    Effect::new(move |_| {
+        if backend.with(Option::is_none) {
+            return;
+        }
+        if let Some(restore) = load.to_send() {
+            worker.send(restore);
+        }
+    });
+    autosave(room, load, tab, saving);
+
+    let step_running = Signal::derive(move || training.learning.with(Option::is_some));
+    view! {
+        <header class="top">
+            <div>
+                <h1>"DER Studio"</h1>
+                <p class="tagline">"Teach a neural network new classes, one step at a time — and watch it keep the old ones."</p>
+            </div>
+            <BackendBadge backend=backend />
+        </header>
+        <main>
+            <SessionBar room=room load=load tab=tab saving=saving step_running=step_running />
+            <NoticeLine />
+            <ClassesPanel studio=room.studio().into() selected=room.selected().into() />
+            <CameraPanel studio=room.studio().into() />
+            <StepPanel studio=room.studio().into() selected=room.selected().into() config=room.config().into()
+                outcome=room.outcome().into() compare=room.compare().into() training=training backend=backend load=load tab=tab />
+            <SettingsPanel config=room.config().into() studio=room.studio().into() selected=room.selected().into() outcome=room.outcome().into() />
+            <PredictPanel studio=room.studio().into() outcome=room.outcome().into() asked=asked />
+            <RepresentationView outcome=room.outcome().into() params_history=room.params_history().into() />
+            <EvaluationView studio=room.studio().into() outcome=room.outcome().into() />
+            <EngineCheck checks=checks backend=backend step_running=step_running last_save=saving.last />
+        </main>
+        <footer>
+            <span>"Everything runs in your browser and is saved only in this browser. Nothing is uploaded."</span>
+            <span class="heartbeat" data-testid="heartbeat">{move || heartbeat.get()}</span>
+        </footer>
+    }
+}
+
+/// Which device the worker trains on, and why not the GPU when it fell back.
+#[component]
+fn BackendBadge(
+    /// The worker's device, once it has one.
+    backend: RwSignal<Option<BackendInfo>>,
+) -> impl IntoView {
+    view! {
+        <div class="badge" data-testid="backend" data-kind=move || backend.get().map(|b| b.kind).unwrap_or_default()>
+            {move || match backend.get() {
+                None => "Starting the training worker…".to_string(),
+                Some(b) if b.kind == "webgpu" => format!("WebGPU · {}", b.adapter),
+                Some(b) => format!("CPU · {}", b.adapter),
+            }}
+            <small>{move || backend.get().and_then(|b| b.fallback_reason).unwrap_or_default()}</small>
+        </div>
+    }
+}

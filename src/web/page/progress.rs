@@ -1,0 +1,88 @@
+//! The running step's progress: a bar with what is happening and the time left, the live loss
+//! curves, and the new branch's gates.
+
+use leptos::prelude::*;
+
+use super::representation::GateStrips;
+use super::state::{CurvePoint, Training};
+use crate::engine::report::Phase;
+
+/// The progress of the step being trained.
+#[component]
+pub fn TrainingProgress(
+    /// The running step: its progress reports and loss curve.
+    training: Training,
+) -> impl IntoView {
+    let fraction = move || {
+        training.progress.get().map(|p| match p.phase {
+            Phase::Train if p.epochs > 0 => (p.epoch as f64 + p.batch as f64 / p.batches.max(1) as f64) / p.epochs as f64,
+            Phase::Train => 0.0,
+            _ => 1.0,
+        }).unwrap_or(0.0)
+    };
+    let label = move || match training.progress.get() {
+        None => "Preparing…".to_string(),
+        Some(p) => match p.phase {
+            Phase::Train => {
+                let f = fraction();
+                let left = if f > 0.02 { p.elapsed_seconds * (1.0 - f) / f } else { f64::NAN };
+                format!(
+                    "{}Epoch {}/{} · batch {}/{} · loss {:.3} · train accuracy {:.0}%{}",
+                    if training.baseline.get() { "Fine-tuning baseline · " } else { "" },
+                    p.epoch + 1, p.epochs, p.batch, p.batches, p.loss, p.train_accuracy * 100.0,
+                    if left.is_finite() { format!(" · about {left:.0} s left") } else { String::new() }
+                )
+            }
+            Phase::Prune => "Pruning the new branch…".into(),
+            Phase::Relearn => "Re-learning the classifier on a balanced set…".into(),
+            Phase::Memory => "Choosing exemplars…".into(),
+        },
+    };
+    view! {
+        <div class="progress" data-testid="progress">
+            <div class="bar"><div class="fill" style:width=move || format!("{:.1}%", fraction() * 100.0)></div></div>
+            <p class="progress-label">{label}</p>
+            <LossChart losses=training.losses />
+            <GateStrips progress=training.progress />
+        </div>
+    }
+}
+
+/// The loss and its parts (scaled to the largest loss so far) and the sparsity loss and
+/// training accuracy (on a fixed 0–1 scale), per progress report.
+#[component]
+fn LossChart(
+    /// One point per progress report of the running step.
+    losses: RwSignal<Vec<CurvePoint>>,
+) -> impl IntoView {
+    let line = move |value: fn(&CurvePoint) -> f32, fraction: bool| {
+        let l = losses.get();
+        let max = if fraction {
+            1.0
+        } else {
+            l.iter().map(|p| p.loss.max(p.classification).max(p.auxiliary)).fold(0.0f32, f32::max).max(1e-6)
+        };
+        let n = l.len().max(2) - 1;
+        l.iter()
+            .enumerate()
+            .map(|(i, p)| format!("{:.1},{:.1}", 10.0 + 380.0 * i as f32 / n as f32, 110.0 - 100.0 * (value(p) / max).clamp(0.0, 1.0)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    view! {
+        <svg class="chart" viewBox="0 0 400 120" role="img" aria-label="loss, its parts and training accuracy during training">
+            <line x1="10" y1="110" x2="390" y2="110" class="axis" />
+            <polyline points=move || line(|p| p.loss, false) class="loss-line" />
+            <polyline points=move || line(|p| p.classification, false) class="part cls" />
+            <polyline points=move || line(|p| p.auxiliary, false) class="part aux" />
+            <polyline points=move || line(|p| p.sparsity, true) class="part sparsity" />
+            <polyline points=move || line(|p| p.accuracy, true) class="part accuracy" />
+        </svg>
+        <p class="legend">
+            <span class="key total"></span>"total loss "<span class="key cls"></span>"classification "
+            <span class="key aux"></span>"auxiliary "<span class="key sparsity"></span>"sparsity (0–1) "
+            <span class="key accuracy"></span>"training accuracy (0–100%)"
+        </p>
+    }
+}
+

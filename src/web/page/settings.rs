@@ -1,0 +1,120 @@
+//! The settings room: the step's numbers (epochs, learning rate, …) with their help, the
+//! image size, and the problem with them if Learn would refuse them.
+
+use leptos::prelude::*;
+use reactive_stores::Field;
+
+use super::notice::Notice;
+use super::state::planned_step;
+use crate::engine::LearnerConfig;
+use crate::protocol::StepOutcome;
+use crate::studio::Studio;
+
+/// One numeric setting with its help text.
+#[component]
+fn NumberSetting(
+    /// The setting's name.
+    label: &'static str,
+    /// What the setting does, under it.
+    help: &'static str,
+    /// The input's `data-testid`.
+    testid: &'static str,
+    /// The current value.
+    value: Signal<f64>,
+    /// Called with a new finite, non-negative value.
+    set: impl Fn(f64) + Send + Sync + 'static,
+    /// The input's step.
+    step: &'static str,
+    /// When true, the setting cannot change (fixed after the first step).
+    #[prop(optional)]
+    locked: Option<Signal<bool>>,
+) -> impl IntoView {
+    let locked = locked.unwrap_or(Signal::derive(|| false));
+    let apply = move |text: String| {
+        if let Ok(v) = text.parse::<f64>() {
+            if v.is_finite() && v >= 0.0 {
+                set(v)
+            }
+        }
+    };
+    view! {
+        <label class="setting">
+            <span class="setting-name">{label}</span>
+            <input type="number" step=step data-testid=testid prop:value=move || value.get().to_string()
+                disabled=move || locked.get()
+                on:change=move |ev| { apply(event_target_value(&ev)) } />
+            <small>{help}</small>
+        </label>
+    }
+}
+
+/// The settings of the next step, folded away until opened.
+#[component]
+pub fn SettingsPanel(
+    /// The settings of the next step.
+    config: Field<LearnerConfig>,
+    /// The classes (the image size is theirs).
+    studio: Field<Studio>,
+    /// The classes picked for the next step (the settings are checked against it).
+    selected: Field<Vec<usize>>,
+    /// The last step's outcome: some settings are fixed once a step is learned.
+    outcome: Field<Option<StepOutcome>>,
+) -> impl IntoView {
+    let notice = Notice::get();
+    let c = config;
+    let learned_any = Signal::derive(move || outcome.with(Option::is_some));
+    view! {
+        <details class="card settings">
+            <summary><h2>"Settings"</h2></summary>
+            <div class="settings-grid">
+                <NumberSetting label="Epochs" testid="epochs" step="1" value=Signal::derive(move || c.get().epochs as f64)
+                    set=move |v| c.update(|c| c.epochs = v as usize)
+                    help="Passes over the step's images. More learns better but takes longer." />
+                <NumberSetting label="Learning rate" testid="learning-rate" step="0.01" value=Signal::derive(move || c.get().learning_rate)
+                    set=move |v| c.update(|c| c.learning_rate = v)
+                    help="Size of each update. Lower it if the loss jumps or becomes NaN." />
+                <NumberSetting label="Batch size" testid="batch-size" step="1" value=Signal::derive(move || c.get().batch_size as f64)
+                    set=move |v| c.update(|c| c.batch_size = v as usize)
+                    help="Images per update." />
+                <NumberSetting label="λa (auxiliary loss)" testid="lambda-aux" step="0.1" value=Signal::derive(move || c.get().lambda_aux as f64)
+                    set=move |v| c.update(|c| c.lambda_aux = v as f32)
+                    help="How much the new branch must tell new classes apart on its own." />
+                <NumberSetting label="λs (sparsity)" testid="lambda-sparsity" step="0.1" value=Signal::derive(move || c.get().lambda_sparsity as f64)
+                    set=move |v| c.update(|c| c.lambda_sparsity = v as f32)
+                    help="How hard the masks push channels off. Higher prunes more." />
+                <NumberSetting label="Memory size" testid="memory" step="10" value=Signal::derive(move || c.get().memory_total as f64)
+                    set=move |v| c.update(|c| c.memory_total = v as usize)
+                    help="Old images kept (chosen by herding) and replayed in later steps." />
+                <NumberSetting label="Backbone width" testid="width" step="4" value=Signal::derive(move || c.get().backbone.width as f64)
+                    set=move |v| c.update(|c| c.backbone.width = v as usize) locked=learned_any
+                    help="Channels of the first layer of each branch. Fixed after the first step." />
+                <label class="setting">
+                    <span class="setting-name">"Image size"</span>
+                    <select data-testid="input-size" disabled=move || learned_any.get()
+                        prop:value=move || studio.with(|s| s.input_size.to_string())
+                        on:change=move |ev| {
+                            let Ok(size) = event_target_value(&ev).parse::<usize>() else { return };
+                            match studio.try_update(|s| s.set_input_size(size)) {
+                                Some(Ok(())) => c.update(|c| c.backbone.input_size = size),
+                                Some(Err(e)) => notice.say(e, true),
+                                None => {}
+                            }
+                        }>
+                        {[16usize, 24, 32, 48, 64].into_iter().map(|n| view! { <option value=n.to_string()>{format!("{n} × {n} pixels")}</option> }).collect_view()}
+                    </select>
+                    <small>"Every image is scaled to this square. Larger sees more detail but trains more slowly. Fixed after the first step."</small>
+                </label>
+            </div>
+            // The same rule Learn applies, shown as soon as a setting cannot work.
+            {move || {
+                let selected = selected.get();
+                let (seen, images) = planned_step(studio, outcome, &selected);
+                // No step picked yet: nothing to say about the batch size.
+                let images = if selected.is_empty() { 0 } else { images };
+                c.with(|c| c.check_for_step(seen, images).err()).map(|e| view! { <p class="setting-problem error" role="alert" data-testid="settings-problem">{e}</p> })
+            }}
+
+        </details>
+    }
+}
+

@@ -1,0 +1,206 @@
+//! The page's state, in narrow pieces: the classroom (a store: what a session saves), and
+//! plain signals for what only lives while the page is open (a step's progress, the engine
+//! check's figures, the last prediction).
+
+use leptos::prelude::*;
+use reactive_stores::{Field, Store};
+
+use crate::engine::report::{DemoIteration, Progress};
+use crate::engine::LearnerConfig;
+use crate::protocol::{SpeedCase, StepOutcome};
+use crate::session::Session;
+use crate::studio::Studio;
+
+/// The model's input side in pixels, until the user picks another in the settings.
+pub const INPUT_SIZE: usize = 32;
+
+/// Settings for a classroom step: small enough to finish in about a minute.
+pub fn classroom_config() -> LearnerConfig {
+    // λs 0.5: a classroom step is short and has a few dozen images per class, so the masks
+    // need a stronger push than on a large data set to switch channels off visibly.
+    let mut config = LearnerConfig {
+        epochs: 20,
+        memory_total: 120,
+        relearn_epochs: 20,
+        lambda_sparsity: 0.5,
+        ..LearnerConfig::default()
+    };
+    config.backbone.input_size = INPUT_SIZE;
+    config.backbone.width = 8;
+    config
+}
+
+/// A new, empty session with the classroom settings.
+pub fn empty_session() -> Session {
+    Session {
+        studio: Studio::new(INPUT_SIZE),
+        config: classroom_config(),
+        outcome: None,
+        params_history: Vec::new(),
+        model: None,
+        selected: Vec::new(),
+        compare: false,
+        baseline: None,
+    }
+}
+
+/// The classroom: everything a session saves (classes, the steps learned and their outcome,
+/// the settings). Components get single fields of it ([`Field`]), never the whole store.
+#[derive(Store)]
+pub struct Classroom {
+    /// The classes and their images.
+    pub studio: Studio,
+    /// Classes picked for the next step.
+    pub selected: Vec<usize>,
+    /// The settings of the next step.
+    pub config: LearnerConfig,
+    /// The last step's outcome (accuracy, branches, memory).
+    pub outcome: Option<StepOutcome>,
+    /// Branch parameters after each step: (with pruning, without).
+    pub params_history: Vec<(usize, usize)>,
+    /// The worker's learner as a model file, updated after every step.
+    pub model: Option<Vec<u8>>,
+    /// Naive fine-tuning learns beside DER (chosen before the first step).
+    pub compare: bool,
+    /// The fine-tuning baseline's model file.
+    pub baseline_model: Option<Vec<u8>>,
+}
+
+impl Classroom {
+    /// An empty classroom with the classroom settings.
+    pub fn new() -> Self {
+        Self::from_session(empty_session())
+    }
+
+    fn from_session(s: Session) -> Self {
+        Self {
+            studio: s.studio,
+            selected: s.selected,
+            config: s.config,
+            outcome: s.outcome,
+            params_history: s.params_history,
+            model: s.model,
+            compare: s.compare,
+            baseline_model: s.baseline,
+        }
+    }
+}
+
+/// Store-side helpers: what reads or replaces several fields at once.
+pub trait ClassroomExt {
+    /// The session as a file, the studio's images lent rather than copied.
+    fn encoded_session(self) -> Vec<u8>;
+    /// The session without its images (they are encoded from the studio in place).
+    fn session_without_images(self) -> Session;
+    /// Replaces the classroom with `session` (its model is already in the worker).
+    fn apply(self, session: Session);
+}
+
+impl ClassroomExt for Store<Classroom> {
+    fn encoded_session(self) -> Vec<u8> {
+        let rest = self.session_without_images();
+        self.studio().with_untracked(|studio| rest.encode_with_studio(studio))
+    }
+
+    fn session_without_images(self) -> Session {
+        Session {
+            studio: Studio::new(INPUT_SIZE),
+            config: self.config().get_untracked(),
+            outcome: self.outcome().get_untracked(),
+            params_history: self.params_history().get_untracked(),
+            model: self.model().get_untracked(),
+            selected: self.selected().get_untracked(),
+            compare: self.compare().get_untracked(),
+            baseline: self.baseline_model().get_untracked(),
+        }
+    }
+
+    fn apply(self, session: Session) {
+        self.set(Classroom::from_session(session));
+    }
+}
+
+/// The step `ids` would be: (classes seen after it, training images it would copy to the
+/// worker, exemplars included). Learn and the settings panel check the settings against it.
+pub fn planned_step(studio: Field<Studio>, outcome: Field<Option<StepOutcome>>, ids: &[usize]) -> (usize, usize) {
+    let (seen, images) = studio.with(|s| {
+        let seen = s.classes.iter().filter(|c| c.learned_in_step.is_some() || ids.contains(&c.id)).count();
+        (seen, s.train_count(ids))
+    });
+    let exemplars = outcome.with(|o| o.as_ref().map_or(0, |o| o.memory.iter().map(|(_, m)| m.len()).sum::<usize>()));
+    (seen, images + exemplars)
+}
+
+/// One progress report of the step being trained, for the live curves.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CurvePoint {
+    pub loss: f32,
+    pub classification: f32,
+    pub auxiliary: f32,
+    /// L_S, already a fraction (0–1).
+    pub sparsity: f32,
+    /// Training accuracy (0–1).
+    pub accuracy: f32,
+}
+
+/// The step being trained: transient, never saved.
+#[derive(Clone, Copy)]
+pub struct Training {
+    /// The classes being learned, while a step runs.
+    pub learning: RwSignal<Option<Vec<usize>>>,
+    /// The last progress report.
+    pub progress: RwSignal<Option<Progress>>,
+    /// The loss curve so far.
+    pub losses: RwSignal<Vec<CurvePoint>>,
+    /// The progress shown is the baseline's (it trains after DER's step).
+    pub baseline: RwSignal<bool>,
+}
+
+impl Training {
+    pub fn new() -> Self {
+        Self { learning: RwSignal::new(None), progress: RwSignal::new(None), losses: RwSignal::new(Vec::new()), baseline: RwSignal::new(false) }
+    }
+}
+
+/// The engine check's and speed measurement's figures.
+#[derive(Clone, Copy)]
+pub struct Checks {
+    pub demo_steps: RwSignal<Vec<DemoIteration>>,
+    pub demo_running: RwSignal<bool>,
+    pub demo_mean_millis: RwSignal<Option<f64>>,
+    /// Each check step's new branch: parameters before and after pruning.
+    pub demo_pruned: RwSignal<Vec<(usize, usize)>>,
+    pub speed: RwSignal<Vec<SpeedCase>>,
+    pub speed_running: RwSignal<bool>,
+    /// The worker's wasm memory and the bytes its Rust side holds, as last reported.
+    pub worker_memory: RwSignal<Option<(f64, f64)>>,
+}
+
+impl Checks {
+    pub fn new() -> Self {
+        Self {
+            demo_steps: RwSignal::new(Vec::new()),
+            demo_running: RwSignal::new(false),
+            demo_mean_millis: RwSignal::new(None),
+            demo_pruned: RwSignal::new(Vec::new()),
+            speed: RwSignal::new(Vec::new()),
+            speed_running: RwSignal::new(false),
+            worker_memory: RwSignal::new(None),
+        }
+    }
+}
+
+/// The image last sent for prediction, and the answer.
+#[derive(Clone, Copy)]
+pub struct Asked {
+    /// The image last sent.
+    pub probe: RwSignal<Option<Vec<u8>>>,
+    /// (label, probability) per class.
+    pub answer: RwSignal<Vec<(usize, f32)>>,
+}
+
+impl Asked {
+    pub fn new() -> Self {
+        Self { probe: RwSignal::new(None), answer: RwSignal::new(Vec::new()) }
+    }
+}

@@ -1,0 +1,108 @@
+//! The step room: what the next step will learn, Learn and Cancel, the comparison choice, and
+//! the running step's progress.
+
+use leptos::prelude::*;
+use reactive_stores::Field;
+
+use super::link::WorkerLink;
+use super::loading::Loader;
+use super::notice::Notice;
+use super::progress::TrainingProgress;
+use super::state::{planned_step, Training};
+use super::url::simulate;
+use crate::engine::LearnerConfig;
+use crate::protocol::{BackendInfo, StepOutcome, ToWorker};
+use crate::studio::Studio;
+use crate::web::tab_lock::{Ownership, TabLock};
+
+/// The next step: its classes, Learn, and its progress while it runs.
+#[component]
+pub fn StepPanel(
+    /// The classes (the step's images are copied from here).
+    studio: Field<Studio>,
+    /// The classes picked for the step.
+    selected: Field<Vec<usize>>,
+    /// The step's settings, checked before anything trains.
+    config: Field<LearnerConfig>,
+    /// The last step's outcome: the step number, its exemplars, and whether comparing is fixed.
+    outcome: Field<Option<StepOutcome>>,
+    /// Train naive fine-tuning beside DER.
+    compare: Field<bool>,
+    /// The running step.
+    training: Training,
+    /// Learn waits for the worker's device.
+    #[prop(into)]
+    backend: Signal<Option<BackendInfo>>,
+    /// Learn waits for a loading session; a resumed session runs its interrupted step again.
+    load: Loader,
+    /// Learn is off in a tab that does not own the session.
+    tab: TabLock,
+) -> impl IntoView {
+    let notice = Notice::get();
+    let worker = WorkerLink::get();
+    let learn = move || {
+        let ids = selected.get_untracked();
+        let mut config = config.get_untracked();
+        // Read in place: the studio may hold thousands of images, only the step's are copied.
+        let (classes_seen, images) = planned_step(studio, outcome, &ids);
+        let checked = studio.with_untracked(|studio| {
+            let first = studio.classes.iter().all(|c| c.learned_in_step.is_none());
+            studio.check_step(&ids, first)?;
+            config.backbone.input_size = studio.input_size;
+            // Settings that cannot work are refused here, before anything trains.
+            config.check_for_step(classes_seen, images)?;
+            let mut seen: Vec<usize> = studio.classes.iter().filter(|c| c.learned_in_step.is_some()).map(|c| c.id).collect();
+            seen.extend(&ids);
+            Ok::<_, String>((studio.train_set(&ids), studio.test_set(&seen)))
+        });
+        let (train, test) = match checked {
+            Ok(sets) => sets,
+            Err(e) => return notice.say(e, true),
+        };
+        training.losses.set(Vec::new());
+        notice.clear();
+        training.learning.set(Some(ids.clone()));
+        training.baseline.set(false);
+        worker.send(ToWorker::Learn { config, train, test, compare: compare.get_untracked() });
+        if simulate("fault-in-step") {
+            set_timeout(move || worker.send(ToWorker::SimulateFault), std::time::Duration::from_millis(1500));
+        }
+    };
+    // A step interrupted by a worker fault runs again once the session is back (on the CPU).
+    Effect::new(move |_| {
+        if backend.with(Option::is_some) && load.take_resume() {
+            learn();
+            notice.say("Running the interrupted step again on the CPU…", false);
+        }
+    });
+    let names = move || {
+        let selected = selected.get();
+        studio.with(|studio| selected.iter().filter_map(|&id| studio.class(id).ok().map(|c| c.name.clone())).collect::<Vec<_>>().join(", "))
+    };
+    let running = move || training.learning.with(Option::is_some);
+    view! {
+        <section class="card" aria-labelledby="step-title">
+            <h2 id="step-title">{move || format!("Step {}", outcome.with(|o| o.as_ref().map(|o| o.summary.step + 2).unwrap_or(1)))}</h2>
+            <p>{move || if selected.with(Vec::is_empty) { "Tick “In the next step” on the classes to learn now.".to_string() } else { format!("Will learn: {}", names()) }}</p>
+            <div class="row">
+                <button class="primary" data-testid="learn" on:click=move |_| learn()
+                    disabled=move || running() || backend.with(Option::is_none) || load.is_loading()
+                        || matches!(tab.ownership.get(), Ownership::OtherTab | Ownership::TakenOver)>
+                    {move || if running() { "Learning…" } else { "Learn" }}
+                </button>
+                <Show when=running>
+                    <button data-testid="cancel" on:click=move |_| worker.send(ToWorker::Cancel)>"Cancel"</button>
+                </Show>
+            </div>
+            <label class="pick">
+                <input type="checkbox" data-testid="compare" prop:checked=move || compare.get()
+                    disabled=move || outcome.with(Option::is_some) || running()
+                    on:change=move |ev| compare.set(event_target_checked(&ev)) />
+                " Also train naive fine-tuning on the same steps, to see what DER prevents (choose before the first step; steps take longer)"
+            </label>
+            <Show when=running>
+                <TrainingProgress training=training />
+            </Show>
+        </section>
+    }
+}
