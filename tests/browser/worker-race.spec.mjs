@@ -54,6 +54,12 @@ test('a step learned while live prediction runs builds on the earlier step', { t
   // Step 1's row as it was after step 1; the new column (the classes of step 2) is blank in it.
   assert.deepEqual(afterStep2[0], [...afterStep1[0].slice(0, -1), '', afterStep1[0].at(-1)], "step 1's row is what it was after step 1");
   assert.ok(afterStep2[1][0]?.trim(), `step 2's row has its first cell: ${JSON.stringify(afterStep2[1])}`);
+  // What remains in the worker is the step that finished during the predictions: live
+  // prediction goes on with the new model's four classes (an old learner put back by a
+  // prediction would answer with two).
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction] .bar-row').length === 4
+    || document.querySelector('[data-testid=notice].error'), null, { timeout: 120_000, polling: 250 });
+  assert.equal(await page.locator('[data-testid=notice].error').count(), 0, await notice(page));
   await page.screenshot({ path: `${SHOTS}/worker-race-step-2.png`, fullPage: true });
 
   // Restore (Import of the session exported after step 1) while live prediction still runs:

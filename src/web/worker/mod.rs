@@ -1,0 +1,135 @@
+//! The dedicated Web Worker that owns Burn: picks WebGPU or the CPU, runs training, and
+//! reports back. GPU failures become messages for the page, never a silent death.
+//!
+//! Rooms: [`state`] (the one state and its rules), [`step`] (a classroom step), [`device`]
+//! (WebGPU or the CPU), [`speed`] (the engine check's speed table). This file receives the
+//! page's messages and answers every one.
+
+mod device;
+mod speed;
+mod state;
+mod step;
+
+use wasm_bindgen::JsCast;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+use crate::engine::demo::train_demo;
+use crate::protocol::{FromWorker, Request, ToWorker, WorkerError};
+use state::{device, restore, with_state, Busy};
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+/// Sends a message as bytes in a transferred buffer (no copy on the way to the page).
+fn post(message: &FromWorker) {
+    let start = now();
+    let bytes = message.encode();
+    let array = js_sys::Uint8Array::from(bytes.as_slice());
+    let _ = scope().post_message_with_transfer(&array, &js_sys::Array::of1(&array.buffer()));
+    if !matches!(message, FromWorker::StepProgress { .. } | FromWorker::DemoIteration { .. }) {
+        web_sys::console::debug_1(&format!("message from worker {}: {} bytes, encoded and posted in {:.2} ms", message.kind(), bytes.len(), now() - start).into());
+    }
+}
+
+fn now() -> f64 {
+    scope().performance().map(|p| p.now()).unwrap_or(0.0)
+}
+
+pub fn start() {
+    // A panic (e.g. cubecl's handler for an invalid shader or a lost device) is reported to the
+    // page before the worker dies, so the page can offer the CPU.
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        // The page shows the cause; the source location goes to the console above.
+        let payload = info.payload();
+        let cause = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| info.to_string());
+        post(&FromWorker::Crashed { error: WorkerError::device(format!("The training worker stopped: {cause}")) });
+    }));
+    // Lives as long as the worker: the handler is never removed.
+    let on_message = gloo_events::EventListener::new(&scope(), "message", |event| {
+        let Some(event) = event.dyn_ref::<MessageEvent>() else { return };
+        let bytes = js_sys::Uint8Array::new(&event.data()).to_vec();
+        wasm_bindgen_futures::spawn_local(async move {
+            match ToWorker::decode(&bytes) {
+                Ok(message) => {
+                    let request = message.request();
+                    if let Err(error) = handle(message).await {
+                        post(&FromWorker::Failed { request, error });
+                    }
+                }
+                Err(e) => post(&FromWorker::Failed { request: Request::Unreadable, error: WorkerError::input(e) }),
+            }
+        });
+    });
+    on_message.forget();
+    post(&FromWorker::Loaded);
+}
+
+/// Runs one request; its success answers are posted here, its failure by the caller.
+async fn handle(message: ToWorker) -> Result<(), WorkerError> {
+    match message {
+        ToWorker::Cancel => with_state(|s| s.cancel = s.busy.is_some()),
+        ToWorker::MemoryUsage => post(&FromWorker::MemoryUsage {
+            wasm_bytes: crate::web::diagnostics::wasm_memory_bytes(),
+            live_bytes: crate::web::diagnostics::live_heap_bytes(),
+        }),
+        ToWorker::SimulateFault => panic!("simulated GPU fault: device lost (test hook)"),
+        // Not a Rust panic: a JavaScript exception escapes the worker, as a wasm trap or an
+        // allocation failure would; only the Worker's error event tells the page.
+        ToWorker::SimulateAbort => wasm_bindgen::throw_str("simulated abort: out of memory (test hook)"),
+        ToWorker::Learn { config, train, test, compare } => {
+            let device = device()?;
+            let _busy = Busy::claim(Request::Learn)?;
+            let outcome = step::learn(config, device, train, test, compare).await?;
+            post(&FromWorker::StepDone { outcome: Box::new(outcome) });
+        }
+        ToWorker::Predict { sample } => {
+            // A clone of the committed model: a step or restore that completes meanwhile
+            // replaces the committed one, and nothing here writes it back.
+            let learner = with_state(|s| s.learner.clone())
+                .ok_or_else(|| WorkerError::input("Nothing has been learned yet: learn a step before asking for a prediction."))?;
+            let mut rows = learner.predict(&[&sample]).await.map_err(|e| WorkerError::device(e.to_string()))?;
+            let probabilities = rows.pop().ok_or_else(|| WorkerError::input("the model gave no prediction"))?;
+            post(&FromWorker::Prediction { class_order: learner.class_order.clone(), probabilities });
+        }
+        ToWorker::Restore { model, accuracy, baseline, baseline_accuracy } => {
+            let _busy = Busy::claim(Request::Restore)?;
+            restore(model, accuracy, baseline, baseline_accuracy)?;
+            post(&FromWorker::Restored);
+        }
+        ToWorker::MeasureSpeed { settings, branches } => {
+            let device = device()?;
+            let _busy = Busy::claim(Request::MeasureSpeed)?;
+            speed::measure_speed(&settings, &branches, &device).await.map_err(|e| WorkerError::device(e.to_string()))?;
+            post(&FromWorker::SpeedDone);
+        }
+        ToWorker::Init { backend } => {
+            let (device, info) = device::choose_device(backend).await;
+            with_state(|s| s.device = Some(device));
+            post(&FromWorker::BackendReady { backend: info });
+        }
+        ToWorker::TrainDemo { seed } => {
+            let device = device()?;
+            let _busy = Busy::claim(Request::TrainDemo)?;
+            let (mut total, mut iterations) = (0.0, 0);
+            let summaries = train_demo(&device, seed, |it| {
+                total += it.millis;
+                iterations += 1;
+                post(&FromWorker::DemoIteration { iteration: it });
+            })
+            .await
+            .map_err(|e| WorkerError::device(e.to_string()))?;
+            post(&FromWorker::DemoDone {
+                iterations,
+                mean_millis: total / iterations.max(1) as f64,
+                branch_params: summaries.iter().map(|s| (s.branch_params_before, s.branch_params_after)).collect(),
+            });
+        }
+    }
+    Ok(())
+}
