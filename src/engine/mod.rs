@@ -32,7 +32,7 @@ pub mod prune;
 #[cfg(feature = "train")]
 pub mod seeding;
 #[cfg(feature = "train")]
-pub mod snapshot;
+pub mod model_file;
 #[cfg(feature = "train")]
 pub mod tensor_io;
 

@@ -7,11 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::archive::{Archive, ArchiveError, Entry};
+use crate::classroom::archive::{Archive, ArchiveError, Entry};
 use crate::engine::metrics::AccuracyMatrix;
 use crate::engine::{LearnerConfig, Sample};
 use crate::protocol::StepOutcome;
-use crate::studio::{Studio, MAX_NAME_CHARS};
+use crate::classroom::studio::{Studio, MAX_NAME_CHARS};
 
 const META: &str = "session.json";
 const MODEL: &str = "model";
@@ -68,13 +68,13 @@ impl Session {
     /// enough to write after every change), and the images of the classes `write` picks, one
     /// entry a class (only the classes that changed since the last save need writing).
     /// [`Self::decode_split`] reads them back.
-    pub fn encode_split(&self, studio: &Studio, write: impl Fn(&crate::studio::ClassEntry) -> bool) -> (Vec<u8>, Vec<(usize, Vec<u8>)>) {
+    pub fn encode_split(&self, studio: &Studio, write: impl Fn(&crate::classroom::studio::ClassEntry) -> bool) -> (Vec<u8>, Vec<(usize, Vec<u8>)>) {
         let (meta, images) = self.parts(studio, write);
         (meta.encode(), images)
     }
 
     /// The archive of everything but the images, and the pixels of the classes `write` picks.
-    fn parts(&self, studio: &Studio, write: impl Fn(&crate::studio::ClassEntry) -> bool) -> (Archive, Vec<(usize, Vec<u8>)>) {
+    fn parts(&self, studio: &Studio, write: impl Fn(&crate::classroom::studio::ClassEntry) -> bool) -> (Archive, Vec<(usize, Vec<u8>)>) {
         let mut images = Vec::new();
         for class in studio.classes.iter().filter(|c| write(c)) {
             let mut pixels = Vec::with_capacity(class.samples.iter().map(|s| s.pixels.len()).sum());
@@ -271,7 +271,7 @@ mod tests {
         let s = session();
         let mut archive = Archive::decode(&s.encode()).unwrap();
         let entry = archive.entries.iter_mut().find(|e| e.name == "samples/1").unwrap();
-        let crate::archive::Body::Bytes(bytes) = &mut entry.body else { panic!("bytes") };
+        let crate::classroom::archive::Body::Bytes(bytes) = &mut entry.body else { panic!("bytes") };
         bytes.pop();
         let err = Session::decode(&archive.encode()).unwrap_err();
         assert!(err.to_string().contains("Собака"), "{err}");
