@@ -2,25 +2,18 @@
 //! without forgetting.
 //!
 //! - [`engine`]: the DER method, device-agnostic, used by the browser worker and the CLI.
+//! - [`classroom`]: the classroom (classes, images, held-out split) and its files (the archive
+//!   format, the session), plain Rust shared by the page and the worker.
 //! - [`protocol`]: the typed messages between the page and the worker.
-//! - `imagefolder` and `cli` (native only): the command-line benchmark.
+//! - `tools` (native; its speed benchmark also runs in the worker): `der bench` and `der speed`.
 //! - `web` (wasm only): the Leptos page and the training worker.
 
-pub mod archive;
-#[cfg(feature = "train")]
-pub mod benchmark;
+pub mod classroom;
 pub mod engine;
 pub mod protocol;
-pub mod session;
-pub mod studio;
-pub mod upload;
 
-#[cfg(not(target_arch = "wasm32"))]
-pub mod imagefolder;
-#[cfg(all(not(target_arch = "wasm32"), feature = "train"))]
-pub mod cli;
-#[cfg(all(not(target_arch = "wasm32"), feature = "train"))]
-pub mod speed;
+#[cfg(any(not(target_arch = "wasm32"), feature = "train"))]
+pub mod tools;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -75,7 +75,7 @@ pub enum ToWorker {
     SimulateAbort,
 }
 
-/// What the speed benchmark (`crate::benchmark`) times.
+/// What the speed benchmark (`crate::tools::benchmark`) times.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SpeedSettings {
     pub batch: usize,
@@ -294,6 +294,15 @@ mod tests {
         assert_eq!(FromWorker::decode(&saved.encode()).unwrap(), saved);
         assert!(ToWorker::decode(&[200, 1, 2]).is_err());
         assert!(FromWorker::decode(&[]).is_err());
+    }
+
+    /// The page builds `BackboneConfig` with plain serde and the worker with Burn's `Config`
+    /// derive (engine/config.rs): postcard is positional, so both must write the same four
+    /// numbers in field order, or a Learn from the page would not decode in the worker.
+    #[test]
+    fn backbone_settings_have_one_binary_layout_with_and_without_burn() {
+        let backbone = crate::engine::BackboneConfig { input_size: 48, width: 12, stages: 3, blocks_per_stage: 2 };
+        assert_eq!(postcard::to_allocvec(&backbone).unwrap(), postcard::to_allocvec(&(48usize, 12usize, 3usize, 2usize)).unwrap());
     }
 
     /// Images and model bytes travel as bytes: a 200-image step costs about one byte per

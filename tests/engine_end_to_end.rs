@@ -9,7 +9,7 @@ use der_studio::engine::learner::Silent;
 use der_studio::engine::network::DerNetwork;
 use der_studio::engine::tensor_io::read_f32;
 use der_studio::engine::{AccuracyMatrix, Learner, LearnerConfig, Method};
-use der_studio::imagefolder::ImageFolder;
+use der_studio::tools::imagefolder::ImageFolder;
 
 const TASKS: [[usize; 2]; 3] = [[0, 1], [2, 3], [4, 5]];
 

@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use der_studio::imagefolder::ImageFolder;
+use der_studio::tools::imagefolder::ImageFolder;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("der-imagefolder-{name}-{}", std::process::id()));
@@ -92,7 +92,7 @@ fn validation_is_held_out_of_training_and_replaces_the_test_split() {
 #[test]
 fn bench_refuses_a_memory_smaller_than_the_classes_before_training() {
     use clap::Parser;
-    use der_studio::cli::{bench, Cli, Command};
+    use der_studio::tools::cli::{bench, Cli, Command};
     let parse = |extra: &[&str]| {
         let mut argv = vec!["der", "bench", "--data", "tests/fixtures/mnist6", "--epochs", "1"];
         argv.extend_from_slice(extra);

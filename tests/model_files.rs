@@ -5,11 +5,11 @@
 use std::path::Path;
 
 use burn::tensor::Device;
-use der_studio::archive::{Archive, ArchiveError, Body};
+use der_studio::classroom::archive::{Archive, ArchiveError, Body};
 use der_studio::engine::config::BackboneConfig;
 use der_studio::engine::learner::Silent;
 use der_studio::engine::{Learner, LearnerConfig, Sample};
-use der_studio::imagefolder::ImageFolder;
+use der_studio::tools::imagefolder::ImageFolder;
 
 fn fixture() -> ImageFolder {
     ImageFolder::load(Path::new("tests/fixtures/mnist6"), 16, None).expect("fixture loads")

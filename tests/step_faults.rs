@@ -8,7 +8,7 @@ use burn::tensor::Device;
 use der_studio::engine::config::BackboneConfig;
 use der_studio::engine::learner::{Control, Observer, Progress, Silent, StepError};
 use der_studio::engine::{Learner, LearnerConfig};
-use der_studio::imagefolder::ImageFolder;
+use der_studio::tools::imagefolder::ImageFolder;
 
 fn trained_one_step() -> (Learner, ImageFolder) {
     let data = ImageFolder::load(Path::new("tests/fixtures/mnist6"), 16, None).expect("fixture loads");
@@ -68,7 +68,7 @@ fn cancel_at_any_report_keeps_the_previous_model() {
     let next = data.train.filter_classes(&[2, 3]);
     // First batch, mid-training, and the phases after training (prune, re-learn, memory).
     let mut total = CancelAt { reports: 0, at: usize::MAX };
-    let mut probe = Learner::import(&der_studio::archive::Archive::decode(&before).unwrap(), Device::flex()).unwrap();
+    let mut probe = Learner::import(&der_studio::classroom::archive::Archive::decode(&before).unwrap(), Device::flex()).unwrap();
     pollster::block_on(probe.learn_step(&next, &mut total)).unwrap();
     for at in [1, total.reports / 2, total.reports - 2, total.reports - 1, total.reports] {
         let err = pollster::block_on(learner.learn_step(&next, &mut CancelAt { reports: 0, at })).unwrap_err();

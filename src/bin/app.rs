@@ -7,7 +7,7 @@ static ALLOCATOR: der_studio::web::diagnostics::CountingAllocator = der_studio::
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    der_studio::web::app::start();
+    der_studio::web::page::start();
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -3,16 +3,16 @@
 #[cfg(all(not(target_arch = "wasm32"), feature = "train"))]
 fn main() {
     use clap::Parser;
-    let cli = der_studio::cli::Cli::parse();
+    let cli = der_studio::tools::cli::Cli::parse();
     match cli.command {
-        der_studio::cli::Command::Bench(args) => {
-            if let Err(message) = der_studio::cli::bench(&args) {
+        der_studio::tools::cli::Command::Bench(args) => {
+            if let Err(message) = der_studio::tools::cli::bench(&args) {
                 eprintln!("error: {message}");
                 std::process::exit(1);
             }
         }
-        der_studio::cli::Command::Speed(args) => {
-            if let Err(message) = der_studio::speed::run(args) {
+        der_studio::tools::cli::Command::Speed(args) => {
+            if let Err(message) = der_studio::tools::speed::run(args) {
                 eprintln!("error: {message}");
                 std::process::exit(1);
             }

@@ -39,15 +39,28 @@ impl std::str::FromStr for Method {
 }
 
 /// Shape of one feature extractor (a small ResNet for square RGB input).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// With Burn built in (`train`) this is a Burn [`Config`](burn::config::Config), like Burn's own
+/// layer configurations: `BackboneConfig::new()` gives the defaults, `with_width(…)` changes
+/// one. The derive writes the same JSON as serde's derive (the field names and values saved
+/// sessions and model files hold). The page is built without Burn, so there serde is derived
+/// directly. `Default` is written out because the Config derive has none; a test checks it
+/// equals `new()`.
+#[cfg_attr(feature = "train", derive(burn::config::Config))]
+#[cfg_attr(not(feature = "train"), derive(Clone, Serialize, Deserialize))]
+#[derive(Debug, PartialEq)]
 pub struct BackboneConfig {
     /// Side of the square input image in pixels.
+    #[cfg_attr(feature = "train", config(default = 32))]
     pub input_size: usize,
     /// Channels of the first stage; each later stage doubles them.
+    #[cfg_attr(feature = "train", config(default = 8))]
     pub width: usize,
     /// Number of stages (each after the first halves the resolution).
+    #[cfg_attr(feature = "train", config(default = 3))]
     pub stages: usize,
     /// Residual blocks per stage.
+    #[cfg_attr(feature = "train", config(default = 1))]
     pub blocks_per_stage: usize,
 }
 
@@ -190,6 +203,17 @@ impl LearnerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "train")]
+    #[test]
+    fn the_backbone_config_keeps_its_json_and_its_defaults() {
+        assert_eq!(BackboneConfig::new(), BackboneConfig::default());
+        let custom = BackboneConfig::new().with_input_size(64).with_width(16);
+        let json = serde_json::to_string(&custom).unwrap();
+        assert_eq!(json, r#"{"input_size":64,"width":16,"stages":3,"blocks_per_stage":1}"#);
+        let back: BackboneConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, custom);
+    }
 
     #[test]
     fn settings_that_cannot_work_are_refused_with_what_would() {

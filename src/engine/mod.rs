@@ -2,7 +2,9 @@
 //!
 //! Reading order: [`gate`] (channel masks) → [`branch`] (one feature extractor F_t) →
 //! [`prune`] (physical channel removal) → [`network`] (the expandable super-feature extractor
-//! with its heads) → [`memory`] (herding) → [`learner`] (one incremental step) → [`metrics`].
+//! with its heads) → [`memory`] (herding) → [`learner`] (one incremental step: training, the
+//! training iteration, classifier re-learning, inference) → [`metrics`] → [`model_file`]
+//! (saving and restoring a learner).
 //!
 //! The modules that touch tensors need the `train` feature (Burn); the plain data types
 //! (configuration, samples, reports, metrics) do not, so the page can use them without
@@ -32,7 +34,7 @@ pub mod prune;
 #[cfg(feature = "train")]
 pub mod seeding;
 #[cfg(feature = "train")]
-pub mod snapshot;
+pub mod model_file;
 #[cfg(feature = "train")]
 pub mod tensor_io;
 

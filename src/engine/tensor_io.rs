@@ -6,14 +6,9 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use super::data::Sample;
 
 /// Why a read-back failed (a lost GPU device, an out-of-memory error, …).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("reading a tensor back from the device failed: {0}")]
 pub struct ReadError(pub String);
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "reading a tensor back from the device failed: {}", self.0)
-    }
-}
 
 pub async fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, ReadError> {
     let data = tensor

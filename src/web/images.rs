@@ -64,7 +64,7 @@ pub async fn decode_upload(file: &web_sys::File, size: usize) -> Result<Vec<u8>,
         return Err(format!("“{name}” is larger than 25 MB."));
     }
     let bytes = file_bytes(file).await.map_err(|_| format!("“{name}” could not be read."))?;
-    crate::upload::check_declared_size(&name, &bytes)?;
+    crate::classroom::upload::check_declared_size(&name, &bytes)?;
     drop(bytes);
     let window = web_sys::window().ok_or("no window")?;
     let promise = window.create_image_bitmap_with_blob(file).map_err(js_error)?;

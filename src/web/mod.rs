@@ -11,6 +11,3 @@ pub mod tab_lock;
 #[cfg(feature = "train")]
 pub mod worker;
 pub mod worker_client;
-
-/// The page's entry point under its former name (`src/bin/app.rs` calls `web::app::start`).
-pub use page as app;

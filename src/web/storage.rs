@@ -1,5 +1,5 @@
 //! The session kept in this browser: one IndexedDB record (through `rexie`, a small async
-//! wrapper over IndexedDB) holding the encoded [`crate::session::Session`], plus file export
+//! wrapper over IndexedDB) holding the encoded [`crate::classroom::session::Session`], plus file export
 //! and import. Nothing leaves the machine.
 
 use js_sys::{Array, Uint8Array};

@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use reactive_stores::Field;
 
 use super::notice::Notice;
-use crate::studio::Studio;
+use crate::classroom::studio::Studio;
 use crate::web::camera;
 
 /// The camera's frames, shared through context: the camera panel shows them, and any other

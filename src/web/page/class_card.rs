@@ -8,7 +8,7 @@ use wasm_bindgen::JsCast;
 
 use super::classes::{add_files, report_added};
 use super::notice::Notice;
-use crate::studio::Studio;
+use crate::classroom::studio::Studio;
 use crate::web::images::draw_sample;
 
 /// The card of class `id`.

@@ -7,7 +7,7 @@ use reactive_stores::Field;
 
 use super::class_card::ClassCard;
 use super::notice::Notice;
-use crate::studio::Studio;
+use crate::classroom::studio::Studio;
 use crate::web::images::{bundled_digit, decode_upload, fetch_bytes};
 
 /// Loads digits 0–5 as six classes of 40 real MNIST images each.

@@ -6,7 +6,7 @@ use reactive_stores::Field;
 
 use super::class_card::Thumb;
 use crate::protocol::StepOutcome;
-use crate::studio::Studio;
+use crate::classroom::studio::Studio;
 
 /// Whether the model still knows the old classes.
 #[component]

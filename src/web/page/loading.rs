@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::notice::Notice;
 use crate::protocol::ToWorker;
-use crate::session::Session;
+use crate::classroom::session::Session;
 use crate::web::storage::{self, Saved};
 use crate::web::tab_lock::{self, TabLock};
 

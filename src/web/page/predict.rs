@@ -12,7 +12,7 @@ use super::link::WorkerLink;
 use super::notice::Notice;
 use super::state::Asked;
 use crate::protocol::{StepOutcome, ToWorker};
-use crate::studio::Studio;
+use crate::classroom::studio::Studio;
 use crate::web::images::decode_upload;
 
 /// Shows what the model says about one image: a kept-aside sample or an uploaded picture.

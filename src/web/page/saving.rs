@@ -102,7 +102,7 @@ pub fn autosave(room: Store<Classroom>, load: Loader, tab: TabLock, saving: Savi
                 let known = known.unwrap_or_default();
                 let rest = room.session_without_images();
                 let (meta, images, removed, now_saved, session_bytes) = room.studio().with_untracked(|studio| {
-                    let mark = |c: &crate::studio::ClassEntry| (c.samples.len(), studio.input_size);
+                    let mark = |c: &crate::classroom::studio::ClassEntry| (c.samples.len(), studio.input_size);
                     let (meta, images) = rest.encode_split(studio, |c| whole || known.get(&c.id) != Some(&mark(c)));
                     let removed: Vec<usize> = known.keys().filter(|id| studio.class(**id).is_err()).copied().collect();
                     let now_saved: HashMap<usize, (usize, usize)> = studio.classes.iter().map(|c| (c.id, mark(c))).collect();

@@ -10,7 +10,7 @@ use super::loading::{take_over, Loader};
 use super::notice::Notice;
 use super::saving::Saving;
 use super::state::{empty_session, Classroom, ClassroomExt};
-use crate::session::Session;
+use crate::classroom::session::Session;
 use crate::web::storage;
 use crate::web::tab_lock::{Ownership, TabLock};
 

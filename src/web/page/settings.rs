@@ -8,7 +8,7 @@ use super::notice::Notice;
 use super::state::planned_step;
 use crate::engine::LearnerConfig;
 use crate::protocol::StepOutcome;
-use crate::studio::Studio;
+use crate::classroom::studio::Studio;
 
 /// One numeric setting with its help text.
 #[component]

@@ -8,8 +8,8 @@ use reactive_stores::{Field, Store};
 use crate::engine::report::{DemoIteration, Progress};
 use crate::engine::LearnerConfig;
 use crate::protocol::{SpeedCase, StepOutcome};
-use crate::session::Session;
-use crate::studio::Studio;
+use crate::classroom::session::Session;
+use crate::classroom::studio::Studio;
 
 /// The model's input side in pixels, until the user picks another in the settings.
 pub const INPUT_SIZE: usize = 32;

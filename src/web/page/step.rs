@@ -12,7 +12,7 @@ use super::state::{planned_step, Training};
 use super::url::simulate;
 use crate::engine::LearnerConfig;
 use crate::protocol::{BackendInfo, StepOutcome, ToWorker};
-use crate::studio::Studio;
+use crate::classroom::studio::Studio;
 use crate::web::tab_lock::{Ownership, TabLock};
 
 /// The next step: its classes, Learn, and its progress while it runs.

@@ -4,7 +4,7 @@ use burn::tensor::Device;
 
 use super::post;
 use super::step::yield_now;
-use crate::benchmark::{time_prediction, time_training};
+use crate::tools::benchmark::{time_prediction, time_training};
 use crate::engine::tensor_io::ReadError;
 use crate::protocol::{FromWorker, SpeedSettings};
 

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use burn::tensor::Device;
 
-use crate::archive::Archive;
+use crate::classroom::archive::Archive;
 use crate::engine::{AccuracyMatrix, Learner};
 use crate::protocol::{Request, WorkerError};
 

@@ -8,35 +8,21 @@ use image::imageops::FilterType;
 use crate::engine::{Dataset, Sample};
 
 /// Why a data set could not be read, with the path at fault.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ImageFolderError {
+    #[error("folder not found: {}", .0.display())]
     MissingFolder(PathBuf),
+    #[error("no class folders in {}", .0.display())]
     NoClasses(PathBuf),
+    #[error("no images in class folder {}", .0.display())]
     NoImages(PathBuf),
+    #[error("cannot read image {}: {reason}", path.display())]
     Unreadable { path: PathBuf, reason: String },
+    #[error("class '{class}' has no folder in the {split} split")]
     ClassMismatch { class: String, split: &'static str },
+    #[error("class '{class}' has {images} training images: too few to hold {held_out} out for validation and still train")]
     TooFewForValidation { class: String, images: usize, held_out: usize },
 }
-
-impl std::fmt::Display for ImageFolderError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::MissingFolder(p) => write!(f, "folder not found: {}", p.display()),
-            Self::NoClasses(p) => write!(f, "no class folders in {}", p.display()),
-            Self::NoImages(p) => write!(f, "no images in class folder {}", p.display()),
-            Self::Unreadable { path, reason } => write!(f, "cannot read image {}: {reason}", path.display()),
-            Self::ClassMismatch { class, split } => {
-                write!(f, "class '{class}' has no folder in the {split} split")
-            }
-            Self::TooFewForValidation { class, images, held_out } => write!(
-                f,
-                "class '{class}' has {images} training images: too few to hold {held_out} out for validation and still train"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for ImageFolderError {}
 
 /// A data set's two splits and the class names (label = index in `classes`).
 pub struct ImageFolder {

@@ -7,17 +7,22 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::archive::{Archive, ArchiveError, Entry};
+use crate::classroom::archive::{Archive, ArchiveError, Entry};
 use crate::engine::metrics::AccuracyMatrix;
+use crate::engine::report::StepSummary;
 use crate::engine::{LearnerConfig, Sample};
-use crate::protocol::StepOutcome;
-use crate::studio::{Studio, MAX_NAME_CHARS};
+use crate::protocol::{BaselineOutcome, BranchView, StepOutcome};
+use crate::classroom::studio::{Studio, MAX_NAME_CHARS};
 
 const META: &str = "session.json";
 const MODEL: &str = "model";
 const BASELINE: &str = "baseline";
 /// What a session file is, so a model-only file is not mistaken for one.
 const KIND: &str = "der-studio-session";
+/// The version of `session.json`'s contents. 1: written before the field existed, with the
+/// worker's `StepOutcome` stored as it was sent; 2: the session's own [`SavedOutcome`] (the
+/// same JSON, now owned by this file). Bumped when the stored fields change.
+pub const SESSION_VERSION: u32 = 2;
 
 /// Everything the page needs to continue where the user left off.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,15 +45,128 @@ pub struct Session {
 #[derive(Serialize, Deserialize)]
 struct Meta {
     kind: String,
+    /// Absent in version 1 files.
+    #[serde(default = "first_version")]
+    version: u32,
     /// The studio with its images moved to `samples/<class id>` entries.
     studio: Studio,
     config: LearnerConfig,
-    outcome: Option<StepOutcome>,
+    outcome: Option<SavedOutcome>,
     params_history: Vec<(usize, usize)>,
     #[serde(default)]
     selected: Vec<usize>,
     #[serde(default)]
     compare: bool,
+}
+
+fn first_version() -> u32 {
+    1
+}
+
+/// The last step's results as a session file stores them. The session owns these types so that
+/// a change to the worker's messages ([`StepOutcome`]) cannot silently change the file; the
+/// fields mirror what version 1 files hold, so those read into them unchanged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedOutcome {
+    pub summary: StepSummary,
+    pub accuracy_rows: Vec<Vec<f32>>,
+    pub accuracy_seen: Vec<f32>,
+    pub average_incremental_accuracy: f32,
+    pub forgetting: f32,
+    pub class_order: Vec<usize>,
+    pub confusion: Vec<Vec<usize>>,
+    pub branches: Vec<SavedBranch>,
+    /// Exemplars kept per class (label, images).
+    pub memory: Vec<(usize, Vec<Sample>)>,
+    #[serde(default)]
+    pub baseline: Option<SavedBaseline>,
+}
+
+/// One branch of the representation view, as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedBranch {
+    pub kept: Vec<usize>,
+    pub total: Vec<usize>,
+    pub gate_names: Vec<String>,
+    pub params: usize,
+    pub frozen: bool,
+}
+
+/// Naive fine-tuning's results, as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedBaseline {
+    pub accuracy_rows: Vec<Vec<f32>>,
+    pub accuracy_seen: Vec<f32>,
+    pub average_incremental_accuracy: f32,
+    pub forgetting: f32,
+}
+
+impl From<&StepOutcome> for SavedOutcome {
+    fn from(o: &StepOutcome) -> Self {
+        Self {
+            summary: o.summary.clone(),
+            accuracy_rows: o.accuracy_rows.clone(),
+            accuracy_seen: o.accuracy_seen.clone(),
+            average_incremental_accuracy: o.average_incremental_accuracy,
+            forgetting: o.forgetting,
+            class_order: o.class_order.clone(),
+            confusion: o.confusion.clone(),
+            branches: o.branches.iter().map(SavedBranch::from).collect(),
+            memory: o.memory.clone(),
+            baseline: o.baseline.as_ref().map(SavedBaseline::from),
+        }
+    }
+}
+
+impl From<SavedOutcome> for StepOutcome {
+    fn from(o: SavedOutcome) -> Self {
+        Self {
+            summary: o.summary,
+            accuracy_rows: o.accuracy_rows,
+            accuracy_seen: o.accuracy_seen,
+            average_incremental_accuracy: o.average_incremental_accuracy,
+            forgetting: o.forgetting,
+            class_order: o.class_order,
+            confusion: o.confusion,
+            branches: o.branches.into_iter().map(BranchView::from).collect(),
+            memory: o.memory,
+            baseline: o.baseline.map(BaselineOutcome::from),
+        }
+    }
+}
+
+impl From<&BranchView> for SavedBranch {
+    fn from(b: &BranchView) -> Self {
+        Self { kept: b.kept.clone(), total: b.total.clone(), gate_names: b.gate_names.clone(), params: b.params, frozen: b.frozen }
+    }
+}
+
+impl From<SavedBranch> for BranchView {
+    fn from(b: SavedBranch) -> Self {
+        Self { kept: b.kept, total: b.total, gate_names: b.gate_names, params: b.params, frozen: b.frozen }
+    }
+}
+
+impl From<&BaselineOutcome> for SavedBaseline {
+    fn from(b: &BaselineOutcome) -> Self {
+        Self {
+            accuracy_rows: b.accuracy_rows.clone(),
+            accuracy_seen: b.accuracy_seen.clone(),
+            average_incremental_accuracy: b.average_incremental_accuracy,
+            forgetting: b.forgetting,
+        }
+    }
+}
+
+impl From<SavedBaseline> for BaselineOutcome {
+    fn from(b: SavedBaseline) -> Self {
+        Self {
+            accuracy_rows: b.accuracy_rows,
+            accuracy_seen: b.accuracy_seen,
+            average_incremental_accuracy: b.average_incremental_accuracy,
+            forgetting: b.forgetting,
+        }
+    }
 }
 
 impl Session {
@@ -68,13 +186,13 @@ impl Session {
     /// enough to write after every change), and the images of the classes `write` picks, one
     /// entry a class (only the classes that changed since the last save need writing).
     /// [`Self::decode_split`] reads them back.
-    pub fn encode_split(&self, studio: &Studio, write: impl Fn(&crate::studio::ClassEntry) -> bool) -> (Vec<u8>, Vec<(usize, Vec<u8>)>) {
+    pub fn encode_split(&self, studio: &Studio, write: impl Fn(&crate::classroom::studio::ClassEntry) -> bool) -> (Vec<u8>, Vec<(usize, Vec<u8>)>) {
         let (meta, images) = self.parts(studio, write);
         (meta.encode(), images)
     }
 
     /// The archive of everything but the images, and the pixels of the classes `write` picks.
-    fn parts(&self, studio: &Studio, write: impl Fn(&crate::studio::ClassEntry) -> bool) -> (Archive, Vec<(usize, Vec<u8>)>) {
+    fn parts(&self, studio: &Studio, write: impl Fn(&crate::classroom::studio::ClassEntry) -> bool) -> (Archive, Vec<(usize, Vec<u8>)>) {
         let mut images = Vec::new();
         for class in studio.classes.iter().filter(|c| write(c)) {
             let mut pixels = Vec::with_capacity(class.samples.iter().map(|s| s.pixels.len()).sum());
@@ -85,9 +203,10 @@ impl Session {
         }
         let meta = Meta {
             kind: KIND.into(),
+            version: SESSION_VERSION,
             studio: studio.without_samples(),
             config: self.config.clone(),
-            outcome: self.outcome.clone(),
+            outcome: self.outcome.as_ref().map(SavedOutcome::from),
             params_history: self.params_history.clone(),
             selected: self.selected.clone(),
             compare: self.compare,
@@ -125,6 +244,12 @@ impl Session {
         let meta: Meta = archive.parse(META)?;
         if meta.kind != KIND {
             return Err(invalid(format!("it is a “{}” file, not a session", meta.kind)));
+        }
+        if meta.version > SESSION_VERSION {
+            return Err(invalid(format!(
+                "the session was saved by a newer DER Studio (session version {}; this one reads up to {SESSION_VERSION}): update the app to open it",
+                meta.version
+            )));
         }
         let mut studio = meta.studio;
         let size = studio.input_size;
@@ -177,7 +302,7 @@ impl Session {
         Ok(Self {
             studio,
             config: meta.config,
-            outcome: meta.outcome,
+            outcome: meta.outcome.map(StepOutcome::from),
             params_history: meta.params_history,
             model,
             selected: meta.selected.into_iter().filter(|id| ids.contains(id)).collect(),
@@ -271,7 +396,7 @@ mod tests {
         let s = session();
         let mut archive = Archive::decode(&s.encode()).unwrap();
         let entry = archive.entries.iter_mut().find(|e| e.name == "samples/1").unwrap();
-        let crate::archive::Body::Bytes(bytes) = &mut entry.body else { panic!("bytes") };
+        let crate::classroom::archive::Body::Bytes(bytes) = &mut entry.body else { panic!("bytes") };
         bytes.pop();
         let err = Session::decode(&archive.encode()).unwrap_err();
         assert!(err.to_string().contains("Собака"), "{err}");
@@ -283,5 +408,78 @@ mod tests {
 
         // Not ours at all.
         assert_eq!(Session::decode(b"PK\x03\x04 a zip file"), Err(ArchiveError::NotOurs));
+    }
+
+    /// A session as version 1 wrote it (no `version`, the worker's `StepOutcome` as sent),
+    /// written out literally so the old format stays pinned here whatever the types become.
+    fn version_1_meta() -> String {
+        let pixels = serde_json::to_string(&vec![7u8; 48]).unwrap();
+        format!(
+            r#"{{"kind":"der-studio-session",
+            "studio":{{"input_size":4,"classes":[
+                {{"id":0,"name":"Cat","samples":[],"learned_in_step":0}},
+                {{"id":1,"name":"Dog","samples":[],"learned_in_step":0}},
+                {{"id":2,"name":"Bird","samples":[],"learned_in_step":null}}],
+              "next_id":3,"holdout_every":7}},
+            "config":{{"method":"der","backbone":{{"input_size":4,"width":8,"stages":3,"blocks_per_stage":1}},
+              "epochs":10,"batch_size":32,"learning_rate":0.05,"lambda_aux":1.0,"lambda_sparsity":0.1,"s_max":100.0,
+              "memory_total":200,"memory_per_class":null,"relearn_epochs":30,"relearn_learning_rate":0.05,
+              "temperature":5.0,"seed":1993}},
+            "outcome":{{
+              "summary":{{"step":0,"classes":[0,1],"params_before_prune":1000,"params_after_prune":600,
+                "branch_params_before":900,"branch_params_after":500,"branch_macs_before":20000,
+                "branch_macs_after":12000,"channels_before":[8,8],"channels_after":[5,6],
+                "train_seconds":1.5,"epochs":10}},
+              "accuracy_rows":[[0.9,0.8]],"accuracy_seen":[0.85],"average_incremental_accuracy":0.85,
+              "forgetting":0.0,"class_order":[0,1],"confusion":[[9,1],[2,8]],
+              "branches":[{{"kept":[5,6],"total":[8,8],"gate_names":["stem","stage 1"],"params":500,"frozen":false}}],
+              "memory":[[0,[{{"pixels":{pixels},"label":0}}]]],
+              "baseline":{{"accuracy_rows":[[0.7]],"accuracy_seen":[0.7],"average_incremental_accuracy":0.7,"forgetting":0.1}}}},
+            "params_history":[[600,1000]],"selected":[2],"compare":true}}"#
+        )
+    }
+
+    #[test]
+    fn a_version_1_session_loads_with_its_steps_accuracies_and_model() {
+        let mut model = Archive::new();
+        model.push(Entry::json("learner.json", "{}".into()));
+        let model = model.encode();
+        let mut archive = Archive::new();
+        archive.push(Entry::json(META, version_1_meta()));
+        archive.push(Entry::bytes(MODEL, model.clone()));
+        for id in 0..3u8 {
+            archive.push(Entry::bytes(format!("samples/{id}"), vec![id; 48 * 5]));
+        }
+        let session = Session::decode(&archive.encode()).unwrap();
+
+        assert_eq!(session.model.as_deref(), Some(model.as_slice()), "the model comes back byte for byte");
+        assert_eq!(session.studio.classes.len(), 3);
+        assert_eq!(session.studio.classes[1].samples.len(), 5);
+        assert_eq!(session.config.backbone.width, 8);
+        assert_eq!(session.params_history, vec![(600, 1000)]);
+        assert_eq!(session.selected, vec![2]);
+        assert!(session.compare);
+        let outcome = session.outcome.as_ref().expect("the outcome");
+        assert_eq!(outcome.summary.classes, vec![0, 1]);
+        assert_eq!(outcome.summary.channels_after, vec![5, 6]);
+        assert_eq!(outcome.branches[0].gate_names, vec!["stem", "stage 1"]);
+        assert_eq!(outcome.memory[0].1[0].pixels, vec![7u8; 48]);
+        assert_eq!(session.accuracy(), AccuracyMatrix { rows: vec![vec![0.9, 0.8]], seen: vec![0.85] });
+        assert_eq!(session.baseline_accuracy(), AccuracyMatrix { rows: vec![vec![0.7]], seen: vec![0.7] });
+
+        // Saved again, it is a version 2 session that reads back the same.
+        let again = session.encode();
+        let meta: Meta = Archive::decode(&again).unwrap().parse(META).unwrap();
+        assert_eq!(meta.version, SESSION_VERSION);
+        assert_eq!(Session::decode(&again).unwrap(), session);
+    }
+
+    #[test]
+    fn a_session_from_a_newer_version_is_refused_with_a_reason() {
+        let meta = version_1_meta().replacen("{\"kind\":\"der-studio-session\",", "{\"kind\":\"der-studio-session\",\"version\":99,", 1);
+        let mut archive = Archive::new();
+        archive.push(Entry::json(META, meta));
+        let err = Session::decode(&archive.encode()).unwrap_err();
+        assert!(err.to_string().contains("newer DER Studio"), "{err}");
     }
 }

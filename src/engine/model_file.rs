@@ -1,6 +1,6 @@
-//! Saving a learner to a DER Studio [`Archive`] and restoring it: every branch at its pruned
-//! size (with its BatchNorm statistics and gates), the classifier, the next branch's initial
-//! weights, the exemplar memory, the class order and the history of steps.
+//! The model file: a learner saved in a DER Studio [`Archive`] and restored from it. It holds
+//! every branch at its pruned size (with its BatchNorm statistics and gates), the classifier,
+//! the next branch's initial weights, the exemplar memory, the class order and the history of steps.
 //!
 //! A restored learner predicts exactly as the saved one and continues with the same next step.
 //! Restoring checks every shape against the architecture before building a tensor, so a damaged
@@ -22,11 +22,11 @@ use super::memory::Memory;
 use super::network::DerNetwork;
 use super::report::StepSummary;
 use super::tensor_io::{floats, read_f32, ReadError};
-use crate::archive::{Archive, ArchiveError, Entry};
+use crate::classroom::archive::{Archive, ArchiveError, Entry};
 
 /// What the JSON part of a saved model says.
 #[derive(Serialize, Deserialize)]
-struct LearnerMeta {
+struct ModelFileMeta {
     config: LearnerConfig,
     class_order: Vec<usize>,
     steps: Vec<StepSummary>,
@@ -46,7 +46,7 @@ impl Learner {
     pub async fn export(&self) -> Result<Archive, ReadError> {
         let (network, init_source) = self.saved_parts();
         let memory_classes: Vec<usize> = self.memory.by_class.keys().copied().collect();
-        let meta = LearnerMeta {
+        let meta = ModelFileMeta {
             config: self.config.clone(),
             class_order: self.class_order.clone(),
             steps: self.steps.clone(),
@@ -76,7 +76,7 @@ impl Learner {
 
     /// A learner on `device` from an archive written by [`Learner::export`].
     pub fn import(archive: &Archive, device: Device) -> Result<Self, ArchiveError> {
-        let meta: LearnerMeta = archive.parse(META)?;
+        let meta: ModelFileMeta = archive.parse(META)?;
         let config = meta.config;
         let backbone = &config.backbone;
         let invalid = |reason: String| ArchiveError::Invalid(reason);

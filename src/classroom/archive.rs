@@ -12,8 +12,6 @@
 //!        payload length u64 · payload
 //! ```
 
-use std::fmt;
-
 pub const MAGIC: &[u8; 9] = b"DERSTUDIO";
 /// Bumped when the layout or the meaning of entries changes incompatibly.
 pub const FORMAT_VERSION: u16 = 1;
@@ -55,43 +53,25 @@ impl Entry {
 }
 
 /// Why a file could not be read. The messages are written for the person who chose the file.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ArchiveError {
+    #[error("this is not a DER Studio file (it does not start with “DERSTUDIO”)")]
     NotOurs,
+    #[error("this file was saved by a newer DER Studio (format {0}; this one reads format {FORMAT_VERSION}): update the app to open it")]
     NewerVersion(u16),
+    #[error("this file uses format {0}, which this DER Studio can no longer read (it reads format {FORMAT_VERSION})")]
     OlderVersion(u16),
+    #[error("the file is cut short: {needed} more bytes were expected at byte {at} (was it only partly downloaded?)")]
     Truncated { needed: usize, at: usize },
+    #[error("part {} of the file is damaged: {reason}", index + 1)]
     BadEntry { index: usize, reason: String },
+    #[error("the file has no “{0}” part")]
     Missing(String),
+    #[error("the file's “{0}” part has the wrong type")]
     WrongKind(String),
+    #[error("the file's contents are inconsistent: {0}")]
     Invalid(String),
 }
-
-impl fmt::Display for ArchiveError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ArchiveError::NotOurs => write!(f, "this is not a DER Studio file (it does not start with “DERSTUDIO”)"),
-            ArchiveError::NewerVersion(v) => write!(
-                f,
-                "this file was saved by a newer DER Studio (format {v}; this one reads format {FORMAT_VERSION}): update the app to open it"
-            ),
-            ArchiveError::OlderVersion(v) => write!(
-                f,
-                "this file uses format {v}, which this DER Studio can no longer read (it reads format {FORMAT_VERSION})"
-            ),
-            ArchiveError::Truncated { needed, at } => write!(
-                f,
-                "the file is cut short: {needed} more bytes were expected at byte {at} (was it only partly downloaded?)"
-            ),
-            ArchiveError::BadEntry { index, reason } => write!(f, "part {} of the file is damaged: {reason}", index + 1),
-            ArchiveError::Missing(name) => write!(f, "the file has no “{name}” part"),
-            ArchiveError::WrongKind(name) => write!(f, "the file's “{name}” part has the wrong type"),
-            ArchiveError::Invalid(reason) => write!(f, "the file's contents are inconsistent: {reason}"),
-        }
-    }
-}
-
-impl std::error::Error for ArchiveError {}
 
 /// A decoded file: its entries in order.
 #[derive(Clone, Debug, Default, PartialEq)]

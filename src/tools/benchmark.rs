@@ -3,29 +3,35 @@
 //! native `der speed` command and the browser worker run the same code.
 //!
 //! The network is the app's (width 8, 3 stages, 1 block per stage, 32×32 RGB, batch 32). Only
-//! the newest branch trains; the loss is DER's: classification + auxiliary + sparsity with soft
-//! masks. Two variants: frozen branches run forward in every iteration (what a step costs when
+//! the newest branch trains, in the engine's own iteration
+//! ([`crate::engine::learner::iteration::train_iteration`]: classification + auxiliary + sparsity
+//! loss with soft masks, HAT's gradient compensation, the gate logits clamped). Two variants: frozen branches run forward in every iteration (what a step costs when
 //! images are augmented), and their features come from a per-step cache (what the learner does).
 //! `bench/torch_step.py` is the same network and iteration in PyTorch.
 
 use burn::module::Module;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{GradientsParams, SgdConfig};
-use burn::tensor::activation::{log_softmax, softmax};
+use burn::optim::SgdConfig;
+use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Distribution, Tensor};
 
 use crate::engine::branch::Branch;
 use crate::engine::config::BackboneConfig;
 use crate::engine::gate::GateMode;
 use crate::engine::head::Head;
+use crate::engine::learner::iteration::{train_iteration, IterationBatch, IterationSettings};
 use crate::engine::network::DerNetwork;
 use crate::engine::seeding::{seeded, seeded_module};
-use crate::engine::tensor_io::{one_hot, read_f32, ReadError};
+use crate::engine::tensor_io::{read_f32, ReadError};
 pub use crate::protocol::{SpeedCase, SpeedSettings};
 
-
-
 const CLASSES_PER_STEP: usize = 2;
+/// Loss weights and learning rate of the timed iterations (fixed: the time does not depend on them).
+const LAMBDA_AUX: f32 = 1.0;
+const LAMBDA_SPARSITY: f32 = 0.5;
+const LEARNING_RATE: f64 = 0.01;
+/// s_max of the gradient compensation, the learner's default.
+const S_MAX: f32 = 100.0;
 /// Untimed iterations first (allocator, caches, shader compilation); fewer for short runs.
 fn warmup(settings: &SpeedSettings) -> usize {
     if settings.iterations < 10 { 1 } else { 3 }
@@ -54,10 +60,6 @@ fn network(branches: usize, width: usize, device: &Device) -> DerNetwork {
     })
 }
 
-fn cross_entropy(logits: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
-    log_softmax(logits, 1).mul(target).sum_dim(1).mean().neg().reshape([1])
-}
-
 fn median(mut values: Vec<f64>) -> (f64, f64) {
     values.sort_by(f64::total_cmp);
     (values[values.len() / 2], values[0])
@@ -69,23 +71,24 @@ pub async fn time_training(settings: &SpeedSettings, branches: usize, cached: bo
     let mut net = network(branches, settings.width, &train_device);
     let x = seeded(device, 1, || Tensor::<4>::random([settings.batch, 3, 32, 32], Distribution::Uniform(-1.0, 1.0), &train_device));
     let labels: Vec<usize> = (0..settings.batch).map(|i| i % (CLASSES_PER_STEP * branches)).collect();
-    let target = one_hot(&labels, CLASSES_PER_STEP * branches, &train_device);
-    let aux_labels: Vec<usize> = labels.iter().map(|&l| l.saturating_sub(CLASSES_PER_STEP * (branches - 1))).collect();
-    let aux_target = one_hot(&aux_labels, CLASSES_PER_STEP + 1, &train_device);
+    let old_classes = CLASSES_PER_STEP * (branches - 1);
     let frozen = if cached { net.frozen_features(x.clone()) } else { None };
     let mut optim = SgdConfig::new().with_momentum(Some(MomentumConfig::new().with_dampening(0.0))).init();
     let mut times = Vec::with_capacity(settings.iterations);
     for i in 0..warmup(settings) + settings.iterations {
         let start = web_time::Instant::now();
-        let mode = GateMode::Soft { scale: 1.0 + i as f32 };
-        let forward = if cached { net.forward_with_frozen(x.clone(), frozen.clone(), mode) } else { net.forward(x.clone(), mode) };
-        let mut loss = cross_entropy(forward.logits, target.clone());
-        if let Some(aux) = forward.aux_logits {
-            loss = loss.add(cross_entropy(aux, aux_target.clone()));
-        }
-        loss = loss.add(net.branches.last().unwrap().sparsity_loss(mode).mul_scalar(0.5));
-        let grads = GradientsParams::from_grads(loss.backward(), &net);
-        net = optim.step(0.01, net, grads);
+        let iteration = IterationSettings {
+            lambda_aux: LAMBDA_AUX,
+            lambda_sparsity: LAMBDA_SPARSITY,
+            scale: 1.0 + i as f32,
+            s_max: S_MAX,
+            learning_rate: LEARNING_RATE,
+        };
+        // Without the cache, `frozen: None` runs the frozen branches forward.
+        let batch = IterationBatch { images: x.clone(), frozen: frozen.clone(), targets: &labels, old_classes, device: &train_device };
+        let (trained, losses) = train_iteration(net, &mut optim, batch, &iteration);
+        net = trained;
+        let loss = losses.loss;
         // Reading the loss waits for the device: the time covers the whole iteration.
         let value = read_f32(loss.detach()).await?[0];
         if !value.is_finite() {

@@ -3,13 +3,13 @@
 
 use std::path::PathBuf;
 
-use burn::tensor::Device;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 
 use crate::engine::learner::{Control, Observer, Phase, Progress, Silent, StepSummary};
 use crate::engine::{AccuracyMatrix, Learner, LearnerConfig, Method};
-use crate::imagefolder::ImageFolder;
+use crate::tools::device::device_for;
+use crate::tools::imagefolder::ImageFolder;
 
 #[derive(Parser)]
 #[command(name = "der", about = "DER Studio's command-line tool")]
@@ -23,7 +23,7 @@ pub enum Command {
     /// Learn an ImageFolder data set in class-incremental steps and report the metrics.
     Bench(BenchArgs),
     /// Time a training iteration (1, 3, 5 branches) and one-image prediction.
-    Speed(crate::speed::SpeedArgs),
+    Speed(crate::tools::speed::SpeedArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -118,23 +118,6 @@ pub struct StepReport {
     pub branch_flops_after: usize,
     pub train_seconds: f64,
     pub seconds_per_epoch: f64,
-}
-
-pub fn device_for(backend: &str) -> Result<Device, String> {
-    match backend {
-        "flex" => Ok(Device::flex()),
-        // Deprecated upstream; kept so benchmarks can compare flex with it.
-        #[allow(deprecated)]
-        "ndarray" => Ok(Device::ndarray()),
-        // wgpu picks the adapter (a discrete GPU first; `CUBECL_WGPU_DEFAULT_DEVICE` overrides).
-        #[cfg(feature = "native-gpu")]
-        "wgpu" => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
-        #[cfg(not(feature = "native-gpu"))]
-        "wgpu" => Err("backend 'wgpu' is not built into this binary: build it with `--features native-gpu` \
-             (cargo run --release --features native-gpu --bin der -- bench --backend wgpu ...)"
-            .into()),
-        other => Err(format!("unknown backend '{other}' (available: flex, ndarray, wgpu)")),
-    }
 }
 
 /// Runs the benchmark; errors are messages for the user.

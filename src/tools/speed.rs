@@ -1,6 +1,6 @@
-//! `der speed`: prints the timings of [`crate::benchmark`] for a native backend.
+//! `der speed`: prints the timings of [`crate::tools::benchmark`] for a native backend.
 
-use crate::benchmark::{time_prediction, time_training, SpeedCase, SpeedSettings};
+use crate::tools::benchmark::{time_prediction, time_training, SpeedCase, SpeedSettings};
 
 #[derive(clap::Args, Clone)]
 pub struct SpeedArgs {
@@ -22,7 +22,7 @@ pub struct SpeedArgs {
 }
 
 pub fn run(args: SpeedArgs) -> Result<(), String> {
-    let device = crate::cli::device_for(&args.backend)?;
+    let device = crate::tools::device::device_for(&args.backend)?;
     let settings = SpeedSettings { batch: args.batch, width: args.width, iterations: args.iterations.max(1) };
     println!("backend {} · batch {} · width {} · {} timed iterations per case", args.backend, args.batch, args.width, settings.iterations);
     let mut cases = Vec::new();

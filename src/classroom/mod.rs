@@ -1,0 +1,12 @@
+//! The classroom and its files: what a user builds (classes, their images, the held-out split)
+//! and how it is kept. Plain Rust without Burn, so the page uses it and every rule is tested
+//! natively.
+//!
+//! Reading order: [`studio`] (the classroom's rules) → [`upload`] (refusing decompression
+//! bombs from their header) → [`archive`] (DER Studio's file format) → [`session`] (a whole
+//! session in one archive: what the browser keeps and what Export writes).
+
+pub mod archive;
+pub mod session;
+pub mod studio;
+pub mod upload;
