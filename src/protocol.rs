@@ -301,7 +301,7 @@ mod tests {
     /// numbers in field order, or a Learn from the page would not decode in the worker.
     #[test]
     fn backbone_settings_have_one_binary_layout_with_and_without_burn() {
-        let backbone = crate::engine::BackboneConfig { input_size: 48, width: 12, stages: 3, blocks_per_stage: 2 };
+        let backbone = crate::engine::config::BackboneConfig { input_size: 48, width: 12, stages: 3, blocks_per_stage: 2 };
         assert_eq!(postcard::to_allocvec(&backbone).unwrap(), postcard::to_allocvec(&(48usize, 12usize, 3usize, 2usize)).unwrap());
     }
 
