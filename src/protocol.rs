@@ -5,8 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::metrics::AccuracyMatrix;
-use crate::engine::report::{DemoIteration, Progress, StepSummary};
+use crate::engine::report::{DemoIteration, Progress};
 use crate::engine::{Dataset, LearnerConfig, Sample};
+// A step's results are the classroom's (the session stores them too), not the protocol's: a
+// change to these messages cannot change the session file.
+pub use crate::classroom::outcome::{BaselineOutcome, BranchView, StepOutcome};
 
 /// Which compute device the worker should use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,46 +94,6 @@ pub struct SpeedCase {
     pub branches: usize,
     pub median_ms: f64,
     pub min_ms: f64,
-}
-
-/// One branch of the super-feature extractor, as the representation view draws it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BranchView {
-    /// Channels kept per gate (in the branch's gate order).
-    pub kept: Vec<usize>,
-    /// Channels the gate had before pruning.
-    pub total: Vec<usize>,
-    pub gate_names: Vec<String>,
-    pub params: usize,
-    pub frozen: bool,
-}
-
-/// The result of a completed step.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StepOutcome {
-    pub summary: StepSummary,
-    pub accuracy_rows: Vec<Vec<f32>>,
-    pub accuracy_seen: Vec<f32>,
-    pub average_incremental_accuracy: f32,
-    pub forgetting: f32,
-    /// Global labels in output order, and `confusion[truth][predicted]` over them.
-    pub class_order: Vec<usize>,
-    pub confusion: Vec<Vec<usize>>,
-    pub branches: Vec<BranchView>,
-    /// Exemplars kept per class (label, images).
-    pub memory: Vec<(usize, Vec<Sample>)>,
-    /// Naive fine-tuning on the same steps, when the comparison is on.
-    #[serde(default)]
-    pub baseline: Option<BaselineOutcome>,
-}
-
-/// How naive fine-tuning did on the same steps (the forgetting DER prevents).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BaselineOutcome {
-    pub accuracy_rows: Vec<Vec<f32>>,
-    pub accuracy_seen: Vec<f32>,
-    pub average_incremental_accuracy: f32,
-    pub forgetting: f32,
 }
 
 /// The request a [`FromWorker::Failed`] answers.
@@ -273,7 +236,6 @@ impl FromWorker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Sample;
 
     fn images(count: usize, side: usize) -> Dataset {
         let samples = (0..count)

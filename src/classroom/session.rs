@@ -9,9 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::classroom::archive::{Archive, ArchiveError, Entry};
 use crate::engine::metrics::AccuracyMatrix;
-use crate::engine::report::StepSummary;
 use crate::engine::{LearnerConfig, Sample};
-use crate::protocol::{BaselineOutcome, BranchView, StepOutcome};
+use crate::classroom::outcome::StepOutcome;
 use crate::classroom::studio::{Studio, MAX_NAME_CHARS};
 
 const META: &str = "session.json";
@@ -20,8 +19,8 @@ const BASELINE: &str = "baseline";
 /// What a session file is, so a model-only file is not mistaken for one.
 const KIND: &str = "der-studio-session";
 /// The version of `session.json`'s contents. 1: written before the field existed, with the
-/// worker's `StepOutcome` stored as it was sent; 2: the session's own [`SavedOutcome`] (the
-/// same JSON, now owned by this file). Bumped when the stored fields change.
+/// step's results defined by the worker's messages; 2: the results are the classroom's own
+/// [`StepOutcome`] (`classroom::outcome`; the same JSON). Bumped when the stored fields change.
 pub const SESSION_VERSION: u32 = 2;
 
 /// Everything the page needs to continue where the user left off.
@@ -51,7 +50,7 @@ struct Meta {
     /// The studio with its images moved to `samples/<class id>` entries.
     studio: Studio,
     config: LearnerConfig,
-    outcome: Option<SavedOutcome>,
+    outcome: Option<StepOutcome>,
     params_history: Vec<(usize, usize)>,
     #[serde(default)]
     selected: Vec<usize>,
@@ -61,112 +60,6 @@ struct Meta {
 
 fn first_version() -> u32 {
     1
-}
-
-/// The last step's results as a session file stores them. The session owns these types so that
-/// a change to the worker's messages ([`StepOutcome`]) cannot silently change the file; the
-/// fields mirror what version 1 files hold, so those read into them unchanged.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SavedOutcome {
-    pub summary: StepSummary,
-    pub accuracy_rows: Vec<Vec<f32>>,
-    pub accuracy_seen: Vec<f32>,
-    pub average_incremental_accuracy: f32,
-    pub forgetting: f32,
-    pub class_order: Vec<usize>,
-    pub confusion: Vec<Vec<usize>>,
-    pub branches: Vec<SavedBranch>,
-    /// Exemplars kept per class (label, images).
-    pub memory: Vec<(usize, Vec<Sample>)>,
-    #[serde(default)]
-    pub baseline: Option<SavedBaseline>,
-}
-
-/// One branch of the representation view, as stored.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SavedBranch {
-    pub kept: Vec<usize>,
-    pub total: Vec<usize>,
-    pub gate_names: Vec<String>,
-    pub params: usize,
-    pub frozen: bool,
-}
-
-/// Naive fine-tuning's results, as stored.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SavedBaseline {
-    pub accuracy_rows: Vec<Vec<f32>>,
-    pub accuracy_seen: Vec<f32>,
-    pub average_incremental_accuracy: f32,
-    pub forgetting: f32,
-}
-
-impl From<&StepOutcome> for SavedOutcome {
-    fn from(o: &StepOutcome) -> Self {
-        Self {
-            summary: o.summary.clone(),
-            accuracy_rows: o.accuracy_rows.clone(),
-            accuracy_seen: o.accuracy_seen.clone(),
-            average_incremental_accuracy: o.average_incremental_accuracy,
-            forgetting: o.forgetting,
-            class_order: o.class_order.clone(),
-            confusion: o.confusion.clone(),
-            branches: o.branches.iter().map(SavedBranch::from).collect(),
-            memory: o.memory.clone(),
-            baseline: o.baseline.as_ref().map(SavedBaseline::from),
-        }
-    }
-}
-
-impl From<SavedOutcome> for StepOutcome {
-    fn from(o: SavedOutcome) -> Self {
-        Self {
-            summary: o.summary,
-            accuracy_rows: o.accuracy_rows,
-            accuracy_seen: o.accuracy_seen,
-            average_incremental_accuracy: o.average_incremental_accuracy,
-            forgetting: o.forgetting,
-            class_order: o.class_order,
-            confusion: o.confusion,
-            branches: o.branches.into_iter().map(BranchView::from).collect(),
-            memory: o.memory,
-            baseline: o.baseline.map(BaselineOutcome::from),
-        }
-    }
-}
-
-impl From<&BranchView> for SavedBranch {
-    fn from(b: &BranchView) -> Self {
-        Self { kept: b.kept.clone(), total: b.total.clone(), gate_names: b.gate_names.clone(), params: b.params, frozen: b.frozen }
-    }
-}
-
-impl From<SavedBranch> for BranchView {
-    fn from(b: SavedBranch) -> Self {
-        Self { kept: b.kept, total: b.total, gate_names: b.gate_names, params: b.params, frozen: b.frozen }
-    }
-}
-
-impl From<&BaselineOutcome> for SavedBaseline {
-    fn from(b: &BaselineOutcome) -> Self {
-        Self {
-            accuracy_rows: b.accuracy_rows.clone(),
-            accuracy_seen: b.accuracy_seen.clone(),
-            average_incremental_accuracy: b.average_incremental_accuracy,
-            forgetting: b.forgetting,
-        }
-    }
-}
-
-impl From<SavedBaseline> for BaselineOutcome {
-    fn from(b: SavedBaseline) -> Self {
-        Self {
-            accuracy_rows: b.accuracy_rows,
-            accuracy_seen: b.accuracy_seen,
-            average_incremental_accuracy: b.average_incremental_accuracy,
-            forgetting: b.forgetting,
-        }
-    }
 }
 
 impl Session {
@@ -206,7 +99,7 @@ impl Session {
             version: SESSION_VERSION,
             studio: studio.without_samples(),
             config: self.config.clone(),
-            outcome: self.outcome.as_ref().map(SavedOutcome::from),
+            outcome: self.outcome.clone(),
             params_history: self.params_history.clone(),
             selected: self.selected.clone(),
             compare: self.compare,
@@ -302,7 +195,7 @@ impl Session {
         Ok(Self {
             studio,
             config: meta.config,
-            outcome: meta.outcome.map(StepOutcome::from),
+            outcome: meta.outcome,
             params_history: meta.params_history,
             model,
             selected: meta.selected.into_iter().filter(|id| ids.contains(id)).collect(),
