@@ -36,7 +36,7 @@ test-browser: build-web
 # `make test`: compiling Trunk takes ~20 minutes on a fresh machine.
 test-trunk: setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-node
 	trunk build --dist target/trunk-dist
-	DIST=target/trunk-dist npx playwright test --project cpu tests/browser/classroom.spec.mjs tests/browser/csp.spec.mjs
+	DIST=target/trunk-dist npx playwright test tests/browser/classroom.spec.mjs tests/browser/csp.spec.mjs --project=cpu
 	node tests/browser/trunk-serve.mjs
 
 # A static site for any sub-path (GitHub Pages); same files as `trunk build`.
@@ -50,7 +50,7 @@ bench: setup-toolchain
 # Classroom scale (5,000 images, two steps) and endurance (ten steps) with the classroom's own
 # 20 epochs a step; `make test` runs the same tests at 1 epoch. Figures go to BENCHMARKS.md.
 bench-scale: setup-toolchain setup-wasm-bindgen setup-chromium setup-node build-web
-	SCALE_EPOCHS=20 npx playwright test --project cpu tests/browser/scale.spec.mjs
+	SCALE_EPOCHS=20 npx playwright test tests/browser/scale.spec.mjs --project=cpu
 
 # Training-step and prediction speed, Burn against the same network in PyTorch.
 bench-speed: setup-toolchain
