@@ -15,10 +15,21 @@ pub use crate::classroom::outcome::{BaselineOutcome, BranchView, StepOutcome};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BackendChoice {
-    /// WebGPU when an adapter is available, otherwise the CPU.
+    /// The faster device, by measurement: a hardware WebGPU adapter and the CPU each time a few
+    /// training updates; a software adapter (SwiftShader and the like) is never chosen.
     Auto,
-    /// The CPU (Burn's `flex` backend), e.g. forced by `?backend=cpu`.
+    /// The CPU (Burn's `flex` backend), forced by `?backend=cpu`.
     Cpu,
+    /// WebGPU whatever its adapter, forced by `?backend=webgpu`.
+    WebGpu,
+}
+
+/// Milliseconds per training update of the classroom's network on each device, as measured
+/// when the worker chose one.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeviceTimes {
+    pub webgpu_ms: f64,
+    pub cpu_ms: f64,
 }
 
 /// The device the worker ended up with.
@@ -28,8 +39,11 @@ pub struct BackendInfo {
     pub kind: String,
     /// Adapter name (WebGPU) or a description of the CPU backend.
     pub adapter: String,
-    /// Why WebGPU was not used, when it was not.
-    pub fallback_reason: Option<String>,
+    /// Why this device: forced by the URL, the only one there is, a software adapter skipped,
+    /// or the measured times.
+    pub reason: Option<String>,
+    /// The times the choice was made on, when both devices were measured.
+    pub measured: Option<DeviceTimes>,
 }
 
 /// Every request is answered: by its own success message, or by [`FromWorker::Failed`] naming
@@ -37,7 +51,12 @@ pub struct BackendInfo {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ToWorker {
-    Init { backend: BackendChoice },
+    /// Chooses the device (`backend`), timing both on `network` when the choice is `Auto`. Sent
+    /// again when the page's network changes shape before its first step; once a model exists
+    /// the device stays. `simulate_hardware_adapter` (test hook, `?simulate=hardware-adapter`)
+    /// measures a software adapter as if it were a GPU, so the measuring path runs on machines
+    /// without one.
+    Init { backend: BackendChoice, network: SpeedSettings, simulate_hardware_adapter: bool },
     /// The engine check: two real DER steps on a small built-in pattern set (`engine::demo`).
     TrainDemo { seed: u64 },
     /// Learns `train`'s classes as the next DER step, then evaluates on `test` (every class
@@ -83,8 +102,15 @@ pub enum ToWorker {
 pub struct SpeedSettings {
     pub batch: usize,
     pub width: usize,
+    /// Side of the square input images in pixels.
+    #[serde(default = "default_input_size")]
+    pub input_size: usize,
     /// Timed iterations per case, after a short warm-up.
     pub iterations: usize,
+}
+
+fn default_input_size() -> usize {
+    32
 }
 
 /// One timed case.
@@ -136,6 +162,8 @@ impl WorkerError {
 pub enum FromWorker {
     /// The worker's wasm has loaded; messages sent before this are lost.
     Loaded,
+    /// The worker is timing a few training updates on each device before it chooses one.
+    MeasuringDevices,
     BackendReady { backend: BackendInfo },
     /// One training iteration of the engine check (`iteration` counts over both DER steps).
     DemoIteration { iteration: DemoIteration },
@@ -210,6 +238,7 @@ impl FromWorker {
     pub fn kind(&self) -> &'static str {
         match self {
             FromWorker::Loaded => "loaded",
+            FromWorker::MeasuringDevices => "measuring-devices",
             FromWorker::BackendReady { .. } => "backend-ready",
             FromWorker::DemoIteration { .. } => "demo-iteration",
             FromWorker::DemoDone { .. } => "demo-done",

@@ -37,13 +37,13 @@ fn warmup(settings: &SpeedSettings) -> usize {
     if settings.iterations < 10 { 1 } else { 3 }
 }
 
-fn backbone(width: usize) -> BackboneConfig {
-    BackboneConfig { input_size: 32, width, stages: 3, blocks_per_stage: 1 }
+fn backbone(width: usize, input_size: usize) -> BackboneConfig {
+    BackboneConfig { input_size, width, stages: 3, blocks_per_stage: 1 }
 }
 
 /// `branches` branches (all but the last frozen) with classifier and auxiliary head.
-fn network(branches: usize, width: usize, device: &Device) -> DerNetwork {
-    let config = backbone(width);
+fn network(branches: usize, settings: &SpeedSettings, device: &Device) -> DerNetwork {
+    let config = backbone(settings.width, settings.input_size);
     seeded_module(device, 7, || {
         let parts: Vec<Branch> = (0..branches)
             .map(|i| {
@@ -68,8 +68,8 @@ fn median(mut values: Vec<f64>) -> (f64, f64) {
 /// Times training iterations; `cached` feeds the frozen branches' features from a cache.
 pub async fn time_training(settings: &SpeedSettings, branches: usize, cached: bool, device: &Device) -> Result<SpeedCase, ReadError> {
     let train_device = device.clone().autodiff();
-    let mut net = network(branches, settings.width, &train_device);
-    let x = seeded(device, 1, || Tensor::<4>::random([settings.batch, 3, 32, 32], Distribution::Uniform(-1.0, 1.0), &train_device));
+    let mut net = network(branches, settings, &train_device);
+    let x = seeded(device, 1, || Tensor::<4>::random([settings.batch, 3, settings.input_size, settings.input_size], Distribution::Uniform(-1.0, 1.0), &train_device));
     let labels: Vec<usize> = (0..settings.batch).map(|i| i % (CLASSES_PER_STEP * branches)).collect();
     let old_classes = CLASSES_PER_STEP * (branches - 1);
     let frozen = if cached { net.frozen_features(x.clone()) } else { None };
@@ -104,8 +104,8 @@ pub async fn time_training(settings: &SpeedSettings, branches: usize, cached: bo
 }
 
 pub async fn time_prediction(settings: &SpeedSettings, branches: usize, device: &Device) -> Result<SpeedCase, ReadError> {
-    let net = network(branches, settings.width, device);
-    let x = seeded(device, 2, || Tensor::<4>::random([1, 3, 32, 32], Distribution::Uniform(-1.0, 1.0), device));
+    let net = network(branches, settings, device);
+    let x = seeded(device, 2, || Tensor::<4>::random([1, 3, settings.input_size, settings.input_size], Distribution::Uniform(-1.0, 1.0), device));
     let mut times = Vec::with_capacity(settings.iterations);
     for i in 0..warmup(settings) + settings.iterations {
         let start = web_time::Instant::now();

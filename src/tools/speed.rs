@@ -23,7 +23,7 @@ pub struct SpeedArgs {
 
 pub fn run(args: SpeedArgs) -> Result<(), String> {
     let device = crate::tools::device::device_for(&args.backend)?;
-    let settings = SpeedSettings { batch: args.batch, width: args.width, iterations: args.iterations.max(1) };
+    let settings = SpeedSettings { batch: args.batch, width: args.width, input_size: 32, iterations: args.iterations.max(1) };
     println!("backend {} · batch {} · width {} · {} timed iterations per case", args.backend, args.batch, args.width, settings.iterations);
     let mut cases = Vec::new();
     let fail = |e: crate::engine::tensor_io::ReadError| e.to_string();

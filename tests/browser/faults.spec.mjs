@@ -5,7 +5,7 @@ import { test, notice, waitNotice, cspViolations, allSaved } from './fixtures.mj
 // A GPU fault (cubecl panics on an invalid shader or a lost device) must reach the page as a
 // message that offers the CPU, and the CPU link must work. The default page (WebGPU).
 test('a worker fault offers the CPU', { tag: '@webgpu' }, async ({ openPage, site }) => {
-  const { page } = await openPage(`${site}?simulate=worker-fault`);
+  const { page } = await openPage(`${site}?backend=webgpu&simulate=worker-fault`);
   const shown = page.locator('[data-testid=notice].error');
   await shown.waitFor({ timeout: 60_000 });
   const text = await shown.innerText();
@@ -20,7 +20,7 @@ test('a worker fault offers the CPU', { tag: '@webgpu' }, async ({ openPage, sit
 
   // A worker that dies without a Rust panic (a wasm trap, memory exhausted): only the Worker's
   // error event tells the page, which must still say so and offer the CPU.
-  const aborted = await openPage(`${site}?simulate=worker-abort`);
+  const aborted = await openPage(`${site}?backend=webgpu&simulate=worker-abort`);
   const abortNotice = aborted.page.locator('[data-testid=notice].error');
   await abortNotice.waitFor({ timeout: 60_000 });
   assert.match(await abortNotice.innerText(), /The training worker stopped: .*simulated abort: out of memory/);

@@ -102,8 +102,9 @@ export const test = base.extend({
   isolatedSite: async ({}, use) => use(process.env.DER_SITE_ISOLATED),
   // The built folder being served.
   dist: async ({}, use) => use(process.env.DER_DIST ?? process.env.DIST ?? 'dist'),
-  // The page on the project's backend.
-  appUrl: async ({ site, backend }, use) => use(backend === 'cpu' ? `${site}?backend=cpu` : site),
+  // The page on the project's backend, forced by the URL (on this machine the page's own
+  // choice is always the CPU: its only WebGPU adapter is SwiftShader; device-choice.spec.mjs).
+  appUrl: async ({ site, backend }, use) => use(`${site}?backend=${backend}`),
 
   // openPage(url, { viewport, init }): a fresh browser (its own profile, so its own storage)
   // with the page probes, on `url`. `init`: a function run in the page before its own scripts

@@ -83,7 +83,7 @@ pub fn EngineCheck(
                     checks.speed.set(Vec::new());
                     checks.speed_running.set(true);
                     let iterations = if backend.get_untracked().is_some_and(|b| b.kind == "webgpu") { 3 } else { 10 };
-                    worker.send(ToWorker::MeasureSpeed { settings: SpeedSettings { batch: 32, width: 8, iterations }, branches: vec![1, 3, 5] });
+                    worker.send(ToWorker::MeasureSpeed { settings: SpeedSettings { batch: 32, width: 8, input_size: 32, iterations }, branches: vec![1, 3, 5] });
                 }
                 disabled=move || checks.speed_running.get() || checks.demo_running.get() || step_running.get() || backend.get().is_none()>
                 {move || if checks.speed_running.get() { "Measuring…" } else { "Measure speed" }}

@@ -32,7 +32,11 @@ impl WorkerMessages {
         let Self { room, training, checks, notice, .. } = self;
         match message {
             FromWorker::Loaded => {}
-            FromWorker::BackendReady { backend } => self.backend.set(Some(backend)),
+            FromWorker::MeasuringDevices => checks.measuring_devices.set(true),
+            FromWorker::BackendReady { backend } => {
+                checks.measuring_devices.set(false);
+                self.backend.set(Some(backend));
+            }
             FromWorker::DemoIteration { iteration } => checks.demo_steps.update(|s| s.push(iteration)),
             FromWorker::DemoDone { mean_millis, branch_params, .. } => {
                 checks.demo_running.set(false);

@@ -12,6 +12,7 @@
 mod camera;
 mod class_card;
 mod classes;
+mod device;
 mod engine_check;
 mod evaluation;
 mod link;
@@ -77,7 +78,7 @@ fn App() -> impl IntoView {
     provide_context(notice);
     provide_context(CameraFrames::new());
 
-    worker.send(ToWorker::Init { backend: url::backend_from_url() });
+    device::choose_device(room, backend, worker);
     if url::simulate("worker-fault") {
         worker.send(ToWorker::SimulateFault);
     }
@@ -108,7 +109,7 @@ fn App() -> impl IntoView {
                 <h1>"DER Studio"</h1>
                 <p class="tagline">"Teach a neural network new classes, one step at a time — and watch it keep the old ones."</p>
             </div>
-            <BackendBadge backend=backend />
+            <BackendBadge backend=backend measuring=checks.measuring_devices />
         </header>
         <main>
             <SessionBar room=room load=load tab=tab saving=saving step_running=step_running />
@@ -130,20 +131,24 @@ fn App() -> impl IntoView {
     }
 }
 
-/// Which device the worker trains on, and why not the GPU when it fell back.
+/// Which device the worker trains on, and why: forced by the URL, the measured times of both
+/// devices, or the GPU skipped (none, or only a software renderer).
 #[component]
 fn BackendBadge(
     /// The worker's device, once it has one.
     backend: RwSignal<Option<BackendInfo>>,
+    /// The worker is timing its devices before it chooses.
+    measuring: RwSignal<bool>,
 ) -> impl IntoView {
     view! {
         <div class="badge" data-testid="backend" data-kind=move || backend.get().map(|b| b.kind).unwrap_or_default()>
             {move || match backend.get() {
+                None if measuring.get() => "Measuring this computer…".to_string(),
                 None => "Starting the training worker…".to_string(),
                 Some(b) if b.kind == "webgpu" => format!("WebGPU · {}", b.adapter),
                 Some(b) => format!("CPU · {}", b.adapter),
             }}
-            <small>{move || backend.get().and_then(|b| b.fallback_reason).unwrap_or_default()}</small>
+            <small data-testid="backend-reason">{move || backend.get().and_then(|b| b.reason).unwrap_or_default()}</small>
         </div>
     }
 }

@@ -174,6 +174,8 @@ pub struct Checks {
     pub speed_running: RwSignal<bool>,
     /// The worker's wasm memory and the bytes its Rust side holds, as last reported.
     pub worker_memory: RwSignal<Option<(f64, f64)>>,
+    /// The worker is timing its devices before it chooses one.
+    pub measuring_devices: RwSignal<bool>,
 }
 
 impl Checks {
@@ -186,6 +188,7 @@ impl Checks {
             speed: RwSignal::new(Vec::new()),
             speed_running: RwSignal::new(false),
             worker_memory: RwSignal::new(None),
+            measuring_devices: RwSignal::new(false),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! What the page's address asks for: `?backend=cpu`, `?resume=step`, `?simulate=…`.
+//! What the page's address asks for: `?backend=cpu` or `webgpu`, `?resume=step`, `?simulate=…`.
 
 use crate::protocol::BackendChoice;
 
@@ -8,10 +8,12 @@ pub fn url_param(name: &str) -> Option<String> {
     web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get(name))
 }
 
-/// `?backend=cpu` forces the CPU (useful when a classroom GPU misbehaves).
+/// `?backend=cpu` forces the CPU (useful when a classroom GPU misbehaves), `?backend=webgpu`
+/// WebGPU even on a software adapter; otherwise the worker chooses by measurement.
 pub fn backend_from_url() -> BackendChoice {
     match url_param("backend").as_deref() {
         Some("cpu") => BackendChoice::Cpu,
+        Some("webgpu") => BackendChoice::WebGpu,
         _ => BackendChoice::Auto,
     }
 }

@@ -1,43 +1,88 @@
-//! Which device the worker trains on: WebGPU when asked for and available, otherwise the CPU,
-//! with the reason.
+//! Which device the worker trains on. A hardware WebGPU adapter and the CPU each time a few
+//! real training updates of the classroom's network, and the faster one trains. A software
+//! adapter (SwiftShader, Chromium's fallback) is never chosen by itself: it is tens of times
+//! slower than the CPU path (BENCHMARKS.md), and timing it would take tens of seconds. The URL
+//! can force either device (`?backend=cpu`, `?backend=webgpu`).
 
+use burn::tensor::wgpu::wgpu::{AdapterInfo, DeviceType};
 use burn::tensor::Device;
 use wasm_bindgen::JsValue;
 
-use super::scope;
-use crate::protocol::{BackendChoice, BackendInfo};
+use super::{post, scope};
+use crate::protocol::{BackendChoice, BackendInfo, DeviceTimes, FromWorker, SpeedSettings};
+use crate::tools::benchmark::time_training;
 
-/// WebGPU when asked for and available; otherwise the CPU, with the reason.
-pub(super) async fn choose_device(choice: BackendChoice) -> (Device, BackendInfo) {
-    let cpu = |reason: Option<String>| {
-        (
-            Device::flex(),
-            BackendInfo { kind: "cpu".into(), adapter: "Burn flex, wasm SIMD128".into(), fallback_reason: reason },
-        )
+const CPU_NAME: &str = "Burn flex, wasm SIMD128";
+
+/// Timed updates on each device, after one warm-up: the median of three. About a second for
+/// the classroom's network on a laptop's CPU; on a GPU the warm-up also compiles the shaders
+/// the first step would compile anyway.
+const TIMED_UPDATES: usize = 3;
+
+fn cpu(reason: impl Into<String>, measured: Option<DeviceTimes>) -> (Device, BackendInfo) {
+    let info = BackendInfo { kind: "cpu".into(), adapter: CPU_NAME.into(), reason: Some(reason.into()), measured };
+    (Device::flex(), info)
+}
+
+fn webgpu(device: Device, adapter: String, reason: impl Into<String>, measured: Option<DeviceTimes>) -> (Device, BackendInfo) {
+    (device, BackendInfo { kind: "webgpu".into(), adapter, reason: Some(reason.into()), measured })
+}
+
+/// Browsers often hide the adapter's name; say at least what kind of device it is.
+fn describe(info: &AdapterInfo) -> String {
+    let kind = match info.device_type {
+        DeviceType::DiscreteGpu => "discrete GPU",
+        DeviceType::IntegratedGpu => "integrated GPU",
+        DeviceType::Cpu => "software renderer, no GPU (slow)",
+        _ => "GPU",
     };
+    if info.name.is_empty() { kind.to_string() } else { format!("{} · {kind}", info.name) }
+}
+
+/// The device to train on, and what the page shows about it. `network`: the page's network
+/// (one branch), on which both devices are timed.
+pub(super) async fn choose_device(choice: BackendChoice, network: &SpeedSettings, simulate_hardware_adapter: bool) -> (Device, BackendInfo) {
     if choice == BackendChoice::Cpu {
-        return cpu(Some("CPU requested with ?backend=cpu".into()));
+        return cpu("CPU requested with ?backend=cpu", None);
     }
     let navigator = scope().navigator();
     let has_gpu = js_sys::Reflect::get(&navigator, &JsValue::from_str("gpu"))
         .map(|gpu| !gpu.is_undefined() && !gpu.is_null())
         .unwrap_or(false);
     if !has_gpu {
-        return cpu(Some("this browser has no WebGPU".into()));
+        return cpu("This browser has no WebGPU.", None);
     }
-    match Device::wgpu_options().init_with_setup_async().await {
-        Ok((device, setup)) => {
-            let info = setup.adapter.get_info();
-            // Browsers often hide the adapter's name; say at least what kind of device it is.
-            let kind = match info.device_type {
-                burn::tensor::wgpu::wgpu::DeviceType::DiscreteGpu => "discrete GPU",
-                burn::tensor::wgpu::wgpu::DeviceType::IntegratedGpu => "integrated GPU",
-                burn::tensor::wgpu::wgpu::DeviceType::Cpu => "software renderer, no GPU (slow)",
-                _ => "GPU",
-            };
-            let adapter = if info.name.is_empty() { kind.to_string() } else { format!("{} · {kind}", info.name) };
-            (device, BackendInfo { kind: "webgpu".into(), adapter, fallback_reason: None })
-        }
-        Err(e) => cpu(Some(format!("WebGPU could not start: {e}"))),
+    let (device, setup) = match Device::wgpu_options().init_with_setup_async().await {
+        Ok(started) => started,
+        Err(e) => return cpu(format!("WebGPU could not start: {e}"), None),
+    };
+    let info = setup.adapter.get_info();
+    let adapter = describe(&info);
+    if choice == BackendChoice::WebGpu {
+        return webgpu(device, adapter, "WebGPU requested with ?backend=webgpu", None);
+    }
+    if info.device_type == DeviceType::Cpu && !simulate_hardware_adapter {
+        let named = if info.name.is_empty() { String::new() } else { format!(" ({})", info.name) };
+        return cpu(
+            format!("The only WebGPU adapter here is a software renderer{named}, with no GPU behind it: it trains far slower than the CPU, so the CPU trains. (?backend=webgpu uses it anyway.)"),
+            None,
+        );
+    }
+    post(&FromWorker::MeasuringDevices);
+    let measured = SpeedSettings { iterations: TIMED_UPDATES, ..network.clone() };
+    let on_gpu = match time_training(&measured, 1, false, &device).await {
+        Ok(case) => case.median_ms,
+        Err(e) => return cpu(format!("WebGPU failed while it was being measured: {e}"), None),
+    };
+    let on_cpu = match time_training(&measured, 1, false, &Device::flex()).await {
+        Ok(case) => case.median_ms,
+        Err(_) => return webgpu(device, adapter, format!("WebGPU {on_gpu:.0} ms per update (the CPU could not be measured)"), None),
+    };
+    let measured = Some(DeviceTimes { webgpu_ms: on_gpu, cpu_ms: on_cpu });
+    let figures = format!("WebGPU {on_gpu:.0} ms · CPU {on_cpu:.0} ms per update");
+    if on_gpu < on_cpu {
+        webgpu(device, adapter, format!("{figures} → WebGPU"), measured)
+    } else {
+        cpu(format!("{figures} → CPU ({adapter} is slower here)"), measured)
     }
 }

@@ -108,9 +108,21 @@ async fn handle(message: ToWorker) -> Result<(), WorkerError> {
             speed::measure_speed(&settings, &branches, &device).await.map_err(|e| WorkerError::device(e.to_string()))?;
             post(&FromWorker::SpeedDone);
         }
-        ToWorker::Init { backend } => {
-            let (device, info) = device::choose_device(backend).await;
-            with_state(|s| s.device = Some(device));
+        ToWorker::Init { backend, network, simulate_hardware_adapter } => {
+            // A model lives on its device: once a step is learned (or restored) the device stays.
+            let kept = with_state(|s| s.learner.as_ref().and(s.backend.clone()));
+            let info = match kept {
+                Some(info) => info,
+                None => {
+                    let _busy = Busy::claim(Request::Init)?;
+                    let (device, info) = device::choose_device(backend, &network, simulate_hardware_adapter).await;
+                    with_state(|s| {
+                        s.device = Some(device);
+                        s.backend = Some(info.clone());
+                    });
+                    info
+                }
+            };
             post(&FromWorker::BackendReady { backend: info });
         }
         ToWorker::TrainDemo { seed } => {

@@ -7,7 +7,7 @@ use burn::tensor::Device;
 
 use crate::classroom::archive::Archive;
 use crate::engine::{AccuracyMatrix, Learner};
-use crate::protocol::{Request, WorkerError};
+use crate::protocol::{BackendInfo, Request, WorkerError};
 
 /// Everything the worker holds between messages, in one place. It is borrowed only between
 /// awaits, never across one: a request that awaits (a step, a prediction) works on clones and
@@ -16,6 +16,8 @@ use crate::protocol::{Request, WorkerError};
 #[derive(Default)]
 pub(super) struct WorkerState {
     pub(super) device: Option<Device>,
+    /// What the page was told about `device`.
+    pub(super) backend: Option<BackendInfo>,
     /// The model of the last completed step (or restore). Cloning it is cheap: tensors are shared.
     pub(super) learner: Option<Learner>,
     pub(super) matrix: AccuracyMatrix,
