@@ -83,6 +83,6 @@ pub(super) async fn choose_device(choice: BackendChoice, network: &SpeedSettings
     if on_gpu < on_cpu {
         webgpu(device, adapter, format!("{figures} → WebGPU"), measured)
     } else {
-        cpu(format!("{figures} → CPU ({adapter} is slower here)"), measured)
+        cpu(format!("{figures} → CPU"), measured)
     }
 }
