@@ -8,6 +8,7 @@ pub mod images;
 pub mod page;
 pub mod storage;
 pub mod tab_lock;
+pub mod wire;
 #[cfg(feature = "train")]
 pub mod worker;
 pub mod worker_client;

@@ -9,6 +9,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Worker};
 
 use crate::protocol::{FromWorker, Request, ToWorker, WorkerError};
+use crate::web::wire;
 
 #[derive(Clone)]
 pub struct WorkerClient {
@@ -32,8 +33,7 @@ impl WorkerClient {
         };
         let inner = client.clone();
         let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let bytes = js_sys::Uint8Array::new(&event.data()).to_vec();
-            let message = FromWorker::decode(&bytes)
+            let message = FromWorker::decode(&wire::received(&event.data()))
                 .unwrap_or_else(|e| FromWorker::Failed { request: Request::Unreadable, error: WorkerError::input(e) });
             if matches!(message, FromWorker::Crashed { .. }) {
                 inner.stop_for_good();
@@ -89,11 +89,7 @@ impl WorkerClient {
     /// Sends a message as bytes in a transferred buffer: one copy out of wasm memory, none on
     /// the way to the worker.
     fn post(&self, message: &ToWorker) {
-        let start = now();
-        let bytes = message.encode();
-        let array = js_sys::Uint8Array::from(bytes.as_slice());
-        let _ = self.worker.post_message_with_transfer(&array, &js_sys::Array::of1(&array.buffer()));
-        log_post(message.kind(), bytes.len(), now() - start);
+        wire::send(Some(message.kind()), "to worker", || message.encode(), |data, transfer| self.worker.post_message_with_transfer(data, transfer));
     }
 
     pub fn send(&self, message: ToWorker) {
@@ -106,13 +102,4 @@ impl WorkerClient {
             self.queue.borrow_mut().push(message);
         }
     }
-}
-
-fn now() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
-}
-
-/// What one message cost to send (encoding and posting), for the message-size measurements.
-fn log_post(kind: &str, bytes: usize, millis: f64) {
-    web_sys::console::debug_1(&format!("message to worker {kind}: {bytes} bytes, encoded and posted in {millis:.2} ms").into());
 }

@@ -15,25 +15,19 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::engine::demo::train_demo;
 use crate::protocol::{FromWorker, Request, ToWorker, WorkerError};
+use crate::web::wire;
 use state::{device, restore, with_state, Busy};
 
 fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
 
-/// Sends a message as bytes in a transferred buffer (no copy on the way to the page).
+/// Sends a message as bytes in a transferred buffer (no copy on the way to the page). The
+/// frequent progress messages are not logged.
 fn post(message: &FromWorker) {
-    let start = now();
-    let bytes = message.encode();
-    let array = js_sys::Uint8Array::from(bytes.as_slice());
-    let _ = scope().post_message_with_transfer(&array, &js_sys::Array::of1(&array.buffer()));
-    if !matches!(message, FromWorker::StepProgress { .. } | FromWorker::DemoIteration { .. }) {
-        web_sys::console::debug_1(&format!("message from worker {}: {} bytes, encoded and posted in {:.2} ms", message.kind(), bytes.len(), now() - start).into());
-    }
-}
-
-fn now() -> f64 {
-    scope().performance().map(|p| p.now()).unwrap_or(0.0)
+    let frequent = matches!(message, FromWorker::StepProgress { .. } | FromWorker::DemoIteration { .. });
+    let kind = (!frequent).then(|| message.kind());
+    wire::send(kind, "from worker", || message.encode(), |data, transfer| scope().post_message_with_transfer(data, transfer));
 }
 
 pub fn start() {
@@ -53,7 +47,7 @@ pub fn start() {
     // Lives as long as the worker: the handler is never removed.
     let on_message = gloo_events::EventListener::new(&scope(), "message", |event| {
         let Some(event) = event.dyn_ref::<MessageEvent>() else { return };
-        let bytes = js_sys::Uint8Array::new(&event.data()).to_vec();
+        let bytes = wire::received(&event.data());
         wasm_bindgen_futures::spawn_local(async move {
             match ToWorker::decode(&bytes) {
                 Ok(message) => {
