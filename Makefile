@@ -74,12 +74,16 @@ setup-trunk:
 	  cargo install trunk --version $(TRUNK_VERSION) --locked; \
 	fi
 
+# With a CJK font, so class names in Chinese, Japanese or Korean render in the screenshots.
 setup-chromium:
-	@command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+	@{ command -v chromium >/dev/null && fc-list :lang=zh | grep -q .; } || \
+	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium fonts-wqy-zenhei; }
 
-# Reinstalls when the installed @playwright/test differs from package-lock.json's (never a
-# browser: the tests use Debian's chromium).
+# Reinstalls when an installed test package (@playwright/test, @axe-core/playwright) differs from
+# package-lock.json's (never a browser: the tests use Debian's chromium).
 setup-node:
-	@want=$$(node -p "require('./package-lock.json').packages['node_modules/@playwright/test'].version"); \
-	have=$$(node -p "try { require('./node_modules/@playwright/test/package.json').version } catch (e) { 'none' }"); \
-	[ "$$want" = "$$have" ] || { echo "installing @playwright/test $$want (found $$have)"; PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; }
+	@stale=$$(node -e "const lock = require('./package-lock.json').packages; \
+	  for (const name of Object.keys(require('./package.json').devDependencies)) { \
+	    let have = 'none'; try { have = require('./node_modules/' + name + '/package.json').version } catch (e) {} \
+	    if (have !== lock['node_modules/' + name].version) console.log(name + ' ' + have) }"); \
+	[ -z "$$stale" ] || { echo "installing the test packages (stale: $$stale)"; PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; }

@@ -257,6 +257,16 @@ mod tests {
     }
 
     #[test]
+    fn the_configs_gate_list_is_the_branchs() {
+        let device = Device::flex();
+        for config in [tiny(), BackboneConfig::default(), BackboneConfig { input_size: 16, width: 4, stages: 3, blocks_per_stage: 2 }] {
+            let branch = Branch::new(&config, &device);
+            let built: Vec<(String, usize)> = branch.gates().into_iter().map(|(name, g)| (name, g.channels())).collect();
+            assert_eq!(config.gate_channels(), built);
+        }
+    }
+
+    #[test]
     fn sparsity_loss_equals_hand_computed_value() {
         let device = Device::flex();
         let mut branch = seeded_module(&device, 1, || Branch::new(&tiny(), &device));

@@ -70,6 +70,23 @@ impl Default for BackboneConfig {
     }
 }
 
+impl BackboneConfig {
+    /// Every channel gate of a branch of this shape, in forward order: (name, channels). The
+    /// page draws a new branch from it before the worker has reported anything; it is the same
+    /// list as `Branch::gates` (a test checks it).
+    pub fn gate_channels(&self) -> Vec<(String, usize)> {
+        let mut gates = vec![("stem".to_string(), self.width)];
+        for stage in 0..self.stages {
+            let channels = self.width << stage;
+            for block in 0..self.blocks_per_stage.max(1) {
+                gates.push((format!("stage {} block {} inner", stage + 1, block + 1), channels));
+            }
+            gates.push((format!("stage {} out", stage + 1), channels));
+        }
+        gates
+    }
+}
+
 /// Everything one incremental step needs to know.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LearnerConfig {

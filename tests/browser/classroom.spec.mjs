@@ -7,7 +7,7 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { test, SHOTS, notice, waitNotice, allSaved } from './fixtures.mjs';
+import { test, SHOTS, notice, waitNotice, allSaved, setEpochs, openView } from './fixtures.mjs';
 
 test.describe.configure({ timeout: 20 * 60_000 });
 
@@ -40,6 +40,7 @@ async function trainDemo(label, { page, problems, remote }, expectKind, classroo
   // instead failed whenever the check finished in under 600 ms.) SwiftShader's WebGPU shares
   // the two cores with the page, so the bound is generous; the CPU scale test holds 200 ms.
   await page.evaluate(() => window.__heartbeat.reset());
+  await openView(page, 'check');
   await page.getByTestId('train-demo').click();
   await page.waitForFunction(
     () => /ms per iteration/.test(document.querySelector('[data-testid=demo-summary]')?.textContent ?? '')
@@ -69,6 +70,7 @@ async function trainDemo(label, { page, problems, remote }, expectKind, classroo
   await mkdir(SHOTS, { recursive: true });
   await page.screenshot({ path: `${SHOTS}/${label}-engine-check.png`, fullPage: true });
   if (kind === 'cpu') await measureSpeed(label, page);
+  await openView(page, 'classroom');
   if (classroomSteps > 0) await classroom(label, page, classroomSteps);
   assert.deepEqual(problems, [], 'no console errors');
   assert.deepEqual(await page.evaluate(() => window.__csp), [], 'no Content-Security-Policy violation');
@@ -107,9 +109,7 @@ async function classroom(label, page, steps) {
   };
   if (steps === 1) {
     // SwiftShader: a short step (2 epochs) is enough to prove a full DER step runs on WebGPU.
-    await page.locator('details.settings summary').click();
-    await page.getByTestId('epochs').fill('2');
-    await page.getByTestId('epochs').dispatchEvent('change');
+    await setEpochs(page, 2);
   }
   await page.getByTestId('try-samples').click();
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 6);
@@ -149,7 +149,10 @@ async function classroom(label, page, steps) {
   const bars = await page.$$eval('[data-testid=prediction] .bar-number', (b) => b.map((x) => parseInt(x.textContent)));
   const total = bars.reduce((a, b) => a + b, 0);
   assert.ok(total >= 97 && total <= 103, `confidences sum to about 100%: ${bars}`);
-  await page.screenshot({ path: `${SHOTS}/${label}-after-step-2.png`, fullPage: true });
+  await page.screenshot({ path: `${SHOTS}/${label}-after-step-2.png` });
+  await openView(page, 'results');
+  await page.screenshot({ path: `${SHOTS}/${label}-results.png`, fullPage: true });
+  await openView(page, 'classroom');
 
   // Live prediction from the camera: each answer asks for the next frame.
   await page.getByTestId('camera-start').click();

@@ -3,7 +3,7 @@
 // SwiftShader (a software renderer, ~37× slower than the CPU path), so the default page must
 // train on the CPU and say why; `?backend=webgpu` still forces WebGPU.
 import assert from 'node:assert/strict';
-import { test, SHOTS, notice, waitForBackend, setEpochs, trySamples, matrixRows } from './fixtures.mjs';
+import { test, SHOTS, notice, waitForBackend, setEpochs, trySamples, matrixRows, openView } from './fixtures.mjs';
 
 const badgeText = async (page) => (await page.getByTestId('backend').innerText()).replace(/\s+/g, ' ');
 
@@ -68,9 +68,10 @@ test('a new network shape before the first step asks the worker to choose again'
   const { page, problems } = await openPage(site, { init: recordInits });
   await waitForBackend(page);
   assert.deepEqual(await page.evaluate(() => window.__inits), [[0, 0, 32, 8, 32, 0, 0]], 'the first Init: the default network');
-  await page.locator('details.settings summary').click();
-  await page.locator('details.settings [data-testid=width]').fill('16');
-  await page.locator('details.settings [data-testid=width]').dispatchEvent('change');
+  await openView(page, 'settings');
+  await page.getByTestId('width').fill('16');
+  await page.getByTestId('width').dispatchEvent('change');
+  await openView(page, 'classroom');
   await page.waitForFunction(() => window.__inits.length === 2, null, { timeout: 30_000 });
   assert.deepEqual((await page.evaluate(() => window.__inits))[1], [0, 0, 32, 16, 32, 0, 0], 'the second Init: width 16');
   await waitForBackend(page);

@@ -1,6 +1,6 @@
 // Worker faults reach the page as a message that offers the CPU, and the CPU link works.
 import assert from 'node:assert/strict';
-import { test, notice, waitNotice, cspViolations, allSaved } from './fixtures.mjs';
+import { test, notice, waitNotice, cspViolations, allSaved, setEpochs } from './fixtures.mjs';
 
 // A GPU fault (cubecl panics on an invalid shader or a lost device) must reach the page as a
 // message that offers the CPU, and the CPU link must work. The default page (WebGPU).
@@ -33,9 +33,7 @@ test('a worker fault offers the CPU', { tag: '@webgpu' }, async ({ openPage, sit
 test('a fault during a step runs the step again on the CPU', { tag: '@cpu' }, async ({ openPage, site }) => {
   const { page } = await openPage(`${site}?backend=cpu&simulate=fault-in-step`);
   await page.waitForFunction(() => document.querySelector('[data-testid=backend]')?.dataset.kind, null, { timeout: 60_000 });
-  await page.locator('details.settings summary').click();
-  await page.getByTestId('epochs').fill('12');
-  await page.getByTestId('epochs').dispatchEvent('change');
+  await setEpochs(page, 12);
   await page.getByTestId('try-samples').click();
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 6);
   await allSaved(page);

@@ -54,12 +54,15 @@ export const allSaved = (page, timeout = 60_000) => page.waitForFunction(() => {
   return status?.dataset.pending === 'false' && /Saved in this browser/.test(status.textContent);
 }, null, { timeout, polling: 100 });
 
-// Sets the epochs of the next steps in the settings panel (and closes it again).
+// Shows one of the page's views: 'classroom', 'results', 'settings' or 'check'.
+export const openView = (page, view) => page.getByTestId(`tab-${view}`).click();
+
+// Sets the epochs of the next steps in the settings view (and goes back to the classroom).
 export async function setEpochs(page, epochs) {
-  await page.locator('details.settings summary').click();
+  await openView(page, 'settings');
   await page.getByTestId('epochs').fill(String(epochs));
   await page.getByTestId('epochs').dispatchEvent('change');
-  await page.locator('details.settings summary').click();
+  await openView(page, 'classroom');
 }
 
 // The six built-in digit classes (digits 0 and 1 picked for the first step).
@@ -84,6 +87,7 @@ export class Studio {
   addClassNamed(name) { return addClassNamed(this.page, name); }
   allSaved(timeout) { return allSaved(this.page, timeout); }
   setEpochs(epochs) { return setEpochs(this.page, epochs); }
+  openView(view) { return openView(this.page, view); }
   trySamples() { return trySamples(this.page); }
   cspViolations() { return cspViolations(this.page); }
   matrixRows() { return matrixRows(this.page); }

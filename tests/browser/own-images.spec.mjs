@@ -4,7 +4,7 @@
 // before anything trains.
 import { readFile } from 'node:fs/promises';
 import assert from 'node:assert/strict';
-import { test, SHOTS, notice, waitNotice, waitForBackend, addClassNamed, cspViolations } from './fixtures.mjs';
+import { test, SHOTS, notice, waitNotice, waitForBackend, addClassNamed, cspViolations, openView } from './fixtures.mjs';
 
 test('own classes from uploads and the camera, at 24 × 24', { tag: '@cpu' }, async ({ studio }) => {
   const { page, problems } = studio;
@@ -19,9 +19,9 @@ test('own classes from uploads and the camera, at 24 × 24', { tag: '@cpu' }, as
     assert.equal(await page.locator('[data-testid=notice].error').count(), 0, await notice(page));
   };
   // At 24 × 24 pixels: the whole path (uploads, camera, training, prediction) follows the setting.
-  await page.locator('details.settings summary').click();
+  await openView(page, 'settings');
   await page.getByTestId('input-size').selectOption('24');
-  await page.locator('details.settings summary').click();
+  await openView(page, 'classroom');
   await addClass('Zeros');
   await addClass('Ones');
   await page.getByTestId('upload').nth(0).setInputFiles(await photos(0, 30));
@@ -32,23 +32,25 @@ test('own classes from uploads and the camera, at 24 × 24', { tag: '@cpu' }, as
   await page.getByTestId('pick').nth(1).check();
   // Settings that cannot work are refused before anything trains, saying what would work.
   const setting = async (id, value) => {
-    const input = page.locator(`details.settings [data-testid=${id}]`);
+    const input = page.getByTestId(id);
     await input.fill(String(value));
     await input.dispatchEvent('change');
   };
   const refused = async (pattern) => {
     await page.waitForFunction((source) => new RegExp(source).test(document.querySelector('[data-testid=settings-problem]')?.textContent ?? ''), pattern.source);
+    await openView(page, 'classroom');
     await page.getByTestId('learn').click();
     await waitNotice(page, pattern);
     assert.equal(await page.locator('[data-testid=notice].error').count(), 1);
     console.log(`[settings] refused before training: ${await notice(page)}`);
+    await openView(page, 'settings');
   };
-  await page.locator('details.settings summary').click();
+  await openView(page, 'settings');
   await setting('width', 100);
   await refused(/backbone width of 100 cannot be used: choose a width from 2 to 64/);
   await setting('width', 8);
   await page.getByTestId('settings-problem').waitFor({ state: 'detached' });
-  await page.locator('details.settings summary').click();
+  await openView(page, 'classroom');
   assert.equal(await page.$$eval('[data-testid=branch]', (b) => b.length), 0, 'nothing trained');
   await learn(1);
 
@@ -67,7 +69,7 @@ test('own classes from uploads and the camera, at 24 × 24', { tag: '@cpu' }, as
   await waitNotice(page, /Added 30 images/);
   await page.getByTestId('pick').nth(0).check();
   await page.getByTestId('pick').nth(1).check();
-  await page.locator('details.settings summary').click();
+  await openView(page, 'settings');
   await setting('memory', 3);
   await refused(/memory of 3 images cannot keep one image of each of the 4 classes.*at least 4/);
   await setting('memory', 120);
@@ -75,7 +77,7 @@ test('own classes from uploads and the camera, at 24 × 24', { tag: '@cpu' }, as
   await refused(/batch size \(500\) is larger than this step's \d+ training images: use a batch size of at most \d+/);
   await setting('batch-size', 32);
   await page.getByTestId('settings-problem').waitFor({ state: 'detached' });
-  await page.locator('details.settings summary').click();
+  await openView(page, 'classroom');
   assert.equal(await page.$$eval('[data-testid=branch]', (b) => b.length), 1, 'the refused steps trained nothing');
   await learn(2);
   assert.deepEqual(await page.$$eval('[data-testid=branch]', (b) => b.map((x) => x.dataset.frozen)), ['true', 'false']);

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { deflateSync } from 'node:zlib';
 import assert from 'node:assert/strict';
-import { test, SHOTS, notice, waitNotice, waitForBackend, addClassNamed, cspViolations, allSaved } from './fixtures.mjs';
+import { test, SHOTS, notice, waitNotice, waitForBackend, addClassNamed, cspViolations, allSaved, openView } from './fixtures.mjs';
 
 // A PNG that declares 100 000 × 100 000 pixels (a decompression bomb): valid signature, IHDR
 // and CRCs, and a small compressed body.
@@ -59,8 +59,9 @@ test('bad input, the camera and storage faults each get a clear message', { tag:
   console.log('[reliability] a dropped image joins its class; the class is renamed');
 
   // The image size setting resamples every image already there.
-  await page.locator('details.settings summary').click();
+  await openView(page, 'settings');
   await page.getByTestId('input-size').selectOption('16');
+  await openView(page, 'classroom');
   await page.waitForFunction(() => [...document.querySelectorAll('canvas.thumb')].every((c) => c.width === 16));
   assert.deepEqual(await page.$$eval('[data-testid=sample-count]', (e) => e.map((x) => parseInt(x.textContent))), [3]);
   console.log('[reliability] image size 16: the three images were resampled');

@@ -8,7 +8,7 @@
 // classroom's own epochs (SCALE_EPOCHS=20) and prints the figures for BENCHMARKS.md.
 import { readFile } from 'node:fs/promises';
 import assert from 'node:assert/strict';
-import { test, SHOTS, waitForBackend, addClassNamed, cspViolations, allSaved, setEpochs } from './fixtures.mjs';
+import { test, SHOTS, waitForBackend, addClassNamed, cspViolations, allSaved, setEpochs, openView } from './fixtures.mjs';
 
 const MB = 1e6;
 const EPOCHS = process.env.SCALE_EPOCHS ?? '1';
@@ -99,6 +99,7 @@ async function learn(page, rows, timeout = 600_000) {
 // protocol), the page's and the worker's wasm memory (the app reports them), the last session
 // saved and what the browser counts as stored for the site.
 async function memory(page, cdp) {
+  await openView(page, 'check');
   await page.getByTestId('measure-memory').click();
   // On a cross-origin isolated page the browser's own measure comes too.
   await page.waitForFunction(() => {
@@ -113,6 +114,7 @@ async function memory(page, cdp) {
     pageLive: Number(e.dataset.pageLive), workerLive: Number(e.dataset.workerLive),
     browser: e.dataset.browser ? Number(e.dataset.browser) : undefined }));
   const stored = await page.evaluate(async () => (await navigator.storage.estimate()).usage);
+  await openView(page, 'classroom');
   return { pageHeap: heap.usedSize, pageHeapBeforeGc: live.usedSize, ...figures, stored };
 }
 const show = (m) => `page heap ${(m.pageHeap / MB).toFixed(1)} MB (${(m.pageHeapBeforeGc / MB).toFixed(1)} MB before collection), page wasm ${(m.pageWasm / MB).toFixed(1)} MB (${(m.pageLive / MB).toFixed(1)} MB in use), `

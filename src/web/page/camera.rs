@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use reactive_stores::Field;
 
 use super::notice::Notice;
+use super::shortcuts::Commands;
 use crate::classroom::studio::Studio;
 use crate::web::camera;
 
@@ -145,18 +146,38 @@ pub fn CameraPanel(
             notice.say(format!("Recorded {} images.", captured.get_untracked()), false);
         }
     };
+    // The button's own keys; they stop here so the page's Space shortcut does not see them too.
     let key_down = move |ev: leptos::ev::KeyboardEvent| {
-        if (ev.key() == " " || ev.key() == "Enter") && !ev.repeat() {
+        if ev.key() == " " || ev.key() == "Enter" {
             ev.prevent_default();
-            begin();
+            ev.stop_propagation();
+            if !ev.repeat() {
+                begin();
+            }
         }
     };
     let key_up = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == " " || ev.key() == "Enter" {
             ev.prevent_default();
+            ev.stop_propagation();
             end();
         }
     };
+    // Space held anywhere on the page (the shortcuts) records too.
+    let commands = Commands::get();
+    Effect::new(move |previous: Option<bool>| {
+        let held = commands.record.get();
+        if previous.is_some() {
+            if held && !live.get_untracked() {
+                notice.say("Turn on the camera first (“Use the camera”), then hold Space to record.", true);
+            } else if held {
+                untrack(begin);
+            } else {
+                untrack(end);
+            }
+        }
+        held
+    });
     on_cleanup(move || shut());
     view! {
         <section class="card camera" aria-labelledby="camera-title">
@@ -174,7 +195,7 @@ pub fn CameraPanel(
                 <video node_ref=video class="preview" autoplay=true muted=true playsinline=true data-testid="camera-preview"></video>
                 <div class="camera-controls">
                     <Show when=move || live.get() fallback=|| view! {
-                        <p class="empty">"Show objects to the camera and hold the record button: about 10 pictures a second go into the chosen class. Only the centre square is used."</p>
+                        <p class="empty">"Hold the record button (or Space) to add about 10 pictures a second to a class."</p>
                     }>
                         <Show when=move || { cameras.get().len() > 1 }>
                             <label>"Camera "
@@ -189,7 +210,7 @@ pub fn CameraPanel(
                                 {move || open_classes().into_iter().map(|(id, name)| view! { <option value=id.to_string()>{name}</option> }).collect_view()}
                             </select>
                         </label>
-                        <button class="primary record" class:recording=move || recording.get() data-testid="record"
+                        <button class="primary record" class:recording=move || recording.get() data-testid="record" aria-keyshortcuts="Space"
                             disabled=move || target.get().is_none()
                             on:pointerdown=move |_| begin() on:pointerup=move |_| end() on:pointerleave=move |_| end()
                             on:pointercancel=move |_| end() on:keydown=key_down on:keyup=key_up>

@@ -7,6 +7,7 @@ use reactive_stores::Field;
 use wasm_bindgen::JsCast;
 
 use super::classes::{add_files, report_added};
+use super::icons::LockIcon;
 use super::notice::Notice;
 use crate::classroom::studio::Studio;
 use crate::web::images::draw_sample;
@@ -60,38 +61,41 @@ pub fn ClassCard(
             }
         }
     };
-    let thumb_indices = move || (0..count().min(12)).collect::<Vec<usize>>();
+    let thumb_indices = move || (0..count().min(10)).collect::<Vec<usize>>();
+    let label = move |what: &str| format!("{what} “{}”", name().unwrap_or_default());
     view! {
-        <article class="class-card" class:learned=move || learned().is_some() data-testid="class-card"
+        <article class="class-card" class:learned=move || learned().is_some() class:picked=picked data-testid="class-card"
             on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=drop_files>
-            <header class="row spread">
-                <button class="name" title="Rename" data-testid="class-title" on:click=rename>{move || name().unwrap_or_default()}</button>
-                <span class="count" data-testid="sample-count">{count} " samples"</span>
+            <header class="class-head">
+                {move || match learned() {
+                    Some(step) => view! { <span class="lock" title=format!("learned in step {}, locked", step + 1)><LockIcon label="learned, locked" /></span> }.into_any(),
+                    None => view! {
+                        <input type="checkbox" class="pick" prop:checked=picked on:change=toggle data-testid="pick"
+                            aria-label=move || label("Learn in the next step:") title="Learn in the next step" />
+                    }.into_any(),
+                }}
+                <button class="name" title="Rename" aria-label=move || label("Rename") data-testid="class-title" on:click=rename>{move || name().unwrap_or_default()}</button>
+                <span class="count" data-testid="sample-count">{count} " images"</span>
+                {move || match learned() {
+                    Some(step) => view! { <span class="learned-in">"step " {step + 1}</span> }.into_any(),
+                    None => view! {
+                        <label class="button small upload" title="Upload images">
+                            "Upload"
+                            <input type="file" accept="image/*" multiple class="visually-hidden" on:change=upload data-testid="upload"
+                                aria-label=move || label("Upload images to") />
+                        </label>
+                        <button class="quiet small delete" aria-label=move || label("Delete") title="Delete" on:click=move |_| {
+                            if let Some(Err(e)) = studio.try_update(|s| s.delete(id)) { notice.say(e, true) }
+                            selected.update(|s| s.retain(|&x| x != id));
+                        }>"×"</button>
+                    }.into_any(),
+                }}
             </header>
             <div class="thumbs">
                 <For each=thumb_indices key=|i| *i let:i>
                     <Thumb pixels=Memo::new(move |_| studio.with(|s| s.class(id).ok().and_then(|c| c.samples.get(i)).map(|s| s.pixels.clone())).unwrap_or_default()).into() />
                 </For>
             </div>
-            {move || match learned() {
-                Some(step) => view! { <p class="lock"><span class="pill locked">"locked"</span>" learned in step " {step + 1}</p> }.into_any(),
-                None => view! {
-                    <div class="row">
-                        <label class="pick">
-                            <input type="checkbox" prop:checked=picked on:change=toggle data-testid="pick" />
-                            " In the next step"
-                        </label>
-                        <label class="button small">
-                            "Upload images"
-                            <input type="file" accept="image/*" multiple class="visually-hidden" on:change=upload data-testid="upload" />
-                        </label>
-                        <button class="quiet small" on:click=move |_| {
-                            if let Some(Err(e)) = studio.try_update(|s| s.delete(id)) { notice.say(e, true) }
-                            selected.update(|s| s.retain(|&x| x != id));
-                        }>"Delete"</button>
-                    </div>
-                }.into_any(),
-            }}
         </article>
     }
 }

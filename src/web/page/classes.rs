@@ -7,6 +7,7 @@ use reactive_stores::Field;
 
 use super::class_card::ClassCard;
 use super::notice::Notice;
+use super::shortcuts::{on_command, Commands};
 use crate::classroom::studio::Studio;
 use crate::web::images::{bundled_digit, decode_upload, fetch_bytes};
 
@@ -47,6 +48,12 @@ pub fn ClassesPanel(
         Some(Err(e)) => notice.say(e, true),
         None => {}
     };
+    let name_field = NodeRef::<leptos::html::Input>::new();
+    on_command(Commands::get().new_class, move || {
+        if let Some(field) = name_field.get_untracked() {
+            let _ = field.focus();
+        }
+    });
     let class_ids = move || studio.with(|s| s.classes.iter().map(|c| c.id).collect::<Vec<usize>>());
     let drop_folders = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
@@ -92,20 +99,20 @@ pub fn ClassesPanel(
         });
     };
     view! {
-        <section class="card" aria-labelledby="classes-title"
+        <section class="card classes-card" aria-labelledby="classes-title"
             on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=drop_folders>
             <div class="row spread">
                 <h2 id="classes-title">"Classes"</h2>
                 <button data-testid="try-samples" on:click=move |_| spawn_local(load_sample_classes(studio, selected, notice))
                     disabled=move || studio.with(|s| !s.classes.is_empty())>
-                    "Try it with sample classes"
+                    "Try sample classes"
                 </button>
             </div>
             <Show when=move || studio.with(|s| s.classes.is_empty())>
-                <p class="empty">"No classes yet. Add one by name and upload pictures, drop a folder of pictures here (a folder of folders makes one class per folder), or try the built-in handwritten digits."</p>
+                <p class="empty">"No classes yet. Name one and add pictures (upload, camera, or drop a folder here), or try the sample digits."</p>
             </Show>
-            <form class="row" on:submit=move |ev| { ev.prevent_default(); add(); }>
-                <input type="text" placeholder="New class name" aria-label="New class name" data-testid="class-name"
+            <form class="row add-class" on:submit=move |ev| { ev.prevent_default(); add(); }>
+                <input type="text" node_ref=name_field placeholder="New class name" aria-label="New class name" data-testid="class-name" aria-keyshortcuts="N"
                     prop:value=move || new_name.get() on:input=move |ev| new_name.set(event_target_value(&ev)) />
                 <button type="submit" data-testid="add-class">"Add class"</button>
             </form>

@@ -78,3 +78,35 @@ pub fn EvaluationView(
     }
 }
 
+
+/// The classroom screen's short answer: accuracy on every class so far, the forgetting, and
+/// DER against fine-tuning when comparing; the details are in the results view.
+#[component]
+pub fn ResultsSummary(
+    /// The last step's outcome.
+    outcome: Field<Option<StepOutcome>>,
+    /// Opens the results view.
+    on_details: impl Fn() + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <section class="card summary-card" aria-labelledby="summary-title" data-testid="results-summary">
+            <h2 id="summary-title">"Does it still know the old classes?"</h2>
+            {move || match outcome.get() {
+                None => view! { <p class="empty">"After each step: accuracy on images kept aside from training."</p> }.into_any(),
+                Some(o) => {
+                    let seen = o.accuracy_seen.last().copied().unwrap_or(0.0);
+                    let oldest = o.accuracy_rows.last().and_then(|r| r.first()).copied().unwrap_or(0.0);
+                    view! {
+                        <p class="big-number"><span>{format!("{:.0}%", seen * 100.0)}</span>" on every class so far"</p>
+                        <p>{format!("Classes of step 1 now: {:.0}% · forgetting {:.1} points", oldest * 100.0, o.forgetting * 100.0)}</p>
+                        {o.baseline.map(|b| view! {
+                            <p class="versus">{format!("Naive fine-tuning: {:.0}% on every class, forgetting {:.1} points",
+                                b.accuracy_seen.last().copied().unwrap_or(0.0) * 100.0, b.forgetting * 100.0)}</p>
+                        })}
+                    }.into_any()
+                }
+            }}
+            <button class="quiet small" data-testid="open-results" on:click=move |_| on_details()>"All results →"</button>
+        </section>
+    }
+}

@@ -55,6 +55,7 @@ impl WorkerMessages {
                             accuracy: progress.train_accuracy,
                         })
                     });
+                    training.masks.set(Some(progress.gate_masks.clone()));
                 }
                 training.progress.set(Some(progress));
             }

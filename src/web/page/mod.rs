@@ -10,14 +10,18 @@
 //! - [`loading::SessionLoad`], the one place that knows whether a session is loading.
 
 mod camera;
+mod captions;
 mod class_card;
 mod classes;
 mod device;
+mod diagram;
 mod engine_check;
 mod evaluation;
+mod icons;
 mod link;
 mod loading;
 mod messages;
+mod motion;
 mod notice;
 mod predict;
 mod progress;
@@ -25,9 +29,11 @@ mod representation;
 mod saving;
 mod session_bar;
 mod settings;
+mod shortcuts;
 mod state;
 mod step;
 mod url;
+mod views;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -36,20 +42,25 @@ use reactive_stores::Store;
 use crate::protocol::{BackendInfo, ToWorker};
 use crate::web::tab_lock::TabLock;
 use camera::{CameraFrames, CameraPanel};
+use captions::Help;
 use classes::ClassesPanel;
+use diagram::Diagram;
 use engine_check::EngineCheck;
-use evaluation::EvaluationView;
+use evaluation::{EvaluationView, ResultsSummary};
 use link::WorkerLink;
 use loading::{restore_saved_session, Loader};
 use messages::WorkerMessages;
 use notice::{Notice, NoticeLine};
 use predict::PredictPanel;
-use representation::RepresentationView;
+use progress::LossChart;
+use representation::ParamsHistory;
 use saving::{autosave, Saving};
-use session_bar::SessionBar;
+use session_bar::{OtherTabNotice, SessionBar, StorageKept};
 use settings::SettingsPanel;
+use shortcuts::{Commands, Presenting, ShortcutBar};
 use state::{Asked, Checks, Classroom, ClassroomStoreFields, Training};
 use step::StepPanel;
+use views::{View, ViewTabs};
 
 /// Mounts the page on the document's body.
 pub fn start() {
@@ -77,6 +88,18 @@ fn App() -> impl IntoView {
     provide_context(worker);
     provide_context(notice);
     provide_context(CameraFrames::new());
+    let (commands, presenting, help) = (Commands::new(), Presenting::new(), Help::new());
+    provide_context(commands);
+    provide_context(presenting);
+    provide_context(help);
+    shortcuts::listen(commands, presenting);
+    let view = RwSignal::new(View::Classroom);
+    // Presentation mode shows the classroom loop only.
+    Effect::new(move |_| {
+        if presenting.0.get() {
+            view.set(View::Classroom);
+        }
+    });
 
     device::choose_device(room, backend, worker);
     if url::simulate("worker-fault") {
@@ -103,30 +126,60 @@ fn App() -> impl IntoView {
     autosave(room, load, tab, saving);
 
     let step_running = Signal::derive(move || training.learning.with(Option::is_some));
+    let shown = move |v: View| move || view.get() != v;
     view! {
         <header class="top">
-            <div>
-                <h1>"DER Studio"</h1>
-                <p class="tagline">"Teach a neural network new classes, one step at a time — and watch it keep the old ones."</p>
-            </div>
-            <BackendBadge backend=backend measuring=checks.measuring_devices />
-        </header>
-        <main>
+            <h1>"DER Studio"</h1>
+            <ViewTabs view=view />
             <SessionBar room=room load=load tab=tab saving=saving step_running=step_running />
+            <div class="header-actions">
+                <button class="quiet help" data-testid="help" aria-label="How DER works (help)" aria-pressed=move || help.0.get().to_string()
+                    on:click=move |_| help.0.update(|open| *open = !*open)>"?"</button>
+                <button data-testid="present" aria-pressed=move || presenting.0.get().to_string() on:click=move |_| presenting.toggle()>
+                    {move || if presenting.0.get() { "Exit presentation" } else { "Present" }}
+                </button>
+            </div>
+        </header>
+        <div class="alerts">
+            <OtherTabNotice load=load tab=tab save_status=saving.status />
             <NoticeLine />
-            <ClassesPanel studio=room.studio().into() selected=room.selected().into() />
-            <CameraPanel studio=room.studio().into() />
-            <StepPanel studio=room.studio().into() selected=room.selected().into() config=room.config().into()
-                outcome=room.outcome().into() compare=room.compare().into() training=training backend=backend load=load tab=tab />
-            <SettingsPanel config=room.config().into() studio=room.studio().into() selected=room.selected().into() outcome=room.outcome().into() />
-            <PredictPanel studio=room.studio().into() outcome=room.outcome().into() asked=asked />
-            <RepresentationView outcome=room.outcome().into() params_history=room.params_history().into() />
+        </div>
+        <main class="classroom" id="view-classroom" role="tabpanel" aria-labelledby="tab-classroom" hidden=shown(View::Classroom)>
+            <div class="loop-classes">
+                <ClassesPanel studio=room.studio().into() selected=room.selected().into() />
+                <CameraPanel studio=room.studio().into() />
+            </div>
+            <div class="loop-learn">
+                <StepPanel studio=room.studio().into() selected=room.selected().into() config=room.config().into()
+                    outcome=room.outcome().into() compare=room.compare().into() training=training backend=backend load=load tab=tab />
+                <Diagram studio=room.studio().into() outcome=room.outcome().into() config=room.config().into() training=training />
+            </div>
+            <div class="loop-predict">
+                <PredictPanel studio=room.studio().into() outcome=room.outcome().into() asked=asked />
+                <ResultsSummary outcome=room.outcome().into() on_details=move || view.set(View::Results) />
+            </div>
+        </main>
+        <main class="results" id="view-results" role="tabpanel" aria-labelledby="tab-results" hidden=shown(View::Results)>
             <EvaluationView studio=room.studio().into() outcome=room.outcome().into() />
+            <section class="card" aria-labelledby="curves-title">
+                <h2 id="curves-title">"Training curves of the last step"</h2>
+                <LossChart losses=training.losses />
+            </section>
+            <ParamsHistory params_history=room.params_history().into() />
+        </main>
+        <main class="settings-view" id="view-settings" role="tabpanel" aria-labelledby="tab-settings" hidden=shown(View::Settings)>
+            <SettingsPanel config=room.config().into() studio=room.studio().into() selected=room.selected().into() outcome=room.outcome().into() />
+        </main>
+        <main class="check-view" id="view-check" role="tabpanel" aria-labelledby="tab-check" hidden=shown(View::Check)>
             <EngineCheck checks=checks backend=backend step_running=step_running last_save=saving.last />
         </main>
         <footer>
-            <span>"Everything runs in your browser and is saved only in this browser. Nothing is uploaded."</span>
-            <span class="heartbeat" data-testid="heartbeat">{move || heartbeat.get()}</span>
+            <BackendBadge backend=backend measuring=checks.measuring_devices />
+            <StorageKept persistent=saving.persistent />
+            <span class="privacy">"Runs and saves only in this browser. Nothing is uploaded."</span>
+            // Shown in presentation mode (style.css), and with the help.
+            <ShortcutBar />
+            <span class="heartbeat" data-testid="heartbeat" aria-hidden="true">{move || heartbeat.get()}</span>
         </footer>
     }
 }
@@ -141,7 +194,8 @@ fn BackendBadge(
     measuring: RwSignal<bool>,
 ) -> impl IntoView {
     view! {
-        <div class="badge" data-testid="backend" data-kind=move || backend.get().map(|b| b.kind).unwrap_or_default()>
+        <div class="badge" data-testid="backend" data-kind=move || backend.get().map(|b| b.kind).unwrap_or_default()
+            title=move || backend.get().and_then(|b| b.reason).unwrap_or_default()>
             {move || match backend.get() {
                 None if measuring.get() => "Measuring this computer…".to_string(),
                 None => "Starting the training worker…".to_string(),

@@ -10,6 +10,7 @@ use super::camera::CameraFrames;
 use super::class_card::Thumb;
 use super::link::WorkerLink;
 use super::notice::Notice;
+use super::shortcuts::{on_command, Commands};
 use super::state::Asked;
 use crate::protocol::{StepOutcome, ToWorker};
 use crate::classroom::studio::Studio;
@@ -84,7 +85,7 @@ pub fn PredictPanel(
             }
         }
     });
-    let toggle_live = move |_| {
+    let toggle_live = move |_: ()| {
         if live.get_untracked() {
             return live.set(false);
         }
@@ -98,10 +99,17 @@ pub fn PredictPanel(
             None => notice.say("Turn on the camera first (in the Camera panel), then press Live again.", true),
         }
     };
+    on_command(Commands::get().live, move || {
+        if outcome.with(Option::is_some) {
+            toggle_live(());
+        } else {
+            notice.say("Learn a step first: then the model can predict.", true);
+        }
+    });
     let name = move |label: usize| studio.with(|s| s.class(label).map(|c| c.name.clone()).unwrap_or_default());
     view! {
         <section class="card" aria-labelledby="predict-title">
-            <h2 id="predict-title">"Ask the model"</h2>
+            <h2 id="predict-title">"Live prediction"</h2>
             <Show when=move || outcome.get().is_some() fallback=|| view! {
                 <p class="empty">"After the first step you can show the model an image and see what it thinks."</p>
             }>
@@ -110,7 +118,7 @@ pub fn PredictPanel(
                     <label class="button">"Upload an image"
                         <input type="file" accept="image/*" class="visually-hidden" on:change=upload data-testid="predict-upload" />
                     </label>
-                    <button data-testid="live" class:primary=move || live.get() on:click=toggle_live>
+                    <button data-testid="live" class:primary=move || live.get() aria-keyshortcuts="P" on:click=move |_| toggle_live(())>
                         {move || if live.get() { "Stop live".to_string() } else { "Live from the camera".to_string() }}
                     </button>
                     <Show when=move || live.get()>
@@ -121,7 +129,7 @@ pub fn PredictPanel(
                 </div>
                 <div class="predict row">
                     {move || asked.probe.get().map(|pixels| view! { <Thumb pixels=Signal::derive(move || pixels.clone()) /> })}
-                    <div class="bars" data-testid="prediction">
+                    <div class="bars" data-testid="prediction" aria-live="polite" aria-label="What the model thinks">
                         {move || asked.answer.get().into_iter().map(|(label, p)| view! {
                             <div class="bar-row">
                                 <span class="bar-name">{name(label)}</span>

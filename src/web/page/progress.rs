@@ -1,9 +1,8 @@
-//! The running step's progress: a bar with what is happening and the time left, the live loss
-//! curves, and the new branch's gates.
+//! The running step's progress: a bar with what is happening and the time left; and the loss
+//! curves (in the results view; the new branch's masks are drawn live by the diagram).
 
 use leptos::prelude::*;
 
-use super::representation::GateStrips;
 use super::state::{CurvePoint, Training};
 use crate::engine::report::Phase;
 
@@ -20,7 +19,9 @@ pub fn TrainingProgress(
             _ => 1.0,
         }).unwrap_or(0.0)
     };
+    let running = move || training.learning.with(Option::is_some);
     let label = move || match training.progress.get() {
+        None if !running() => "Pick the classes, then press Learn.".to_string(),
         None => "Preparing…".to_string(),
         Some(p) => match p.phase {
             Phase::Train => {
@@ -39,11 +40,12 @@ pub fn TrainingProgress(
         },
     };
     view! {
-        <div class="progress" data-testid="progress">
-            <div class="bar"><div class="fill" style:width=move || format!("{:.1}%", fraction() * 100.0)></div></div>
-            <p class="progress-label">{label}</p>
-            <LossChart losses=training.losses />
-            <GateStrips progress=training.progress />
+        <div class="progress" data-testid="progress" class:idle=move || !running()>
+            <div class="bar" role="progressbar" aria-label="Step progress" aria-valuemin="0" aria-valuemax="100"
+                aria-valuenow=move || format!("{:.0}", fraction() * 100.0)>
+                <div class="fill" style:width=move || format!("{:.1}%", fraction() * 100.0)></div>
+            </div>
+            <p class="progress-label" data-testid="progress-label">{label}</p>
         </div>
     }
 }
@@ -51,7 +53,7 @@ pub fn TrainingProgress(
 /// The loss and its parts (scaled to the largest loss so far) and the sparsity loss and
 /// training accuracy (on a fixed 0–1 scale), per progress report.
 #[component]
-fn LossChart(
+pub fn LossChart(
     /// One point per progress report of the running step.
     losses: RwSignal<Vec<CurvePoint>>,
 ) -> impl IntoView {

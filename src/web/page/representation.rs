@@ -1,74 +1,24 @@
-//! The representation room: one column per branch (locked or new, channels kept or pruned),
-//! the parameters after each step, and the new branch's gates while a step trains.
+//! How the representation grew: the parameters of all branches after each step, with pruning
+//! and without (the results view; the live diagram is `diagram.rs`).
 
 use leptos::prelude::*;
 use reactive_stores::Field;
 
-use crate::engine::report::Progress;
-use crate::protocol::{BranchView, StepOutcome};
 
-/// The branches the steps have grown so far.
+/// How the network grew: its parameters after each step, with and without pruning.
 #[component]
-pub fn RepresentationView(
-    /// The last step's outcome: its branches and parameter counts.
-    outcome: Field<Option<StepOutcome>>,
+pub fn ParamsHistory(
     /// Branch parameters after each step, with and without pruning.
     params_history: Field<Vec<(usize, usize)>>,
 ) -> impl IntoView {
     view! {
-        <section class="card" aria-labelledby="rep-title">
-            <h2 id="rep-title">"The representation"</h2>
-            {move || match outcome.get() {
-                None => view! { <p class="empty">"After the first step, each learned step appears here as a branch of the network."</p> }.into_any(),
-                Some(o) => {
-                    let before: usize = o.summary.params_before_prune;
-                    view! {
-                        <p>
-                            "One column per step. Older branches are locked (their weights never change again); the newest is highlighted. Each row is a layer; a filled square is a channel kept, an empty one a channel pruned away."
-                        </p>
-                        <div class="branches" data-testid="branches">
-                            {o.branches.iter().enumerate().map(|(i, b)| view! { <BranchColumn index=i branch=b.clone() /> }).collect_view()}
-                        </div>
-                        <p class="summary" data-testid="params">
-                            {format!("Last step: {} → {} parameters after pruning ({:.0}% removed).",
-                                before, o.summary.params_after_prune,
-                                100.0 * (1.0 - o.summary.params_after_prune as f64 / before.max(1) as f64))}
-                        </p>
-                        <ParamsChart history=params_history />
-                    }.into_any()
-                }
-            }}
+        <section class="card" aria-labelledby="growth-title">
+            <h2 id="growth-title">"How the network grew"</h2>
+            <Show when=move || !params_history.with(Vec::is_empty)
+                fallback=|| view! { <p class="empty">"After the first step: the parameters of all branches after each step, with and without pruning."</p> }>
+                <ParamsChart history=params_history />
+            </Show>
         </section>
-    }
-}
-
-#[component]
-fn BranchColumn(
-    /// The branch's step, from 0.
-    index: usize,
-    /// The branch: its layers' kept channels, whether it is locked, its parameters.
-    branch: BranchView,
-) -> impl IntoView {
-    let rows = branch
-        .gate_names
-        .iter()
-        .zip(branch.kept.iter().zip(&branch.total))
-        .map(|(name, (&kept, &total))| {
-            view! {
-                <div class="layer" title=format!("{name}: {kept} of {total} channels kept")>
-                    {(0..total).map(|c| view! { <span class="ch" class:kept=c < kept></span> }).collect_view()}
-                </div>
-            }
-        })
-        .collect_view();
-    view! {
-        <div class="branch" class:frozen=branch.frozen class:newest=!branch.frozen data-testid="branch" data-frozen=branch.frozen.to_string()>
-            <h3>"Step " {index + 1} " "
-                {if branch.frozen { view! { <span class="pill locked">"locked"</span> } } else { view! { <span class="pill new">"new"</span> } }}
-            </h3>
-            {rows}
-            <p class="params">{branch.params} " parameters"</p>
-        </div>
     }
 }
 
@@ -113,23 +63,3 @@ fn ParamsChart(
         </table>
     }
 }
-
-/// The new branch's channel gates, live: one strip per layer, one cell per channel.
-#[component]
-pub fn GateStrips(
-    /// The running step's last progress report (its gate masks).
-    progress: RwSignal<Option<Progress>>,
-) -> impl IntoView {
-    view! {
-        <div class="gates" data-testid="gates">
-            {move || progress.get().map(|p| p.gate_masks.iter().map(|mask| view! {
-                <div class="strip">
-                    {mask.iter().map(|&m| view! {
-                        <span class="cell" style:opacity=format!("{:.2}", 0.1 + 0.9 * m)></span>
-                    }).collect_view()}
-                </div>
-            }).collect_view())}
-        </div>
-    }
-}
-

@@ -75,22 +75,20 @@ pub fn SessionBar(
                     else { saving.status.get().0 }
                 }}
             </span>
-            <StorageKept persistent=saving.persistent />
-            <button class="small" data-testid="export" on:click=export>"Export session"</button>
-            <label class="button small" class:disabled=move || !owner()>"Import session"
-                <input type="file" accept=".derstudio,application/octet-stream" class="visually-hidden"
+            <button class="small" data-testid="export" aria-label="Export session" title="Save this session as a file" on:click=export>"Export"</button>
+            <label class="button small" class:disabled=move || !owner() title="Open a session file">"Import"
+                <input type="file" accept=".derstudio,application/octet-stream" class="visually-hidden" aria-label="Import session"
                     on:change=import data-testid="import" disabled=move || !owner() />
             </label>
             <button class="quiet small" data-testid="start-over" on:click=start_over
                 disabled=move || step_running.get() || !owner()>"Start over"</button>
         </div>
-        <OtherTabNotice load=load tab=tab save_status=saving.status />
     }
 }
 
 /// Whether the browser promised to keep the saved session; when it did not, a reminder to Export.
 #[component]
-fn StorageKept(
+pub fn StorageKept(
     /// The browser's answer (None: not asked yet).
     persistent: RwSignal<Option<bool>>,
 ) -> impl IntoView {
@@ -99,8 +97,9 @@ fn StorageKept(
             <span class="kept" data-testid="storage-kept" data-persistent="true">"Kept by this browser"</span>
         }.into_any(),
         Some(false) => view! {
-            <span class="kept warn" data-testid="storage-kept" data-persistent="false">
-                "This browser may clear saved work when space runs low: Export the session after each step."
+            <span class="kept warn" data-testid="storage-kept" data-persistent="false"
+                title="This browser did not promise to keep saved work: when space runs low it may clear it. Export the session after each step.">
+                "This browser may clear saved work: Export after each step."
             </span>
         }.into_any(),
         None => ().into_any(),
@@ -109,7 +108,7 @@ fn StorageKept(
 
 /// Shown while another tab has the session: this tab is read-only until it takes over.
 #[component]
-fn OtherTabNotice(
+pub fn OtherTabNotice(
     /// Taking over reads the saved session again through it.
     load: Loader,
     /// Who owns the session.

@@ -64,8 +64,8 @@ pub fn SettingsPanel(
     let c = config;
     let learned_any = Signal::derive(move || outcome.with(Option::is_some));
     view! {
-        <details class="card settings">
-            <summary><h2>"Settings"</h2></summary>
+        <section class="card settings" aria-labelledby="settings-title">
+            <h2 id="settings-title">"Settings of the next step"</h2>
             <div class="settings-grid">
                 <NumberSetting label="Epochs" testid="epochs" step="1" value=Signal::derive(move || c.get().epochs as f64)
                     set=move |v| c.update(|c| c.epochs = v as usize)
@@ -114,7 +114,7 @@ pub fn SettingsPanel(
                 c.with(|c| c.check_for_step(seen, images).err()).map(|e| view! { <p class="setting-problem error" role="alert" data-testid="settings-problem">{e}</p> })
             }}
 
-        </details>
+        </section>
     }
 }
 

@@ -154,11 +154,14 @@ pub struct Training {
     pub losses: RwSignal<Vec<CurvePoint>>,
     /// The progress shown is the baseline's (it trains after DER's step).
     pub baseline: RwSignal<bool>,
+    /// The new branch's channel masks at DER's last training report; kept after the step ends
+    /// (the diagram fades the channels pruning removed) until the next step starts.
+    pub masks: RwSignal<Option<Vec<Vec<f32>>>>,
 }
 
 impl Training {
     pub fn new() -> Self {
-        Self { learning: RwSignal::new(None), progress: RwSignal::new(None), losses: RwSignal::new(Vec::new()), baseline: RwSignal::new(false) }
+        Self { learning: RwSignal::new(None), progress: RwSignal::new(None), losses: RwSignal::new(Vec::new()), baseline: RwSignal::new(false), masks: RwSignal::new(None) }
     }
 }
 

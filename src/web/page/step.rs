@@ -8,6 +8,7 @@ use super::link::WorkerLink;
 use super::loading::Loader;
 use super::notice::Notice;
 use super::progress::TrainingProgress;
+use super::shortcuts::{on_command, Commands};
 use super::state::{planned_step, Training};
 use super::url::simulate;
 use crate::engine::LearnerConfig;
@@ -60,6 +61,7 @@ pub fn StepPanel(
             Err(e) => return notice.say(e, true),
         };
         training.losses.set(Vec::new());
+        training.masks.set(None);
         notice.clear();
         training.learning.set(Some(ids.clone()));
         training.baseline.set(false);
@@ -80,29 +82,40 @@ pub fn StepPanel(
         studio.with(|studio| selected.iter().filter_map(|&id| studio.class(id).ok().map(|c| c.name.clone())).collect::<Vec<_>>().join(", "))
     };
     let running = move || training.learning.with(Option::is_some);
+    let commands = Commands::get();
+    on_command(commands.learn, move || {
+        if !running() && backend.with(Option::is_some) && !load.is_loading() {
+            learn();
+        }
+    });
+    on_command(commands.cancel, move || {
+        if running() {
+            worker.send(ToWorker::Cancel);
+        }
+    });
     view! {
-        <section class="card" aria-labelledby="step-title">
-            <h2 id="step-title">{move || format!("Step {}", outcome.with(|o| o.as_ref().map(|o| o.summary.step + 2).unwrap_or(1)))}</h2>
-            <p>{move || if selected.with(Vec::is_empty) { "Tick “In the next step” on the classes to learn now.".to_string() } else { format!("Will learn: {}", names()) }}</p>
+        <section class="card step-card" aria-labelledby="step-title">
+            <div class="row spread">
+                <h2 id="step-title">{move || format!("Step {}", outcome.with(|o| o.as_ref().map(|o| o.summary.step + 2).unwrap_or(1)))}</h2>
+                <p class="will-learn" data-testid="will-learn">{move || if selected.with(Vec::is_empty) { "Tick the classes to learn in this step.".to_string() } else { format!("Will learn: {}", names()) }}</p>
+            </div>
             <div class="row">
-                <button class="primary" data-testid="learn" on:click=move |_| learn()
+                <button class="primary learn" data-testid="learn" aria-keyshortcuts="L" on:click=move |_| learn()
                     disabled=move || running() || backend.with(Option::is_none) || load.is_loading()
                         || matches!(tab.ownership.get(), Ownership::OtherTab | Ownership::TakenOver)>
                     {move || if running() { "Learning…" } else { "Learn" }}
                 </button>
-                <Show when=running>
-                    <button data-testid="cancel" on:click=move |_| worker.send(ToWorker::Cancel)>"Cancel"</button>
-                </Show>
+                // Always laid out (hidden when idle): its appearing would shift the row.
+                <button data-testid="cancel" class:invisible=move || !running() aria-keyshortcuts="Escape"
+                    on:click=move |_| worker.send(ToWorker::Cancel)>"Cancel"</button>
+                <label class="pick compare">
+                    <input type="checkbox" data-testid="compare" prop:checked=move || compare.get()
+                        disabled=move || outcome.with(Option::is_some) || running()
+                        on:change=move |ev| compare.set(event_target_checked(&ev)) />
+                    " Also train naive fine-tuning, to compare (before the first step)"
+                </label>
             </div>
-            <label class="pick">
-                <input type="checkbox" data-testid="compare" prop:checked=move || compare.get()
-                    disabled=move || outcome.with(Option::is_some) || running()
-                    on:change=move |ev| compare.set(event_target_checked(&ev)) />
-                " Also train naive fine-tuning on the same steps, to see what DER prevents (choose before the first step; steps take longer)"
-            </label>
-            <Show when=running>
-                <TrainingProgress training=training />
-            </Show>
+            <TrainingProgress training=training />
         </section>
     }
 }
