@@ -74,10 +74,11 @@ setup-trunk:
 	  cargo install trunk --version $(TRUNK_VERSION) --locked; \
 	fi
 
-# With a CJK font, so class names in Chinese, Japanese or Korean render in the screenshots.
+# With a CJK font and an emoji font, so class names in Chinese, Japanese or Korean (and emoji)
+# render in the screenshots rather than as empty boxes.
 setup-chromium:
-	@{ command -v chromium >/dev/null && fc-list :lang=zh | grep -q .; } || \
-	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium fonts-wqy-zenhei; }
+	@{ command -v chromium >/dev/null && fc-list :lang=zh | grep -q . && fc-list | grep -q "Color Emoji"; } || \
+	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium fonts-wqy-zenhei fonts-noto-color-emoji; }
 
 # Reinstalls when an installed test package (@playwright/test, @axe-core/playwright) differs from
 # package-lock.json's (never a browser: the tests use Debian's chromium).

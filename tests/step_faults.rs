@@ -76,3 +76,41 @@ fn cancel_at_any_report_keeps_the_previous_model() {
         assert_eq!(saved(&learner), before, "cancel at report {at} changed the model");
     }
 }
+
+/// Counts the training reports.
+struct Paced {
+    pace: Option<std::time::Duration>,
+    training_reports: usize,
+}
+
+impl Observer for Paced {
+    async fn progress(&mut self, progress: &Progress) -> Control {
+        if progress.phase == der_studio::engine::report::Phase::Train {
+            self.training_reports += 1;
+        }
+        Control::Continue
+    }
+    fn report_every(&self) -> usize {
+        1
+    }
+    fn report_pace(&self) -> Option<std::time::Duration> {
+        self.pace
+    }
+}
+
+#[test]
+fn a_pace_spaces_the_reports_and_each_epoch_still_reports() {
+    let (learner, data) = trained_one_step();
+    let next = data.train.filter_classes(&[2, 3]);
+    let run = |pace| {
+        let mut probe = learner.clone();
+        let mut observer = Paced { pace, training_reports: 0 };
+        pollster::block_on(probe.learn_step(&next, &mut observer)).unwrap();
+        observer.training_reports
+    };
+    let every_batch = run(None);
+    let hourly = run(Some(std::time::Duration::from_secs(3600)));
+    let epochs = learner.config.epochs;
+    assert!(every_batch > epochs, "a report per batch: {every_batch} over {epochs} epochs");
+    assert_eq!(hourly, epochs, "paced by an hour: only each epoch's last batch reports");
+}

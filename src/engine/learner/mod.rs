@@ -41,6 +41,13 @@ pub trait Observer {
     fn report_every(&self) -> usize {
         5
     }
+    /// The least time between two training reports (each epoch's last batch reports anyway).
+    /// Each report reads the loss sums and the masks back from the device, which stalls a GPU's
+    /// queue: an observer that wants a steady rate on any device (the page: about ten a second)
+    /// asks for a pace rather than a batch count.
+    fn report_pace(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// An observer that never cancels and ignores reports.

@@ -73,6 +73,8 @@ impl Learner {
         let total_iterations = (config.epochs * batches).max(1);
         let mut optim = SgdConfig::new().with_momentum(Some(MomentumConfig::new().with_dampening(0.0))).init();
         let report_every = observer.report_every().max(1);
+        let pace = observer.report_pace();
+        let mut last_report = Instant::now();
         let mut order: Vec<usize> = (0..training.len()).collect();
         let mut stats = StatsAccumulator::default();
         let frozen = frozen_features(&network, &training, size, &train_device);
@@ -101,7 +103,9 @@ impl Learner {
                 stats.add(losses, targets.len());
 
                 let last_batch = batch + 1 == batches;
-                if (batch + 1) % report_every == 0 || last_batch {
+                let paced = pace.is_none_or(|p| last_report.elapsed() >= p);
+                if ((batch + 1) % report_every == 0 && paced) || last_batch {
+                    last_report = Instant::now();
                     let newest = network.branches.last().unwrap();
                     let progress = stats
                         .report(newest, mode, (epoch, config.epochs, batch + 1, batches), start.elapsed().as_secs_f64())

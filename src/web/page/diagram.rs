@@ -26,11 +26,12 @@ use crate::protocol::{BranchView, StepOutcome};
 /// length, in `style.css`).
 const PRUNE_FADE: Duration = Duration::from_millis(1400);
 
-/// Cells per line of a layer: 16, or a quarter of the widest layer when that is wider (so no
-/// layer takes more than 4 lines). Every column uses the same lines per layer, so a layer's
-/// rows sit at the same height in every column, and a pruned column is narrower.
+/// Cells per line of a layer: each channel is a narrow bar, and a layer is one line of them
+/// up to 32 channels (more wrap into more lines, so a column is never wider than 32 bars). A
+/// layer's lines are the same in every column, so its rows line up across columns; a pruned
+/// layer's line is shorter, and the column is as wide as its longest line.
 fn per_line(totals: &[usize]) -> usize {
-    totals.iter().copied().max().unwrap_or(16).div_ceil(4).max(16)
+    totals.iter().copied().max().unwrap_or(32).clamp(16, 32)
 }
 
 /// What one column shows.
@@ -44,20 +45,26 @@ struct Column {
     /// Per layer, per channel shown: (channel index before pruning, mask value, fading out).
     layers: Vec<Vec<(usize, f32, bool)>>,
     params: usize,
+    /// The column's width as a fraction of a full branch's: its parameters over a new branch's.
+    /// Its bars are that much thinner, so a pruned branch's column is narrower by what pruning
+    /// removed while every layer keeps its height.
+    shrink: f32,
 }
 
 impl Column {
     /// Changes whenever the column's cells change (not when only live mask values do).
     fn key(&self) -> String {
         let cells: Vec<String> = self.layers.iter().map(|l| format!("{}/{}", l.len(), l.iter().filter(|c| c.2).count())).collect();
-        format!("{}-{}-{}-{}", self.step, self.locked, self.live, cells.join(","))
+        format!("{}-{}-{}-{:.3}-{}", self.step, self.locked, self.live, self.shrink, cells.join(","))
     }
 }
 
-/// A learned branch as drawn: its kept channels (all fully on: pruning removed the others).
-fn learned_column(step: usize, branch: &BranchView, locked: bool) -> Column {
+/// A learned branch as drawn: its kept channels (all fully on: pruning removed the others), as
+/// wide as its share of a full branch's parameters (`full_params`).
+fn learned_column(step: usize, branch: &BranchView, locked: bool, full_params: usize) -> Column {
     let layers = branch.kept.iter().map(|&k| (0..k).map(|c| (c, 1.0, false)).collect()).collect();
-    Column { step, locked, live: false, layers, params: branch.params }
+    let shrink = (branch.params as f32 / full_params.max(1) as f32).clamp(0.2, 1.0);
+    Column { step, locked, live: false, layers, params: branch.params, shrink }
 }
 
 /// The newest branch just after pruning: every channel it had, the ones pruning removed marked
@@ -79,7 +86,7 @@ fn pruned_column(step: usize, branch: &BranchView, masks: &[Vec<f32>]) -> Column
             mask.iter().enumerate().map(|(c, &m)| (c, if stays[c] { 1.0 } else { m }, !stays[c])).collect()
         })
         .collect();
-    Column { step, locked: false, live: false, layers, params: branch.params }
+    Column { step, locked: false, live: false, layers, params: branch.params, shrink: 1.0 }
 }
 
 /// The diagram of the representation.
@@ -124,19 +131,21 @@ pub fn Diagram(
         let mut columns: Vec<Column> = outcome.with(|o| {
             let Some(o) = o else { return Vec::new() };
             let newest = o.branches.len().saturating_sub(1);
+            // Every branch has the same shape before pruning: the newest's size then.
+            let full = o.summary.branch_params_before;
             o.branches
                 .iter()
                 .enumerate()
                 .map(|(i, b)| match fading.get() {
                     Some(masks) if i == newest && !running => pruned_column(i, b, &masks),
-                    _ => learned_column(i, b, i < newest || running),
+                    _ => learned_column(i, b, i < newest || running, full),
                 })
                 .collect()
         });
         if running {
             let step = columns.len();
             let layers = config.with(|c| c.backbone.gate_channels()).into_iter().map(|(_, n)| (0..n).map(|c| (c, 0.5, false)).collect()).collect();
-            columns.push(Column { step, locked: false, live: true, layers, params: 0 });
+            columns.push(Column { step, locked: false, live: true, layers, params: 0, shrink: 1.0 });
         }
         columns
     });
@@ -151,7 +160,7 @@ pub fn Diagram(
     let inspected = RwSignal::new(None::<(usize, usize, usize)>);
     let readout = move || {
         let Some((col, layer, cell)) = inspected.get() else {
-            return "Point at a cell (or focus the diagram and use the arrow keys) to read it.".to_string();
+            return "Point at a channel to read it (or focus the diagram and use the arrow keys).".to_string();
         };
         let columns = columns.get();
         let Some(column) = columns.get(col) else { return String::new() };
@@ -219,7 +228,7 @@ pub fn Diagram(
             <div class="diagram" class:reduced=move || reduced_motion.get() data-testid="diagram" tabindex="0" role="group"
                 aria-label="The representation: one column per step, one row of channel cells per layer"
                 aria-describedby="diagram-readout" on:keydown=key on:mouseover=hover
-                style:--per-line=move || layer_names.with(|g| per_line(&g.iter().map(|(_, n)| *n).collect::<Vec<_>>())).to_string()>
+>
                 <div class="layer-names" aria-hidden="true">
                     <span class="column-head"></span>
                     {move || layer_names.get().into_iter().zip(lines.get()).map(|((name, _), lines)| view! {
@@ -253,9 +262,9 @@ pub fn Diagram(
                 }}
             </div>
             <p class="legend diagram-legend">
-                <span class="cell-key"></span>" a channel (brighter: more switched on)  "
-                <span class="column-key"></span>" a column: one step’s branch  "
-                <LockIcon />" locked: never trained again"
+                <span class="cell-key"></span>" a channel, brighter when on · "
+                <span class="column-key"></span>" a column: one step’s branch · "
+                <LockIcon />" locked"
             </p>
         </section>
     }
@@ -285,13 +294,14 @@ fn ColumnView(
     /// The cell being read.
     inspected: RwSignal<Option<(usize, usize, usize)>>,
 ) -> impl IntoView {
-    let Column { step, locked, live, layers, params } = column;
+    let Column { step, locked, live, layers, params, shrink } = column;
     let testid = if live { "branch-live" } else { "branch" };
     let newest_pruned = !live && !locked;
     let rows = layers
         .into_iter()
         .enumerate()
         .map(|(layer, cells)| {
+            let shown = cells.len();
             let cells = cells
                 .into_iter()
                 .enumerate()
@@ -305,12 +315,17 @@ fn ColumnView(
                     }
                 })
                 .collect_view();
-            view! { <span class="layer" style:--lines=move || lines.with(|l| l.get(layer).copied().unwrap_or(1)).to_string()>{cells}</span> }
+            let lines_here = move || lines.with(|l| l.get(layer).copied().unwrap_or(1));
+            view! {
+                <span class="layer" style:--lines=move || lines_here().to_string()
+                    style:--across=move || shown.div_ceil(lines_here()).max(1).to_string()>{cells}</span>
+            }
         })
         .collect_view();
     let params_text = if live { "training…".to_string() } else { format!("{params} parameters") };
     view! {
         <div class="column" class:locked=locked class:live=live class:newest=newest_pruned
+            class:pruned=shrink < 1.0 style:--shrink=format!("{shrink:.3}")
             data-testid=testid data-frozen=locked.to_string() data-step=step + 1>
             <span class="column-head">
                 {format!("Step {}", step + 1)}
