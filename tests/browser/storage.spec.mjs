@@ -23,7 +23,7 @@ test('storage: persistence refused or granted, and the quota reached', { tag: '@
   const kept = page.getByTestId('storage-kept');
   await kept.waitFor({ timeout: 10_000 });
   assert.equal(await kept.getAttribute('data-persistent'), 'false');
-  assert.match(await kept.innerText(), /may clear saved work.*Export the session after each step/);
+  assert.match(await kept.innerText(), /may clear saved work.*Export after each step/);
   console.log(`[storage] persistence refused: ${await kept.innerText()}`);
 
   // The quota is reached.

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use super::captions::Captions;
 use super::icons::LockIcon;
-use super::motion::{prefers_reduced_motion, tick_count};
+use super::motion::{prefers_reduced_motion, tick_count, Ticker};
 use super::state::Training;
 use crate::classroom::studio::Studio;
 use crate::engine::LearnerConfig;
@@ -105,6 +105,7 @@ pub fn Diagram(
     // The newest branch's removed channels, fading (the step just ended): its masks at the end.
     let fading = RwSignal::new(None::<Vec<Vec<f32>>>);
     let shown_params = RwSignal::new(None::<usize>);
+    let ticker: Ticker = StoredValue::new(None);
     let branch_count = StoredValue::new(outcome.with_untracked(|o| o.as_ref().map_or(0, |o| o.branches.len())));
     // A step just ended (one more branch, and its masks are here): fade, then narrow; tick the
     // parameters down. A restored session has no masks: it is drawn at once.
@@ -118,9 +119,12 @@ pub fn Diagram(
         let (before, after) = (o.summary.params_before_prune, o.summary.params_after_prune);
         if grew && fits && !reduced_motion.get_untracked() {
             fading.set(masks);
-            tick_count(shown_params, before, after, PRUNE_FADE);
+            tick_count(shown_params, ticker, before, after, PRUNE_FADE);
             set_timeout(move || fading.set(None), PRUNE_FADE);
         } else {
+            if let Some(running) = ticker.get_value() {
+                running.clear();
+            }
             fading.set(None);
             shown_params.set(Some(after));
         }
@@ -216,7 +220,7 @@ pub fn Diagram(
         <section class="card diagram-card" aria-labelledby="rep-title">
             <div class="row spread">
                 <h2 id="rep-title">"The representation"</h2>
-                <p class="params-line" data-testid="params" aria-live="polite">
+                <p class="params-line" data-testid="params">
                     {move || outcome.with(|o| o.as_ref().map(|o| {
                         let s = &o.summary;
                         let shown = shown_params.get().unwrap_or(s.params_after_prune);

@@ -56,7 +56,7 @@ pub fn EvaluationView(
                     })}
                     <h3>"Confusion (rows: true class, columns: predicted)"</h3>
                     <table class="matrix confusion" data-testid="confusion">
-                        <thead><tr><th></th>{o.class_order.iter().map(|&l| view! { <th>{name(l)}</th> }).collect_view()}</tr></thead>
+                        <thead><tr><th><span class="visually-hidden">"true class"</span></th>{o.class_order.iter().map(|&l| view! { <th>{name(l)}</th> }).collect_view()}</tr></thead>
                         <tbody>{o.confusion.iter().enumerate().map(|(t, row)| view! {
                             <tr><th>{name(o.class_order[t])}</th>{row.iter().map(|&n| view! { <td class:diag=false>{n}</td> }).collect_view()}</tr>
                         }).collect_view()}</tbody>

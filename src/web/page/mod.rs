@@ -140,11 +140,12 @@ fn App() -> impl IntoView {
                 </button>
             </div>
         </header>
+        <main>
         <div class="alerts">
             <OtherTabNotice load=load tab=tab save_status=saving.status />
             <NoticeLine />
         </div>
-        <main class="classroom" id="view-classroom" role="tabpanel" aria-labelledby="tab-classroom" hidden=shown(View::Classroom)>
+        <div class="view classroom" id="view-classroom" role="tabpanel" aria-labelledby="tab-classroom" hidden=shown(View::Classroom)>
             <div class="loop-classes">
                 <ClassesPanel studio=room.studio().into() selected=room.selected().into() />
                 <CameraPanel studio=room.studio().into() />
@@ -158,20 +159,21 @@ fn App() -> impl IntoView {
                 <PredictPanel studio=room.studio().into() outcome=room.outcome().into() asked=asked />
                 <ResultsSummary outcome=room.outcome().into() on_details=move || view.set(View::Results) />
             </div>
-        </main>
-        <main class="results" id="view-results" role="tabpanel" aria-labelledby="tab-results" hidden=shown(View::Results)>
+        </div>
+        <div class="view results" id="view-results" role="tabpanel" aria-labelledby="tab-results" tabindex="0" hidden=shown(View::Results)>
             <EvaluationView studio=room.studio().into() outcome=room.outcome().into() />
             <section class="card" aria-labelledby="curves-title">
                 <h2 id="curves-title">"Training curves of the last step"</h2>
                 <LossChart losses=training.losses />
             </section>
             <ParamsHistory params_history=room.params_history().into() />
-        </main>
-        <main class="settings-view" id="view-settings" role="tabpanel" aria-labelledby="tab-settings" hidden=shown(View::Settings)>
+        </div>
+        <div class="view settings-view" id="view-settings" role="tabpanel" aria-labelledby="tab-settings" hidden=shown(View::Settings)>
             <SettingsPanel config=room.config().into() studio=room.studio().into() selected=room.selected().into() outcome=room.outcome().into() />
-        </main>
-        <main class="check-view" id="view-check" role="tabpanel" aria-labelledby="tab-check" hidden=shown(View::Check)>
+        </div>
+        <div class="view check-view" id="view-check" role="tabpanel" aria-labelledby="tab-check" hidden=shown(View::Check)>
             <EngineCheck checks=checks backend=backend step_running=step_running last_save=saving.last />
+        </div>
         </main>
         <footer>
             <BackendBadge backend=backend measuring=checks.measuring_devices />

@@ -7,27 +7,33 @@ use std::time::Duration;
 /// The system's "reduce motion" setting (`prefers-reduced-motion: reduce`), kept current.
 pub use leptos_use_preferences::use_prefers_reduced_motion as prefers_reduced_motion;
 
+/// The interval of a running count, so a new count stops the one before it.
+pub type Ticker = StoredValue<Option<leptos::leptos_dom::helpers::IntervalHandle>>;
+
 /// Counts `shown` from `from` to `to` over `length` in about 25 ticks (eased out), so a reader
-/// sees the number fall rather than jump.
-pub fn tick_count(shown: RwSignal<Option<usize>>, from: usize, to: usize, length: Duration) {
+/// sees the number fall rather than jump. `ticker` must outlive the count (it is the caller's,
+/// not made here: reactive values made inside an effect are disposed when it runs again).
+pub fn tick_count(shown: RwSignal<Option<usize>>, ticker: Ticker, from: usize, to: usize, length: Duration) {
     const TICKS: u32 = 25;
+    if let Some(previous) = ticker.get_value() {
+        previous.clear();
+    }
     shown.set(Some(from));
-    let tick = StoredValue::new(0u32);
-    let handle = StoredValue::new(None::<leptos::leptos_dom::helpers::IntervalHandle>);
+    let tick = std::cell::Cell::new(0u32);
     let interval = leptos::leptos_dom::helpers::set_interval_with_handle(
         move || {
-            let n = tick.get_value() + 1;
-            tick.set_value(n);
+            let n = tick.get() + 1;
+            tick.set(n);
             let t = f64::from(n) / f64::from(TICKS);
             let eased = 1.0 - (1.0 - t).powi(3);
             shown.set(Some((from as f64 + (to as f64 - from as f64) * eased).round() as usize));
             if n >= TICKS {
-                if let Some(h) = handle.get_value() {
+                if let Some(h) = ticker.get_value() {
                     h.clear();
                 }
             }
         },
         length / TICKS,
     );
-    handle.set_value(interval.ok());
+    ticker.set_value(interval.ok());
 }

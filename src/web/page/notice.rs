@@ -44,7 +44,7 @@ pub fn NoticeLine() -> impl IntoView {
         <Show when=move || notice.message.get().is_some()>
             <div
                 class=move || if notice.message.get().map(|(_, e)| e).unwrap_or(false) { "notice error" } else { "notice" }
-                role="status"
+                role=move || if notice.message.get().is_some_and(|(_, e)| e) { "alert" } else { "status" }
                 data-testid="notice"
             >
                 <span>{move || notice.message.get().map(|(m, _)| m).unwrap_or_default()}</span>

@@ -127,9 +127,17 @@ pub fn PredictPanel(
                         </span>
                     </Show>
                 </div>
+                // One sentence for screen readers per asked image (not per live frame: that would
+                // be a dozen announcements a second).
+                <p class="visually-hidden" aria-live="polite" data-testid="prediction-said">
+                    {move || if live.get() { String::new() } else {
+                        asked.answer.with(|a| a.iter().copied().max_by(|x, y| x.1.total_cmp(&y.1)))
+                            .map(|(label, p)| format!("The model says {} ({:.0}%).", name(label), p * 100.0)).unwrap_or_default()
+                    }}
+                </p>
                 <div class="predict row">
                     {move || asked.probe.get().map(|pixels| view! { <Thumb pixels=Signal::derive(move || pixels.clone()) /> })}
-                    <div class="bars" data-testid="prediction" aria-live="polite" aria-label="What the model thinks">
+                    <div class="bars" data-testid="prediction" aria-label="What the model thinks">
                         {move || asked.answer.get().into_iter().map(|(label, p)| view! {
                             <div class="bar-row">
                                 <span class="bar-name">{name(label)}</span>

@@ -46,6 +46,16 @@ pub fn TrainingProgress(
                 <div class="fill" style:width=move || format!("{:.1}%", fraction() * 100.0)></div>
             </div>
             <p class="progress-label" data-testid="progress-label">{label}</p>
+            // The phase, for screen readers: announced when it changes, not at every report.
+            <p class="visually-hidden" aria-live="polite" data-testid="progress-phase">{move || match training.progress.get().map(|p| p.phase) {
+                None if running() => "Learning started.",
+                None => "",
+                Some(Phase::Train) if training.baseline.get() => "Training the fine-tuning baseline.",
+                Some(Phase::Train) => "Training the new branch.",
+                Some(Phase::Prune) => "Pruning the new branch.",
+                Some(Phase::Relearn) => "Re-learning the classifier on a balanced set.",
+                Some(Phase::Memory) => "Choosing exemplars.",
+            }}</p>
         </div>
     }
 }
