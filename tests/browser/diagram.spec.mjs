@@ -7,7 +7,7 @@
 // - locked columns show a lock and never change;
 // - hovering or focusing a cell reads its layer, channel and mask;
 // - with reduced motion nothing animates, and it all still shows.
-// Its screenshots at 1366×768 (mid-training, after pruning) are the README's.
+// Its screenshots at 1366×768 (loop-step-2-training, loop-step-2-pruned) are the README's.
 import assert from 'node:assert/strict';
 import { test, SHOTS, notice, waitForBackend, trySamples, setEpochs } from './fixtures.mjs';
 
@@ -109,8 +109,13 @@ test('the diagram follows the masks live, prunes visibly and keeps locked column
   await page.getByTestId('branch-live').waitFor({ timeout: 30_000 });
   assert.deepEqual(await page.$$eval('[data-testid=branch]', (b) => b.map((x) => x.dataset.frozen)), ['true'], 'the first column is locked during step 2');
   assert.equal(await page.locator('[data-testid=branch] [aria-label=locked]').count(), 1, 'with a lock');
+  await page.waitForFunction(() => window.__cells.live.length >= 8, null, { timeout: 60_000, polling: 50 });
+  await page.screenshot({ path: `${SHOTS}/loop-step-2-training.png` });
   await stepDone(page, 2);
   assert.equal(await page.locator('[data-testid=notice].error').count(), 0, await notice(page));
+  await page.getByTestId('predict-kept-aside').click();
+  await page.waitForTimeout(2500); // the fade and the narrowing
+  await page.screenshot({ path: `${SHOTS}/loop-step-2-pruned.png` });
   const { live, locked } = await page.evaluate(() => ({ live: window.__cells.live.length, locked: window.__cells.locked }));
   console.log(`[diagram] step 2: the new column changed ${live} times, the locked column ${locked} times`);
   assert.ok(live >= 5, `the new column moved: ${live} updates`);

@@ -92,23 +92,25 @@ test('presentation mode: large type, the loop only, full screen, and the shortcu
 test('first-run captions explain DER on the diagram, can be dismissed and reopened', { tag: '@cpu' }, async ({ openPage, appUrl }) => {
   const { page, problems } = await openPage(appUrl, { viewport: { width: 1366, height: 768 } });
   await waitForBackend(page);
-  const captions = () => page.$$eval('[data-testid=captions] .caption', (c) => c.map((x) => x.innerText.split('\n')[0]));
+  const captions = () => page.$$eval('[data-testid=caption]', (c) => c.map((x) => x.innerText.split('\n')[0]));
   assert.deepEqual(await captions(), ['1 · A new branch per step.', '2 · Old branches are locked.', '3 · Channels are pruned.', '4 · The classifier is re-balanced.']);
-  // Anchored: every caption lies on the representation's card.
-  const inside = await page.evaluate(() => {
-    const card = document.querySelector('.diagram-card').getBoundingClientRect();
-    return [...document.querySelectorAll('.caption')].every((c) => {
-      const r = c.getBoundingClientRect();
-      return r.x >= card.x && r.right <= card.right && r.y >= card.y && r.bottom <= card.bottom;
-    });
+  // Anchored: captions 1–3 on the diagram's columns, caption 4 just above the classifier.
+  const placed = await page.evaluate(() => {
+    const box = (e) => e.getBoundingClientRect();
+    const columns = box(document.querySelector('[data-testid=diagram]'));
+    const classifier = box(document.querySelector('[data-testid=classifier]'));
+    const caps = [...document.querySelectorAll('[data-testid=caption]')].map(box);
+    const within = (r, b) => r.x >= b.x - 1 && r.right <= b.right + 1 && r.y >= b.y && r.bottom <= b.bottom;
+    return { onColumns: caps.slice(0, 3).every((r) => within(r, columns)),
+      onClassifier: caps[3].bottom <= classifier.y && classifier.y - caps[3].bottom < 20 && caps[3].x >= classifier.x - 1 };
   });
-  assert.ok(inside, 'the captions sit on the diagram');
+  assert.deepEqual(placed, { onColumns: true, onClassifier: true }, 'the captions sit on the parts they explain');
   await page.screenshot({ path: `${SHOTS}/captions.png` });
   await page.getByTestId('captions-dismiss').click();
-  assert.equal(await page.locator('[data-testid=captions]').count(), 0, 'dismissed');
+  assert.equal(await page.locator('[data-testid=caption]').count(), 0, 'dismissed');
   await page.reload();
   await waitForBackend(page);
-  assert.equal(await page.locator('[data-testid=captions]').count(), 0, 'still dismissed after a reload');
+  assert.equal(await page.locator('[data-testid=caption]').count(), 0, 'still dismissed after a reload');
   await page.getByTestId('help').click();
   assert.equal((await captions()).length, 4, 'the help button reopens them');
   assert.equal(await page.getByTestId('help').getAttribute('aria-pressed'), 'true');

@@ -36,17 +36,29 @@ fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.local_storage().ok().flatten())
 }
 
-/// The four captions, each placed by the part of the diagram it explains.
+/// Captions 1–3, laid over the diagram's columns (its `.diagram-area`).
 #[component]
 pub fn Captions() -> impl IntoView {
     let help = Help::get();
     view! {
         <Show when=move || help.0.get()>
-            <div class="captions" data-testid="captions" role="note" aria-label="How DER works">
-                <p class="caption at-new"><b>"1 · A new branch per step."</b>" Each step adds a fresh column of channels that learns the new classes."</p>
-                <p class="caption at-old"><b>"2 · Old branches are locked."</b><LockIcon />" Earlier columns never train again, so what they learned stays."</p>
-                <p class="caption at-cells"><b>"3 · Channels are pruned."</b>" Cells that fade during training are switched off and removed: the column narrows."</p>
-                <p class="caption at-classifier"><b>"4 · The classifier is re-balanced."</b>" After each step it is re-learned on equal numbers of old and new images."</p>
+            <div class="captions" data-testid="captions" role="note" aria-label="How DER works, part 1 of 2">
+                <p class="caption" data-testid="caption"><b>"1 · A new branch per step."</b>" Each step adds a fresh column of channels that learns the new classes."</p>
+                <p class="caption" data-testid="caption"><b>"2 · Old branches are locked."</b><LockIcon />" Earlier columns never train again, so what they learned stays."</p>
+                <p class="caption" data-testid="caption"><b>"3 · Channels are pruned."</b>" Channels that fade during training are switched off and removed: the column narrows."</p>
+            </div>
+        </Show>
+    }
+}
+
+/// Caption 4, on the classifier (its `.classifier-area`), with the button that dismisses all.
+#[component]
+pub fn ClassifierCaption() -> impl IntoView {
+    let help = Help::get();
+    view! {
+        <Show when=move || help.0.get()>
+            <div class="captions classifier-caption" role="note" aria-label="How DER works, part 2 of 2">
+                <p class="caption" data-testid="caption"><b>"4 · The classifier is re-balanced."</b>" After each step it is re-learned on equal numbers of old and new images."</p>
                 <button class="primary small got-it" data-testid="captions-dismiss" on:click=move |_| help.dismiss()>"Got it"</button>
             </div>
         </Show>

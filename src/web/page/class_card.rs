@@ -75,7 +75,6 @@ pub fn ClassCard(
                     }.into_any(),
                 }}
                 <button class="name" title="Rename" aria-label=move || label("Rename") data-testid="class-title" on:click=rename>{move || name().unwrap_or_default()}</button>
-                <span class="count" data-testid="sample-count">{count} " images"</span>
                 {move || match learned() {
                     Some(step) => view! { <span class="learned-in">"step " {step + 1}</span> }.into_any(),
                     None => view! {
@@ -91,10 +90,13 @@ pub fn ClassCard(
                     }.into_any(),
                 }}
             </header>
-            <div class="thumbs">
-                <For each=thumb_indices key=|i| *i let:i>
-                    <Thumb pixels=Memo::new(move |_| studio.with(|s| s.class(id).ok().and_then(|c| c.samples.get(i)).map(|s| s.pixels.clone())).unwrap_or_default()).into() />
-                </For>
+            <div class="class-body">
+                <div class="thumbs">
+                    <For each=thumb_indices key=|i| *i let:i>
+                        <Thumb pixels=Memo::new(move |_| studio.with(|s| s.class(id).ok().and_then(|c| c.samples.get(i)).map(|s| s.pixels.clone())).unwrap_or_default()).into() />
+                    </For>
+                </div>
+                <span class="count" data-testid="sample-count">{count} " images"</span>
             </div>
         </article>
     }

@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use reactive_stores::Field;
 use std::time::Duration;
 
-use super::captions::Captions;
+use super::captions::{Captions, ClassifierCaption};
 use super::icons::LockIcon;
 use super::motion::{prefers_reduced_motion, tick_count, Ticker};
 use super::state::Training;
@@ -229,10 +229,11 @@ pub fn Diagram(
                     }))}
                 </p>
             </div>
+            <div class="diagram-area">
             <div class="diagram" class:reduced=move || reduced_motion.get() data-testid="diagram" tabindex="0" role="group"
                 aria-label="The representation: one column per step, one row of channel cells per layer"
                 aria-describedby="diagram-readout" on:keydown=key on:mouseover=hover
->
+                style:--full-across=move || layer_names.with(|g| per_line(&g.iter().map(|(_, n)| *n).collect::<Vec<_>>())).to_string()>
                 <div class="layer-names" aria-hidden="true">
                     <span class="column-head"></span>
                     {move || layer_names.get().into_iter().zip(lines.get()).map(|((name, _), lines)| view! {
@@ -253,7 +254,10 @@ pub fn Diagram(
                 </div>
             </div>
             <Captions />
+            </div>
             <p class="readout" id="diagram-readout" data-testid="diagram-readout">{readout}</p>
+            <div class="classifier-area">
+            <ClassifierCaption />
             <div class="classifier" data-testid="classifier">
                 <span class="classifier-name">"Classifier"</span>
                 {move || {
@@ -264,6 +268,7 @@ pub fn Diagram(
                         classes.into_iter().map(|(name, new)| view! { <span class="chip" class:new=new>{name}</span> }).collect_view().into_any()
                     }
                 }}
+            </div>
             </div>
             <p class="legend diagram-legend">
                 <span class="cell-key"></span>" a channel, brighter when on · "
@@ -301,6 +306,11 @@ fn ColumnView(
     let Column { step, locked, live, layers, params, shrink } = column;
     let testid = if live { "branch-live" } else { "branch" };
     let newest_pruned = !live && !locked;
+    // The longest line of this column: its bars share the column's width.
+    let counts: Vec<usize> = layers.iter().map(Vec::len).collect();
+    let max_across = move || {
+        lines.with(|l| counts.iter().enumerate().map(|(i, n)| n.div_ceil(l.get(i).copied().unwrap_or(1).max(1))).max().unwrap_or(1).max(1))
+    };
     let rows = layers
         .into_iter()
         .enumerate()
@@ -330,6 +340,7 @@ fn ColumnView(
     view! {
         <div class="column" class:locked=locked class:live=live class:newest=newest_pruned
             class:pruned=shrink < 1.0 style:--shrink=format!("{shrink:.3}")
+            style:--max-across=move || max_across().to_string()
             data-testid=testid data-frozen=locked.to_string() data-step=step + 1>
             <span class="column-head">
                 {format!("Step {}", step + 1)}

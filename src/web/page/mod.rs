@@ -127,6 +127,17 @@ fn App() -> impl IntoView {
 
     let step_running = Signal::derive(move || training.learning.with(Option::is_some));
     let shown = move |v: View| move || view.get() != v;
+    let hint = Signal::derive(move || {
+        if training.learning.with(Option::is_some) {
+            "Learning: the new column’s channels brighten as they switch on and fade as they switch off.".to_string()
+        } else if room.studio().with(|s| s.classes.is_empty()) {
+            "Start here: add a class (N), or try the sample classes.".to_string()
+        } else if room.selected().with(Vec::is_empty) {
+            "Tick the classes for the next step, then press Learn (L).".to_string()
+        } else {
+            "Press Learn (L) to teach the network the ticked classes.".to_string()
+        }
+    });
     view! {
         <header class="top">
             <h1>"DER Studio"</h1>
@@ -143,7 +154,7 @@ fn App() -> impl IntoView {
         <main>
         <div class="alerts">
             <OtherTabNotice load=load tab=tab save_status=saving.status />
-            <NoticeLine />
+            <NoticeLine hint=hint />
         </div>
         <div class="view classroom" id="view-classroom" role="tabpanel" aria-labelledby="tab-classroom" hidden=shown(View::Classroom)>
             <div class="loop-classes">

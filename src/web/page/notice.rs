@@ -35,13 +35,17 @@ impl Notice {
     }
 }
 
-/// The notice line, with "Continue on the CPU" after a GPU fault. Takes the [`Notice`] from
-/// context; no props.
+/// The notice line, with "Continue on the CPU" after a GPU fault; with no notice, a quiet hint
+/// of what to do next (the line keeps its place either way). Takes the [`Notice`] from context.
 #[component]
-pub fn NoticeLine() -> impl IntoView {
+pub fn NoticeLine(
+    /// What to do next, shown while there is no notice.
+    #[prop(into)]
+    hint: Signal<String>,
+) -> impl IntoView {
     let notice = Notice::get();
     view! {
-        <Show when=move || notice.message.get().is_some()>
+        <Show when=move || notice.message.get().is_some() fallback=move || view! { <p class="notice hint">{hint}</p> }>
             <div
                 class=move || if notice.message.get().map(|(_, e)| e).unwrap_or(false) { "notice error" } else { "notice" }
                 role=move || if notice.message.get().is_some_and(|(_, e)| e) { "alert" } else { "status" }
