@@ -120,7 +120,17 @@ test('axe finds no serious or critical violation: empty, during a step, after tw
   await page.getByTestId('branch-live').waitFor({ timeout: 30_000 });
   await page.waitForTimeout(600);
   await axe(page, 'during a step');
+  // Status changes are announced: the phase in a polite live region (not every report), the
+  // step's result in the notice (a status), a refusal as an alert.
+  assert.equal(await page.getByTestId('progress-phase').getAttribute('aria-live'), 'polite');
+  assert.equal(await page.getByTestId('progress-phase').innerText(), 'Training the new branch.');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=accuracy-matrix] tbody tr').length === 1, null, { timeout: 180_000 });
+  assert.equal(await page.getByTestId('notice').getAttribute('role'), 'status');
+  assert.match(await notice(page), /Step 1 learned/);
+  await page.getByTestId('learn').click(); // nothing picked: refused
+  await waitNotice(page, /Pick at least one new class/);
+  assert.equal(await page.getByTestId('notice').getAttribute('role'), 'alert');
+  console.log(`[a11y] announced: the phase ("Training the new branch."), the result (status), a refusal (alert: ${await notice(page)})`);
   await setEpochs(page, 4);
   await page.getByTestId('pick').nth(0).check();
   await page.getByTestId('pick').nth(1).check();

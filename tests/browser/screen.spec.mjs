@@ -75,11 +75,11 @@ test('the loop fits one projector screen and stacks on a tablet and a phone', { 
   assert.deepEqual(problems, [], 'no console errors');
 });
 
-// On a phone, by touch alone: start the camera with a tap and hold the record button with a
-// finger (a real touch sequence: touchstart, a held finger, touchend).
-test('on a phone, a held finger records from the camera', { tag: '@cpu' }, async ({ playwright, launchOptions, appUrl }) => {
+// On a phone and a tablet, by touch alone: start the camera with a tap and hold the record
+// button with a finger (a real touch sequence: touchstart, a held finger, touchend).
+for (const [name, width, height] of [['phone', 390, 844], ['tablet', 768, 1024]]) test(`on a ${name}, a held finger records from the camera`, { tag: '@cpu' }, async ({ playwright, launchOptions, appUrl }) => {
   const browser = await playwright.chromium.launch(launchOptions);
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 });
+  const context = await browser.newContext({ viewport: { width, height }, hasTouch: true, isMobile: true, deviceScaleFactor: 2 });
   await context.grantPermissions(['camera']);
   const page = await context.newPage();
   await page.goto(appUrl);
@@ -99,8 +99,8 @@ test('on a phone, a held finger records from the camera', { tag: '@cpu' }, async
   await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
   await page.waitForFunction(() => /Recorded \d+ images/.test(document.querySelector('[data-testid=notice]')?.textContent ?? ''), null, { timeout: 5_000 });
   const count = parseInt(await page.getByTestId('sample-count').innerText());
-  console.log(`[screen] phone: a finger held 1.2 s on the record button recorded ${count} images (${await notice(page)})`);
+  console.log(`[screen] ${name}: a finger held 1.2 s on the record button recorded ${count} images (${await notice(page)})`);
   assert.ok(count >= 5, `a held finger records: ${count} images`);
-  await page.screenshot({ path: `${SHOTS}/screen-phone-recorded.png` });
+  await page.screenshot({ path: `${SHOTS}/screen-${name}-recorded.png` });
   await browser.close();
 });
