@@ -178,7 +178,7 @@ pub fn CameraPanel(
         }
         held
     });
-    on_cleanup(move || shut());
+    on_cleanup(shut);
     view! {
         <section class="card camera" aria-labelledby="camera-title">
             <div class="row spread">

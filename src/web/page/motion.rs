@@ -27,10 +27,10 @@ pub fn tick_count(shown: RwSignal<Option<usize>>, ticker: Ticker, from: usize, t
             let t = f64::from(n) / f64::from(TICKS);
             let eased = 1.0 - (1.0 - t).powi(3);
             shown.set(Some((from as f64 + (to as f64 - from as f64) * eased).round() as usize));
-            if n >= TICKS {
-                if let Some(h) = ticker.get_value() {
-                    h.clear();
-                }
+            if n >= TICKS
+                && let Some(h) = ticker.get_value()
+            {
+                h.clear();
             }
         },
         length / TICKS,
