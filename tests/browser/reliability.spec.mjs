@@ -1,6 +1,7 @@
 // Bad input and storage faults, on the CPU (no training needed): each gets a clear message and
 // nothing already there is lost.
 import { readFile } from 'node:fs/promises';
+import { execSync } from 'node:child_process';
 import { deflateSync } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { test, SHOTS, notice, waitNotice, waitForBackend, addClassNamed, cspViolations, allSaved, openView } from './fixtures.mjs';
@@ -74,6 +75,19 @@ test('bad input, the camera and storage faults each get a clear message', { tag:
   await waitNotice(page, /at most 40 characters/);
   await addClass('猫と犬 🐈');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 2);
+  // The name renders rather than as empty boxes: the machine has a Japanese and an emoji font
+  // (`make setup-chromium` installs them), and the browser uses them for it.
+  assert.match(execSync('fc-list :lang=ja family').toString(), /\S/, 'a Japanese font is installed');
+  assert.match(execSync('fc-list : family').toString(), /Color Emoji/, 'an emoji font is installed');
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('DOM.enable');
+  await cdp.send('CSS.enable');
+  const { root } = await cdp.send('DOM.getDocument', { depth: -1 });
+  const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector: '[data-testid=class-card]:nth-child(2) [data-testid=class-title]' });
+  const { fonts } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId });
+  console.log(`[reliability] “猫と犬 🐈” is drawn with ${fonts.map((f) => `${f.familyName} (${f.glyphCount} glyphs)`).join(', ')}`);
+  assert.ok(fonts.some((f) => /WenQuanYi|Noto Sans CJK|Droid Sans Fallback/.test(f.familyName)), 'a CJK font draws the name');
+  assert.ok(fonts.some((f) => /Emoji/.test(f.familyName)), 'an emoji font draws the cat');
 
   await page.getByTestId('pick').nth(0).check();
   await page.getByTestId('learn').click();
