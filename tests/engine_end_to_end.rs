@@ -128,3 +128,73 @@ fn a_memory_per_class_grows_with_the_classes_while_a_fixed_total_is_shared() {
         }
     }
 }
+
+#[test]
+fn replay_keeps_one_network_and_a_memory_and_forgets_less_than_finetuning() {
+    let data = fixture();
+    let short = |method| LearnerConfig { epochs: 12, ..config(method) };
+    let mut replay = Learner::new(short(Method::Replay), Device::flex());
+    let mut finetune = Learner::new(short(Method::Finetune), Device::flex());
+    let (mut replay_matrix, mut finetune_matrix) = (AccuracyMatrix::default(), AccuracyMatrix::default());
+    for (t, task) in TASKS.iter().enumerate() {
+        let train = data.train.filter_classes(task);
+        let seen: Vec<usize> = TASKS[..=t].iter().flatten().copied().collect();
+        let test = data.test.filter_classes(&seen);
+        for (learner, matrix) in [(&mut replay, &mut replay_matrix), (&mut finetune, &mut finetune_matrix)] {
+            pollster::block_on(learner.learn_step(&train, &mut Silent)).unwrap();
+            let pairs = pollster::block_on(learner.evaluate(&test)).unwrap();
+            matrix.push_step(t + 1, &pairs, |l| l / 2);
+        }
+        let network = replay.network().unwrap();
+        assert_eq!(network.branches.len(), 1, "replay keeps one network (step {})", t + 1);
+        assert!(network.aux.is_none(), "and no auxiliary head");
+        let summary = replay.steps.last().unwrap();
+        assert_eq!(summary.branch_params_after, summary.branch_params_before, "and never prunes");
+        assert_eq!(replay.memory.by_class.len(), seen.len(), "it keeps exemplars of every class seen");
+        assert!(replay.memory.by_class.values().all(|m| m.len() == 60 / seen.len()), "with DER's budget");
+        assert!(finetune.memory.by_class.is_empty(), "fine-tuning keeps none");
+    }
+    let old = |m: &AccuracyMatrix| (m.rows[2][0] + m.rows[2][1]) / 2.0;
+    println!("replay rows {:?}\nfine-tuning rows {:?}", replay_matrix.rows, finetune_matrix.rows);
+    assert!(old(&replay_matrix) > old(&finetune_matrix) + 0.1, "the memory keeps the first task: replay {} vs fine-tuning {}", old(&replay_matrix), old(&finetune_matrix));
+}
+
+#[test]
+fn train_per_class_takes_the_first_images_of_each_class() {
+    let data = fixture();
+    let few = data.train.first_per_class(3);
+    for label in 0..6 {
+        let all: Vec<_> = data.train.samples.iter().filter(|s| s.label == label).collect();
+        let kept: Vec<_> = few.samples.iter().filter(|s| s.label == label).collect();
+        assert_eq!(kept.len(), 3.min(all.len()), "class {label}");
+        assert_eq!(kept, all[..kept.len()].to_vec(), "the first ones, in order (class {label})");
+    }
+    assert_eq!(data.train.first_per_class(100_000).samples, data.train.samples, "more than there are: all of them");
+}
+
+#[test]
+fn augmented_batches_train_the_new_branch_and_leave_frozen_branches_untouched() {
+    use der_studio::engine::augment::Augment;
+    let data = fixture();
+    let short = |augment| LearnerConfig { epochs: 12, augment, ..config(Method::Der) };
+    let mut plain = Learner::new(short(Augment::None), Device::flex());
+    let mut shifted = Learner::new(short(Augment::Shift), Device::flex());
+    let mut seconds = Vec::new();
+    for learner in [&mut plain, &mut shifted] {
+        let mut first_branch = None;
+        for (t, task) in TASKS[..2].iter().enumerate() {
+            pollster::block_on(learner.learn_step(&data.train.filter_classes(task), &mut Silent)).expect("step trains");
+            let network = learner.network().unwrap();
+            if t == 0 {
+                first_branch = Some(branch_state(network, 0));
+            } else {
+                assert_eq!(first_branch.as_ref().unwrap(), &branch_state(network, 0), "the frozen branch saw the augmented batches without changing");
+            }
+        }
+        seconds.push(learner.steps[1].train_seconds);
+        let pairs = pollster::block_on(learner.evaluate(&data.test.filter_classes(&[0, 1, 2, 3]))).unwrap();
+        let right = pairs.iter().filter(|(truth, guess)| truth == guess).count() as f32 / pairs.len() as f32;
+        assert!(right > 0.6, "{:?} learns: {right}", learner.config.augment);
+    }
+    println!("step 2 with a frozen branch: {:.2} s without augmentation (frozen features cached), {:.2} s with shifts (frozen branch run per batch)", seconds[0], seconds[1]);
+}

@@ -6,7 +6,7 @@ fn main() {
     let cli = der_studio::tools::cli::Cli::parse();
     match cli.command {
         der_studio::tools::cli::Command::Bench(args) => {
-            if let Err(message) = der_studio::tools::cli::bench(&args) {
+            if let Err(message) = der_studio::tools::cli::bench_seeds(&args) {
                 eprintln!("error: {message}");
                 std::process::exit(1);
             }

@@ -12,17 +12,25 @@ pub enum Method {
     DerNoprune,
     /// One network trained on each step's data only: the forgetting baseline.
     Finetune,
+    /// One network of the same size trained on each step's data plus the same exemplar memory
+    /// (herding, same budget), with the same classifier re-learning: "is expansion worth it?".
+    Replay,
 }
 
 impl Method {
     pub fn expands(self) -> bool {
-        !matches!(self, Method::Finetune)
+        matches!(self, Method::Der | Method::DerNoprune)
     }
     pub fn prunes(self) -> bool {
         matches!(self, Method::Der)
     }
     pub fn uses_memory(self) -> bool {
         !matches!(self, Method::Finetune)
+    }
+    /// Re-learns the classifier on a class-balanced set after each step (every method with a
+    /// memory to balance against).
+    pub fn relearns(self) -> bool {
+        self.uses_memory()
     }
 }
 
@@ -33,7 +41,8 @@ impl std::str::FromStr for Method {
             "der" => Ok(Method::Der),
             "der-noprune" => Ok(Method::DerNoprune),
             "finetune" => Ok(Method::Finetune),
-            other => Err(format!("unknown method '{other}' (expected der, der-noprune or finetune)")),
+            "replay" => Ok(Method::Replay),
+            other => Err(format!("unknown method '{other}' (expected der, der-noprune, finetune or replay)")),
         }
     }
 }
@@ -112,6 +121,10 @@ pub struct LearnerConfig {
     /// Temperature δ dividing the logits during re-learning.
     pub temperature: f32,
     pub seed: u64,
+    /// Augmentation of the training batches (none, shift, photo). Sessions saved before it
+    /// existed have none.
+    #[serde(default)]
+    pub augment: crate::engine::augment::Augment,
 }
 
 impl Default for LearnerConfig {
@@ -134,6 +147,7 @@ impl Default for LearnerConfig {
             relearn_learning_rate: 0.05,
             temperature: 5.0,
             seed: 1993,
+            augment: crate::engine::augment::Augment::None,
         }
     }
 }
@@ -220,6 +234,22 @@ impl LearnerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_saved_before_augmentation_existed_load_with_none() {
+        let mut json: serde_json::Value = serde_json::to_value(LearnerConfig::default()).unwrap();
+        json.as_object_mut().unwrap().remove("augment");
+        let loaded: LearnerConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(loaded.augment, crate::engine::augment::Augment::None);
+        assert_eq!(loaded, LearnerConfig::default());
+    }
+
+    #[test]
+    fn replay_keeps_a_memory_and_relearns_but_neither_expands_nor_prunes() {
+        let replay: Method = "replay".parse().unwrap();
+        assert!(replay.uses_memory() && replay.relearns() && !replay.expands() && !replay.prunes());
+        assert!(!Method::Finetune.relearns() && Method::Der.relearns() && Method::DerNoprune.relearns());
+    }
 
     #[cfg(feature = "train")]
     #[test]

@@ -10,6 +10,7 @@
 //! (configuration, samples, reports, metrics) do not, so the page can use them without
 //! linking Burn.
 
+pub mod augment;
 pub mod config;
 pub mod data;
 pub mod memory;

@@ -45,8 +45,17 @@ pub struct BenchArgs {
     pub epochs: usize,
     #[arg(long, default_value_t = 1993)]
     pub seed: u64,
+    /// Run this many seeds (seed, seed + 1, …) and report each figure as mean ± standard
+    /// deviation over them.
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    pub seeds: usize,
+    /// der, der-noprune, finetune, or replay (one network with the same memory).
     #[arg(long, default_value = "der")]
     pub method: Method,
+    /// Augmentation of the training batches: none, shift (digits), or photo (photos and webcam
+    /// frames: also flips and brightness/contrast).
+    #[arg(long, default_value = "none")]
+    pub augment: crate::engine::augment::Augment,
     /// flex (CPU), ndarray (CPU, slower) or wgpu (GPU; needs `--features native-gpu`).
     #[arg(long, default_value = "flex")]
     pub backend: String,
@@ -67,6 +76,10 @@ pub struct BenchArgs {
     /// Print the loss, its parts and the share of channels switched on after every epoch.
     #[arg(long)]
     pub progress: bool,
+    /// Train on the first N training images of each class only (classroom-sized data); the
+    /// test (or validation) images are unchanged.
+    #[arg(long, value_name = "N")]
+    pub train_per_class: Option<usize>,
 }
 
 /// Prints one line per epoch.
@@ -123,7 +136,15 @@ pub struct StepReport {
 /// Runs the benchmark; errors are messages for the user.
 pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     let device = device_for(&args.backend)?;
-    let mut config = LearnerConfig { method: args.method, epochs: args.epochs, seed: args.seed, memory_total: args.memory, memory_per_class: args.memory_per_class, ..LearnerConfig::default() };
+    let mut config = LearnerConfig {
+        method: args.method,
+        epochs: args.epochs,
+        seed: args.seed,
+        memory_total: args.memory,
+        memory_per_class: args.memory_per_class,
+        augment: args.augment,
+        ..LearnerConfig::default()
+    };
     if let Some(l) = args.lambda_sparsity {
         config.lambda_sparsity = l;
     }
@@ -138,6 +159,12 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         }
         None => "test images".to_string(),
     };
+    if let Some(n) = args.train_per_class {
+        if n == 0 {
+            return Err("--train-per-class must be at least 1".into());
+        }
+        data.train = data.train.first_per_class(n);
+    }
     let class_count = data.classes.len();
     if args.init_classes == 0 || args.increment == 0 || args.init_classes > class_count {
         return Err(format!("cannot split {class_count} classes into a first step of {} and increments of {}", args.init_classes, args.increment));
@@ -159,7 +186,7 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     let mut matrix = AccuracyMatrix::default();
     let mut steps = Vec::new();
     println!("{} on {} ({} classes, {} steps), backend {}", method_name(args.method), args.data.display(), class_count, tasks.len(), args.backend);
-    println!("λs {}, evaluated on {evaluated_on}", config.effective_lambda_sparsity());
+    println!("λs {}, augmentation {:?}, evaluated on {evaluated_on}", config.effective_lambda_sparsity(), config.augment);
     println!("{:>4} {:>6} {:>9} {:>12} {:>12} {:>8}  per-task accuracy", "step", "seen", "accuracy", "params", "pruned", "seconds");
     for (t, classes) in tasks.iter().enumerate() {
         let train = data.train.filter_classes(classes);
@@ -219,10 +246,89 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     Ok(report)
 }
 
+/// One figure over several seeds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Spread {
+    pub mean: f64,
+    /// Sample standard deviation (n − 1); 0 for one run.
+    pub sd: f64,
+}
+
+impl Spread {
+    pub fn of(values: &[f64]) -> Self {
+        let n = values.len().max(1) as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let sd = if values.len() > 1 { (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
+        Self { mean, sd }
+    }
+}
+
+/// The runs of `der bench --seeds K` and their figures as mean ± standard deviation.
+#[derive(Serialize)]
+pub struct SeedsReport {
+    pub seeds: Vec<u64>,
+    /// Percent.
+    pub avg_incremental_accuracy: Spread,
+    pub last_accuracy: Spread,
+    /// Points.
+    pub forgetting: Spread,
+    /// The whole network after the last step.
+    pub params_after: Spread,
+    pub runs: Vec<BenchReport>,
+}
+
+/// `der bench`: one run, or `--seeds K` runs summarised. Errors are messages for the user.
+pub fn bench_seeds(args: &BenchArgs) -> Result<SeedsReport, String> {
+    if args.seeds == 0 {
+        return Err("--seeds must be at least 1".into());
+    }
+    let seeds: Vec<u64> = (0..args.seeds as u64).map(|i| args.seed + i).collect();
+    let mut runs = Vec::new();
+    for &seed in &seeds {
+        if args.seeds > 1 {
+            println!("— seed {seed} —");
+        }
+        runs.push(bench(&BenchArgs { seed, json: None, ..args.clone() })?);
+    }
+    let spread = |f: fn(&BenchReport) -> f64| Spread::of(&runs.iter().map(f).collect::<Vec<f64>>());
+    let report = SeedsReport {
+        avg_incremental_accuracy: spread(|r| f64::from(r.avg_incremental_accuracy) * 100.0),
+        last_accuracy: spread(|r| f64::from(r.last_accuracy) * 100.0),
+        forgetting: spread(|r| f64::from(r.forgetting) * 100.0),
+        params_after: spread(|r| r.steps.last().map_or(0, |s| s.params_after_prune) as f64),
+        seeds,
+        runs,
+    };
+    if args.seeds > 1 {
+        let show = |s: Spread| format!("{:.2} ± {:.2}", s.mean, s.sd);
+        println!(
+            "over {} seeds: average incremental accuracy {}%  last accuracy {}%  forgetting {} points  parameters {:.0} ± {:.0}",
+            args.seeds,
+            show(report.avg_incremental_accuracy),
+            show(report.last_accuracy),
+            show(report.forgetting),
+            report.params_after.mean,
+            report.params_after.sd
+        );
+    }
+    if let Some(path) = &args.json {
+        // One run keeps the report's old shape; several seeds write the summary with every run.
+        let text = if args.seeds == 1 {
+            serde_json::to_string_pretty(&report.runs[0])
+        } else {
+            serde_json::to_string_pretty(&report)
+        }
+        .expect("report serialises");
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(report)
+}
+
 fn method_name(m: Method) -> &'static str {
     match m {
         Method::Der => "DER",
         Method::DerNoprune => "DER without pruning",
         Method::Finetune => "fine-tuning",
+        Method::Replay => "replay (one network, the same memory)",
     }
 }

@@ -11,6 +11,7 @@ use web_time::Instant;
 use super::inference::{features_of, frozen_features};
 use super::iteration::{cosine, train_iteration, IterationBatch, IterationLosses, IterationSettings};
 use super::relearn::relearn_classifier;
+use crate::engine::augment::{augment, Augment};
 use super::{Control, Learner, Observer, StepError};
 use crate::engine::branch::Branch;
 use crate::engine::data::{Dataset, Sample};
@@ -77,18 +78,27 @@ impl Learner {
         let mut last_report = Instant::now();
         let mut order: Vec<usize> = (0..training.len()).collect();
         let mut stats = StatsAccumulator::default();
-        let frozen = frozen_features(&network, &training, size, &train_device);
+        // Frozen branches' features are computed once a step, unless the batches are augmented:
+        // then the frozen branches must see each augmented batch too.
+        let augmenting = config.augment != Augment::None;
+        let frozen = if augmenting { None } else { frozen_features(&network, &training, size, &train_device) };
 
         for epoch in 0..config.epochs {
             rng.shuffle(&mut order);
             for batch in 0..batches {
                 let chunk = &order[batch * batch_size..((batch + 1) * batch_size).min(order.len())];
                 let images: Vec<&Sample> = chunk.iter().map(|&i| training[i]).collect();
+                let augmented: Vec<Sample> = if augmenting { images.iter().map(|s| augment(s, size, config.augment, &mut rng)).collect() } else { Vec::new() };
+                let images: Vec<&Sample> = if augmenting { augmented.iter().collect() } else { images };
                 let (x, labels) = batch_tensor(&images, size, &train_device);
                 let targets: Vec<usize> = labels.iter().map(|&l| index_of(l)).collect();
                 let scale = mask_scale(batch, batches, config.s_max);
                 let mode = GateMode::Soft { scale };
-                let frozen_rows = frozen.as_ref().map(|f| f.clone().select(0, indices(chunk, &train_device)));
+                let frozen_rows = if augmenting {
+                    network.frozen_features(x.clone())
+                } else {
+                    frozen.as_ref().map(|f| f.clone().select(0, indices(chunk, &train_device)))
+                };
                 let iteration = epoch * batches + batch;
                 let settings = IterationSettings {
                     lambda_aux,
@@ -154,7 +164,7 @@ impl Learner {
 
         // Stage 2: re-learn the classifier on a class-balanced set.
         let per_class = config.exemplars_per_class(class_order.len());
-        if step > 0 && config.method.expands() && config.relearn_epochs > 0 {
+        if step > 0 && config.method.relearns() && config.relearn_epochs > 0 {
             let mut balanced: Vec<&Sample> = Vec::new();
             for exemplars in self.memory.by_class.values() {
                 balanced.extend(exemplars.iter().take(per_class));
