@@ -133,7 +133,8 @@ pub struct StepReport {
     pub seconds_per_epoch: f64,
 }
 
-/// Runs the benchmark; errors are messages for the user.
+/// Runs the benchmark once (`bench_seeds` writes the JSON report); errors are messages for
+/// the user.
 pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     let device = device_for(&args.backend)?;
     let mut config = LearnerConfig {
@@ -239,10 +240,6 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         report.last_accuracy * 100.0,
         report.forgetting * 100.0
     );
-    if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&report).expect("report serialises");
-        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    }
     Ok(report)
 }
 
@@ -288,7 +285,7 @@ pub fn bench_seeds(args: &BenchArgs) -> Result<SeedsReport, String> {
         if args.seeds > 1 {
             println!("— seed {seed} —");
         }
-        runs.push(bench(&BenchArgs { seed, json: None, ..args.clone() })?);
+        runs.push(bench(&BenchArgs { seed, ..args.clone() })?);
     }
     let spread = |f: fn(&BenchReport) -> f64| Spread::of(&runs.iter().map(f).collect::<Vec<f64>>());
     let report = SeedsReport {

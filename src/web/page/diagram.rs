@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use super::captions::{Captions, ClassifierCaption};
 use super::icons::LockIcon;
-use super::motion::{prefers_reduced_motion, tick_count, Ticker};
+use super::motion::{prefers_reduced_motion, stop_count, tick_count, Ticker};
 use super::state::Training;
 use crate::classroom::studio::Studio;
 use crate::engine::LearnerConfig;
@@ -122,9 +122,7 @@ pub fn Diagram(
             tick_count(shown_params, ticker, before, after, PRUNE_FADE);
             set_timeout(move || fading.set(None), PRUNE_FADE);
         } else {
-            if let Some(running) = ticker.get_value() {
-                running.clear();
-            }
+            stop_count(ticker);
             fading.set(None);
             shown_params.set(Some(after));
         }
@@ -154,12 +152,8 @@ pub fn Diagram(
         columns
     });
     let layer_names = Memo::new(move |_| config.with(|c| c.backbone.gate_channels()));
-    let lines = Memo::new(move |_| {
-        let gates = layer_names.get();
-        let totals: Vec<usize> = gates.iter().map(|(_, n)| *n).collect();
-        let per = per_line(&totals);
-        totals.iter().map(|t| t.div_ceil(per).max(1)).collect::<Vec<usize>>()
-    });
+    let per = Memo::new(move |_| layer_names.with(|g| per_line(&g.iter().map(|(_, n)| *n).collect::<Vec<_>>())));
+    let lines = Memo::new(move |_| layer_names.with(|g| g.iter().map(|(_, n)| n.div_ceil(per.get()).max(1)).collect::<Vec<usize>>()));
     let numbered_columns = move || columns.get().into_iter().enumerate().collect::<Vec<_>>();
     let inspected = RwSignal::new(None::<(usize, usize, usize)>);
     let readout = move || {
@@ -230,10 +224,10 @@ pub fn Diagram(
                 </p>
             </div>
             <div class="diagram-area">
-            <div class="diagram" class:reduced=move || reduced_motion.get() data-testid="diagram" tabindex="0" role="group"
+            <div class="diagram" data-testid="diagram" tabindex="0" role="group"
                 aria-label="The representation: one column per step, one row of channel cells per layer"
                 aria-describedby="diagram-readout" on:keydown=key on:mouseover=hover
-                style:--full-across=move || layer_names.with(|g| per_line(&g.iter().map(|(_, n)| *n).collect::<Vec<_>>())).to_string()>
+                style:--full-across=move || per.get().to_string()>
                 <div class="layer-names" aria-hidden="true">
                     <span class="column-head"></span>
                     {move || layer_names.get().into_iter().zip(lines.get()).map(|((name, _), lines)| view! {

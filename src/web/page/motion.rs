@@ -15,9 +15,7 @@ pub type Ticker = StoredValue<Option<leptos::leptos_dom::helpers::IntervalHandle
 /// not made here: reactive values made inside an effect are disposed when it runs again).
 pub fn tick_count(shown: RwSignal<Option<usize>>, ticker: Ticker, from: usize, to: usize, length: Duration) {
     const TICKS: u32 = 25;
-    if let Some(previous) = ticker.get_value() {
-        previous.clear();
-    }
+    stop_count(ticker);
     shown.set(Some(from));
     let tick = std::cell::Cell::new(0u32);
     let interval = leptos::leptos_dom::helpers::set_interval_with_handle(
@@ -27,13 +25,18 @@ pub fn tick_count(shown: RwSignal<Option<usize>>, ticker: Ticker, from: usize, t
             let t = f64::from(n) / f64::from(TICKS);
             let eased = 1.0 - (1.0 - t).powi(3);
             shown.set(Some((from as f64 + (to as f64 - from as f64) * eased).round() as usize));
-            if n >= TICKS
-                && let Some(h) = ticker.get_value()
-            {
-                h.clear();
+            if n >= TICKS {
+                stop_count(ticker);
             }
         },
         length / TICKS,
     );
     ticker.set_value(interval.ok());
+}
+
+/// Stops the count `ticker` runs, if any (the number stays where it is).
+pub fn stop_count(ticker: Ticker) {
+    if let Some(running) = ticker.get_value() {
+        running.clear();
+    }
 }
