@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::classroom::outcome::{Baseline, Comparison};
 use crate::engine::metrics::AccuracyMatrix;
 use crate::engine::report::{DemoIteration, Progress};
 use crate::engine::{Dataset, LearnerConfig, Sample};
@@ -61,13 +62,12 @@ pub enum ToWorker {
     TrainDemo { seed: u64 },
     /// Learns `train`'s classes as the next DER step, then evaluates on `test` (every class
     /// seen so far). The first Learn fixes the configuration.
-    /// With `compare`, naive fine-tuning learns the same step beside DER (its own learner).
+    /// The baselines of `comparison` learn the same step beside DER (each its own learner).
     Learn {
         config: LearnerConfig,
         train: Dataset,
         test: Dataset,
-        #[serde(default)]
-        compare: bool,
+        comparison: Comparison,
     },
     /// Stops the running step; the model stays as it was before it.
     Cancel,
@@ -79,13 +79,11 @@ pub enum ToWorker {
     MeasureSpeed { settings: SpeedSettings, branches: Vec<usize> },
     /// Replaces the worker's learner with a saved one (`None`: start over with no model), and
     /// its accuracy history with `accuracy`. Answered by `Restored` or `Failed`.
+    /// `baselines`: each baseline's saved learner and accuracy history.
     Restore {
         model: Option<Vec<u8>>,
         accuracy: AccuracyMatrix,
-        #[serde(default)]
-        baseline: Option<Vec<u8>>,
-        #[serde(default)]
-        baseline_accuracy: AccuracyMatrix,
+        baselines: Vec<(Baseline, Vec<u8>, AccuracyMatrix)>,
     },
     /// How much memory the worker's wasm instance holds; answered by `MemoryUsage`.
     MemoryUsage,
@@ -169,16 +167,12 @@ pub enum FromWorker {
     DemoIteration { iteration: DemoIteration },
     /// `branch_params`: each DER step's new branch before and after pruning.
     DemoDone { iterations: usize, mean_millis: f64, branch_params: Vec<(usize, usize)> },
-    /// `baseline`: the progress is the fine-tuning baseline's, trained after DER's step.
-    StepProgress {
-        progress: Progress,
-        #[serde(default)]
-        baseline: bool,
-    },
+    /// `baseline`: the progress is this baseline's, trained after DER's step.
+    StepProgress { progress: Progress, baseline: Option<Baseline> },
     StepDone { outcome: Box<StepOutcome> },
     /// The learner after a completed step, as a DER Studio model file; sent just before
     /// `StepDone` so the page can save the session.
-    ModelSaved { model: Vec<u8>, baseline: Option<Vec<u8>> },
+    ModelSaved { model: Vec<u8>, baselines: Vec<(Baseline, Vec<u8>)> },
     Restored,
     SpeedMeasured { case: SpeedCase },
     SpeedDone,
@@ -275,13 +269,13 @@ mod tests {
 
     #[test]
     fn messages_round_trip_as_bytes() {
-        let learn = ToWorker::Learn { config: LearnerConfig::default(), train: images(20, 32), test: images(5, 32), compare: true };
+        let learn = ToWorker::Learn { config: LearnerConfig::default(), train: images(20, 32), test: images(5, 32), comparison: Comparison::Both };
         assert_eq!(ToWorker::decode(&learn.encode()).unwrap(), learn);
         let demo = FromWorker::DemoIteration { iteration: DemoIteration { der_step: 1, epoch: 0, iteration: 12, loss: 2.5, millis: 10.0 } };
         assert_eq!(FromWorker::decode(&demo.encode()).unwrap(), demo);
         let failed = FromWorker::Failed { request: Request::Predict, error: WorkerError::input("learn a step first") };
         assert_eq!(FromWorker::decode(&failed.encode()).unwrap(), failed);
-        let saved = FromWorker::ModelSaved { model: vec![0, 255, 7, 1], baseline: Some(vec![9; 300]) };
+        let saved = FromWorker::ModelSaved { model: vec![0, 255, 7, 1], baselines: vec![(Baseline::Replay, vec![9; 300])] };
         assert_eq!(FromWorker::decode(&saved.encode()).unwrap(), saved);
         assert!(ToWorker::decode(&[200, 1, 2]).is_err());
         assert!(FromWorker::decode(&[]).is_err());
@@ -300,13 +294,13 @@ mod tests {
     /// pixel value, where JSON numbers cost 2–4 (the figures are in BENCHMARKS.md).
     #[test]
     fn a_200_image_step_costs_about_a_byte_per_pixel() {
-        let learn = ToWorker::Learn { config: LearnerConfig::default(), train: images(200, 32), test: images(40, 32), compare: false };
+        let learn = ToWorker::Learn { config: LearnerConfig::default(), train: images(200, 32), test: images(40, 32), comparison: Comparison::Off };
         let pixels = 240 * 3 * 32 * 32;
         let bytes = learn.encode().len();
         let json = serde_json::to_string(&learn).unwrap().len();
         assert!(bytes >= pixels && bytes < pixels + pixels / 50, "{bytes} bytes for {pixels} pixel values");
         assert!(json > 3 * bytes, "JSON {json} against {bytes}");
         let model = vec![0x5a_u8; 100_000];
-        assert!(FromWorker::ModelSaved { model, baseline: None }.encode().len() < 100_016);
+        assert!(FromWorker::ModelSaved { model, baselines: Vec::new() }.encode().len() < 100_016);
     }
 }

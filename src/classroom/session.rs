@@ -10,18 +10,28 @@ use serde::{Deserialize, Serialize};
 use crate::classroom::archive::{Archive, ArchiveError, Entry};
 use crate::engine::metrics::AccuracyMatrix;
 use crate::engine::{LearnerConfig, Sample};
-use crate::classroom::outcome::StepOutcome;
+use crate::classroom::outcome::{Baseline, Comparison, StepOutcome};
+use crate::engine::augment::Augment;
 use crate::classroom::studio::{Studio, MAX_NAME_CHARS};
 
 const META: &str = "session.json";
 const MODEL: &str = "model";
-const BASELINE: &str = "baseline";
+/// The archive entry of a baseline's learner (fine-tuning's keeps the name it had when it was
+/// the only comparison).
+fn baseline_entry(baseline: Baseline) -> &'static str {
+    match baseline {
+        Baseline::Finetune => "baseline",
+        Baseline::Replay => "baseline-replay",
+    }
+}
 /// What a session file is, so a model-only file is not mistaken for one.
 const KIND: &str = "der-studio-session";
 /// The version of `session.json`'s contents. 1: written before the field existed, with the
 /// step's results defined by the worker's messages; 2: the results are the classroom's own
-/// [`StepOutcome`] (`classroom::outcome`; the same JSON). Bumped when the stored fields change.
-pub const SESSION_VERSION: u32 = 2;
+/// [`StepOutcome`] (`classroom::outcome`; the same JSON); 3: the comparison may hold replay
+/// beside fine-tuning (`comparison`, `replay`, the `baseline-replay` entry) and the page's
+/// augmentation choice. Bumped when the stored fields change.
+pub const SESSION_VERSION: u32 = 3;
 
 /// Everything the page needs to continue where the user left off.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,9 +46,11 @@ pub struct Session {
     pub model: Option<Vec<u8>>,
     /// Classes picked for the next step (so an interrupted step can be run again).
     pub selected: Vec<usize>,
-    /// Whether naive fine-tuning learns beside DER, and its saved learner.
-    pub compare: bool,
-    pub baseline: Option<Vec<u8>>,
+    /// The baselines that learn beside DER, and their saved learners.
+    pub comparison: Comparison,
+    pub baselines: Vec<(Baseline, Vec<u8>)>,
+    /// The augmentation the user chose; `None`: chosen by the images' source at each step.
+    pub augmentation: Option<Augment>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -54,8 +66,13 @@ struct Meta {
     params_history: Vec<(usize, usize)>,
     #[serde(default)]
     selected: Vec<usize>,
+    /// Versions 1–2: whether fine-tuning learned beside DER (the only comparison then).
     #[serde(default)]
     compare: bool,
+    #[serde(default)]
+    comparison: Option<Comparison>,
+    #[serde(default)]
+    augmentation: Option<Augment>,
 }
 
 fn first_version() -> u32 {
@@ -102,15 +119,17 @@ impl Session {
             outcome: self.outcome.clone(),
             params_history: self.params_history.clone(),
             selected: self.selected.clone(),
-            compare: self.compare,
+            compare: self.comparison.baselines().contains(&Baseline::Finetune),
+            comparison: Some(self.comparison),
+            augmentation: self.augmentation,
         };
         let mut archive = Archive::new();
         archive.push(Entry::json(META, serde_json::to_string(&meta).expect("plain data")));
         if let Some(model) = &self.model {
             archive.push(Entry::bytes(MODEL, model.clone()));
         }
-        if let Some(baseline) = &self.baseline {
-            archive.push(Entry::bytes(BASELINE, baseline.clone()));
+        for (baseline, model) in &self.baselines {
+            archive.push(Entry::bytes(baseline_entry(*baseline), model.clone()));
         }
         (archive, images)
     }
@@ -184,14 +203,18 @@ impl Session {
             // The inner model must at least be one of our files; the worker checks the rest.
             Archive::decode(model.as_deref().unwrap_or_default())?;
         }
-        let baseline = match archive.bytes(BASELINE) {
-            Ok(bytes) => {
-                Archive::decode(bytes)?;
-                Some(bytes.to_vec())
+        let mut baselines = Vec::new();
+        for baseline in Baseline::ALL {
+            match archive.bytes(baseline_entry(baseline)) {
+                Ok(bytes) => {
+                    Archive::decode(bytes)?;
+                    baselines.push((baseline, bytes.to_vec()));
+                }
+                Err(ArchiveError::Missing(_)) => {}
+                Err(e) => return Err(e),
             }
-            Err(ArchiveError::Missing(_)) => None,
-            Err(e) => return Err(e),
-        };
+        }
+        let comparison = meta.comparison.unwrap_or(if meta.compare { Comparison::Finetune } else { Comparison::Off });
         Ok(Self {
             studio,
             config: meta.config,
@@ -199,8 +222,9 @@ impl Session {
             params_history: meta.params_history,
             model,
             selected: meta.selected.into_iter().filter(|id| ids.contains(id)).collect(),
-            compare: meta.compare,
-            baseline,
+            comparison,
+            baselines,
+            augmentation: meta.augmentation,
         })
     }
 
@@ -212,11 +236,11 @@ impl Session {
             .unwrap_or_default()
     }
 
-    /// The fine-tuning baseline's accuracy matrix so far.
-    pub fn baseline_accuracy(&self) -> AccuracyMatrix {
+    /// A baseline's accuracy matrix so far.
+    pub fn baseline_accuracy(&self, baseline: Baseline) -> AccuracyMatrix {
         self.outcome
             .as_ref()
-            .and_then(|o| o.baseline.as_ref())
+            .and_then(|o| o.baseline(baseline))
             .map(|b| AccuracyMatrix { rows: b.accuracy_rows.clone(), seen: b.accuracy_seen.clone() })
             .unwrap_or_default()
     }
@@ -243,8 +267,9 @@ mod tests {
             params_history: vec![],
             model: None,
             selected: vec![1],
-            compare: true,
-            baseline: None,
+            comparison: Comparison::Both,
+            baselines: Vec::new(),
+            augmentation: Some(Augment::Shift),
         }
     }
 
@@ -259,8 +284,15 @@ mod tests {
         with_model.model = Some(Archive::new().encode());
         with_model.studio.mark_learned(&[0, 1], 0);
         with_model.params_history = vec![(100, 200)];
-        with_model.baseline = Some(Archive::new().encode());
-        assert_eq!(Session::decode(&with_model.encode()).unwrap(), with_model);
+        let mut finetune = Archive::new();
+        finetune.push(Entry::json("learner.json", r#"{"method":"finetune"}"#.into()));
+        let mut replay = Archive::new();
+        replay.push(Entry::json("learner.json", r#"{"method":"replay"}"#.into()));
+        with_model.baselines = vec![(Baseline::Finetune, finetune.encode()), (Baseline::Replay, replay.encode())];
+        let back = Session::decode(&with_model.encode()).unwrap();
+        assert_eq!(back, with_model, "both baselines come back, each with its own learner");
+        assert_eq!(back.comparison, Comparison::Both);
+        assert_eq!(back.augmentation, Some(Augment::Shift));
     }
 
     #[test]
@@ -351,16 +383,18 @@ mod tests {
         assert_eq!(session.config.backbone.width, 8);
         assert_eq!(session.params_history, vec![(600, 1000)]);
         assert_eq!(session.selected, vec![2]);
-        assert!(session.compare);
+        assert_eq!(session.comparison, Comparison::Finetune, "the old switch meant fine-tuning");
+        assert_eq!(session.augmentation, None, "chosen by the images, as before the setting existed");
         let outcome = session.outcome.as_ref().expect("the outcome");
         assert_eq!(outcome.summary.classes, vec![0, 1]);
         assert_eq!(outcome.summary.channels_after, vec![5, 6]);
         assert_eq!(outcome.branches[0].gate_names, vec!["stem", "stage 1"]);
         assert_eq!(outcome.memory[0].1[0].pixels, vec![7u8; 48]);
         assert_eq!(session.accuracy(), AccuracyMatrix { rows: vec![vec![0.9, 0.8]], seen: vec![0.85] });
-        assert_eq!(session.baseline_accuracy(), AccuracyMatrix { rows: vec![vec![0.7]], seen: vec![0.7] });
+        assert_eq!(session.baseline_accuracy(Baseline::Finetune), AccuracyMatrix { rows: vec![vec![0.7]], seen: vec![0.7] });
+        assert_eq!(session.baseline_accuracy(Baseline::Replay), AccuracyMatrix::default());
 
-        // Saved again, it is a version 2 session that reads back the same.
+        // Saved again, it is a current session that reads back the same.
         let again = session.encode();
         let meta: Meta = Archive::decode(&again).unwrap().parse(META).unwrap();
         assert_eq!(meta.version, SESSION_VERSION);

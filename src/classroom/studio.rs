@@ -4,7 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::augment::Augment;
 use crate::engine::{Dataset, Sample};
+
+/// The augmentation of a step with built-in digits: shifts (chosen on Split-MNIST's validation
+/// split, BENCHMARKS.md "Classroom-sized data"). Digits are never flipped.
+pub const DIGITS_AUGMENT: Augment = Augment::Shift;
 
 /// Longest class name accepted (characters, not bytes: non-Latin names are welcome).
 pub const MAX_NAME_CHARS: usize = 40;
@@ -28,6 +33,21 @@ pub struct ClassEntry {
     pub samples: Vec<Sample>,
     /// The step that learned this class, once learned.
     pub learned_in_step: Option<usize>,
+    /// Where its images come from; it decides the augmentation the step uses by default.
+    /// Sessions saved before it existed hold the user's own images.
+    #[serde(default)]
+    pub source: ImageSource,
+}
+
+/// Where a class's images come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImageSource {
+    /// Webcam frames and uploaded photos.
+    #[default]
+    Own,
+    /// The built-in handwritten digits.
+    Digits,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,8 +86,23 @@ impl Studio {
         let name = self.check_name(name, None)?;
         let id = self.next_id;
         self.next_id += 1;
-        self.classes.push(ClassEntry { id, name, samples: Vec::new(), learned_in_step: None });
+        self.classes.push(ClassEntry { id, name, samples: Vec::new(), learned_in_step: None, source: ImageSource::Own });
         Ok(id)
+    }
+
+    /// Adds a class of built-in digits (its images are never flipped when augmented).
+    pub fn add_digit_class(&mut self, name: &str) -> Result<usize, String> {
+        let id = self.add_class(name)?;
+        self.class_mut(id)?.source = ImageSource::Digits;
+        Ok(id)
+    }
+
+    /// The augmentation a step of `classes` uses unless the user chose one: shifts when any
+    /// class is digits (a flipped digit is another symbol), the photo set (shifts, flips,
+    /// brightness and contrast) for webcam frames and photos.
+    pub fn augmentation_for(&self, classes: &[usize]) -> Augment {
+        let digits = self.classes.iter().any(|c| classes.contains(&c.id) && c.source == ImageSource::Digits);
+        if digits { DIGITS_AUGMENT } else { Augment::Photo }
     }
 
     pub fn rename(&mut self, id: usize, name: &str) -> Result<(), String> {
@@ -142,7 +177,7 @@ impl Studio {
         let classes = self
             .classes
             .iter()
-            .map(|c| ClassEntry { id: c.id, name: c.name.clone(), samples: Vec::new(), learned_in_step: c.learned_in_step })
+            .map(|c| ClassEntry { id: c.id, name: c.name.clone(), samples: Vec::new(), learned_in_step: c.learned_in_step, source: c.source })
             .collect();
         Studio { classes, ..*self }
     }
@@ -251,6 +286,23 @@ mod tests {
 
     fn pixels(size: usize, value: u8) -> Vec<u8> {
         vec![value; 3 * size * size]
+    }
+
+    #[test]
+    fn a_step_with_digits_is_shifted_never_flipped_and_own_images_get_the_photo_set() {
+        let mut s = Studio::new(4);
+        let cat = s.add_class("Cat").unwrap();
+        let dog = s.add_class("Dog").unwrap();
+        let seven = s.add_digit_class("Digit 7").unwrap();
+        assert_eq!(s.augmentation_for(&[cat, dog]), Augment::Photo);
+        assert_eq!(s.augmentation_for(&[seven]), DIGITS_AUGMENT);
+        assert_eq!(s.augmentation_for(&[cat, seven]), DIGITS_AUGMENT, "one digit class is enough to forbid flips");
+        assert_ne!(DIGITS_AUGMENT, Augment::Photo);
+        // The source survives the session's image-less copy, and older sessions read as own images.
+        assert_eq!(s.without_samples().classes[2].source, ImageSource::Digits);
+        let mut json = serde_json::to_value(&s.classes[2]).unwrap();
+        json.as_object_mut().unwrap().remove("source");
+        assert_eq!(serde_json::from_value::<ClassEntry>(json).unwrap().source, ImageSource::Own);
     }
 
     #[test]

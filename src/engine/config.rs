@@ -101,8 +101,15 @@ impl BackboneConfig {
 pub struct LearnerConfig {
     pub method: Method,
     pub backbone: BackboneConfig,
-    /// Training epochs of the representation stage.
+    /// Training epochs of the representation stage (at least; see `min_updates`).
     pub epochs: usize,
+    /// Fewest SGD updates of the representation stage: a step with few images runs more epochs
+    /// until it reaches this many. The training, the masks' sparsity push and so the pruning
+    /// then depend on the number of updates, not on the data set's size, and a classroom step
+    /// of 50 images a class trains (and prunes) about as much as a large one. Sessions saved
+    /// before it existed have 0 (epochs alone).
+    #[serde(default)]
+    pub min_updates: usize,
     pub batch_size: usize,
     /// SGD learning rate (momentum 0.9, cosine decay within the step).
     pub learning_rate: f64,
@@ -133,6 +140,7 @@ impl Default for LearnerConfig {
             method: Method::Der,
             backbone: BackboneConfig::default(),
             epochs: 10,
+            min_updates: 0,
             batch_size: 32,
             learning_rate: 0.05,
             lambda_aux: 1.0,
@@ -216,6 +224,12 @@ impl LearnerConfig {
         Ok(())
     }
 
+    /// Epochs a step runs when one epoch is `batches` updates: `epochs`, or more to reach
+    /// `min_updates`.
+    pub fn epochs_for(&self, batches: usize) -> usize {
+        self.epochs.max(self.min_updates.div_ceil(batches.max(1)))
+    }
+
     /// λs actually applied: only DER with pruning pushes channels off.
     pub fn effective_lambda_sparsity(&self) -> f32 {
         if self.method.prunes() { self.lambda_sparsity } else { 0.0 }
@@ -242,6 +256,18 @@ mod tests {
         let loaded: LearnerConfig = serde_json::from_value(json).unwrap();
         assert_eq!(loaded.augment, crate::engine::augment::Augment::None);
         assert_eq!(loaded, LearnerConfig::default());
+    }
+
+    #[test]
+    fn a_step_with_few_batches_runs_epochs_until_it_reaches_the_fewest_updates() {
+        let config = LearnerConfig { epochs: 10, min_updates: 300, ..LearnerConfig::default() };
+        assert_eq!(config.epochs_for(4), 75, "4 batches an epoch need 75 epochs for 300 updates");
+        assert_eq!(config.epochs_for(7), 43, "rounded up: 43 × 7 = 301");
+        assert_eq!(config.epochs_for(56), 10, "a large data set keeps its epochs");
+        assert_eq!(LearnerConfig { min_updates: 0, ..config.clone() }.epochs_for(4), 10);
+        let mut json = serde_json::to_value(&config).unwrap();
+        json.as_object_mut().unwrap().remove("min_updates");
+        assert_eq!(serde_json::from_value::<LearnerConfig>(json).unwrap().min_updates, 0, "older sessions keep epochs alone");
     }
 
     #[test]

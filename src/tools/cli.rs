@@ -43,6 +43,10 @@ pub struct BenchArgs {
     pub memory_per_class: Option<usize>,
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
+    /// Fewest updates a step trains for: a step with few images runs more epochs (0: epochs
+    /// alone).
+    #[arg(long, value_name = "N")]
+    pub min_updates: Option<usize>,
     #[arg(long, default_value_t = 1993)]
     pub seed: u64,
     /// Run this many seeds (seed, seed + 1, …) and report each figure as mean ± standard
@@ -105,6 +109,8 @@ impl Observer for EpochPrinter {
 pub struct BenchReport {
     pub method: Method,
     pub lambda_sparsity: f32,
+    pub epochs: usize,
+    pub min_updates: usize,
     /// "test", or "validation" when settings were being chosen.
     pub evaluated_on: &'static str,
     pub classes: Vec<String>,
@@ -149,6 +155,9 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     if let Some(l) = args.lambda_sparsity {
         config.lambda_sparsity = l;
     }
+    if let Some(n) = args.min_updates {
+        config.min_updates = n;
+    }
     if let Some(w) = args.width {
         config.backbone.width = w;
     }
@@ -187,7 +196,13 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     let mut matrix = AccuracyMatrix::default();
     let mut steps = Vec::new();
     println!("{} on {} ({} classes, {} steps), backend {}", method_name(args.method), args.data.display(), class_count, tasks.len(), args.backend);
-    println!("λs {}, augmentation {:?}, evaluated on {evaluated_on}", config.effective_lambda_sparsity(), config.augment);
+    println!(
+        "λs {}, {} epochs (at least {} updates a step), augmentation {:?}, evaluated on {evaluated_on}",
+        config.effective_lambda_sparsity(),
+        config.epochs,
+        config.min_updates,
+        config.augment
+    );
     println!("{:>4} {:>6} {:>9} {:>12} {:>12} {:>8}  per-task accuracy", "step", "seen", "accuracy", "params", "pruned", "seconds");
     for (t, classes) in tasks.iter().enumerate() {
         let train = data.train.filter_classes(classes);
@@ -226,6 +241,8 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     let report = BenchReport {
         method: args.method,
         lambda_sparsity: config.effective_lambda_sparsity(),
+        epochs: config.epochs,
+        min_updates: config.min_updates,
         evaluated_on: if args.validation.is_some() { "validation" } else { "test" },
         classes: data.classes.clone(),
         steps,

@@ -71,7 +71,8 @@ impl Learner {
         let batch_size = config.batch_size.max(2);
         // A last batch of one image would give BatchNorm a zero variance: drop it.
         let batches = (training.len() / batch_size + usize::from(training.len() % batch_size >= 2)).max(1);
-        let total_iterations = (config.epochs * batches).max(1);
+        let epochs = config.epochs_for(batches);
+        let total_iterations = (epochs * batches).max(1);
         let mut optim = SgdConfig::new().with_momentum(Some(MomentumConfig::new().with_dampening(0.0))).init();
         let report_every = observer.report_every().max(1);
         let pace = observer.report_pace();
@@ -83,7 +84,7 @@ impl Learner {
         let augmenting = config.augment != Augment::None;
         let frozen = if augmenting { None } else { frozen_features(&network, &training, size, &train_device) };
 
-        for epoch in 0..config.epochs {
+        for epoch in 0..epochs {
             rng.shuffle(&mut order);
             for batch in 0..batches {
                 let chunk = &order[batch * batch_size..((batch + 1) * batch_size).min(order.len())];
@@ -118,7 +119,7 @@ impl Learner {
                     last_report = Instant::now();
                     let newest = network.branches.last().unwrap();
                     let progress = stats
-                        .report(newest, mode, (epoch, config.epochs, batch + 1, batches), start.elapsed().as_secs_f64())
+                        .report(newest, mode, (epoch, epochs, batch + 1, batches), start.elapsed().as_secs_f64())
                         .await?;
                     if !progress.loss.is_finite() {
                         return Err(StepError::NonFiniteLoss { epoch });
@@ -156,7 +157,7 @@ impl Learner {
             // After pruning the branch holds exactly the kept channels; without it, all of them.
             channels_after: ChannelSelection::all(newest).counts(),
             train_seconds: 0.0,
-            epochs: config.epochs,
+            epochs,
         };
         if observer.progress(&Progress::phase(Phase::Prune, start.elapsed().as_secs_f64())).await == Control::Cancel {
             return Err(StepError::Cancelled);

@@ -20,7 +20,7 @@ async fn load_sample_classes(studio: Field<Studio>, selected: Field<Vec<usize>>,
     studio.update(|studio| {
         for digit in 0..6 {
             let name = format!("Digit {digit}");
-            let Ok(id) = studio.add_class(&name) else { continue };
+            let Ok(id) = studio.add_digit_class(&name) else { continue };
             for i in 0..40 {
                 if let Some(pixels) = bundled_digit(&bytes, digit, i, studio.input_size) {
                     let _ = studio.add_sample(id, pixels);

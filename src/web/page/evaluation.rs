@@ -1,12 +1,49 @@
 //! The evaluation room: accuracy on kept-aside images after every step (the matrix), DER
-//! against naive fine-tuning, the confusion matrix and the exemplars kept in memory.
+//! against the baselines (fine-tuning, replay), the confusion matrix and the exemplars kept in memory.
 
 use leptos::prelude::*;
 use reactive_stores::Field;
 
 use super::class_card::Thumb;
+use crate::classroom::outcome::{Baseline, BaselineOutcome};
 use crate::protocol::StepOutcome;
 use crate::classroom::studio::Studio;
+
+/// DER beside the baselines that learned the same steps: accuracy on every class seen after
+/// each step, and each one's forgetting, with what each baseline is.
+#[component]
+fn Comparison(
+    /// The last step's outcome, with the baselines' results.
+    outcome: StepOutcome,
+) -> impl IntoView {
+    let baselines: Vec<(Baseline, BaselineOutcome)> =
+        Baseline::ALL.into_iter().filter_map(|b| outcome.baseline(b).map(|r| (b, r.clone()))).collect();
+    if baselines.is_empty() {
+        return None;
+    }
+    let names = baselines.iter().map(|(b, _)| b.name().to_lowercase()).collect::<Vec<_>>().join(" and ");
+    let forgetting = baselines.iter().map(|(b, r)| format!("{} {:.1}", b.name().to_lowercase(), r.forgetting * 100.0)).collect::<Vec<_>>().join(", ");
+    let what = baselines.iter().map(|(b, _)| format!("{}: {}.", b.name(), b.explanation())).collect::<Vec<_>>().join(" ");
+    Some(view! {
+        <h3>{format!("DER against {names} (same steps, same images)")}</h3>
+        <table class="matrix" data-testid="comparison">
+            <thead><tr><th>"after step"</th><th>"DER: all classes seen"</th>
+                {baselines.iter().map(|(b, _)| view! { <th data-baseline=b.method_key()>{format!("{}: all classes seen", b.name().to_lowercase())}</th> }).collect_view()}
+            </tr></thead>
+            <tbody>{outcome.accuracy_seen.iter().enumerate().map(|(i, &d)| view! {
+                <tr><th>{i + 1}</th><td>{format!("{:.0}%", d * 100.0)}</td>
+                    {baselines.iter().map(|(_, r)| {
+                        let f = r.accuracy_seen.get(i).copied().unwrap_or(f32::NAN);
+                        view! { <td class:bad=f < d - 0.1>{format!("{:.0}%", f * 100.0)}</td> }
+                    }).collect_view()}
+                </tr>
+            }).collect_view()}</tbody>
+        </table>
+        <p class="summary" data-testid="comparison-summary">{format!(
+            "Forgetting in points: DER {:.1}, {forgetting}. DER adds a locked branch each step; {what}",
+            outcome.forgetting * 100.0)}</p>
+    })
+}
 
 /// Whether the model still knows the old classes.
 #[component]
@@ -42,18 +79,7 @@ pub fn EvaluationView(
                     </table>
                     <p class="summary">{format!("Average incremental accuracy {:.1}% · forgetting {:.1} points",
                         o.average_incremental_accuracy * 100.0, o.forgetting * 100.0)}</p>
-                    {o.baseline.clone().map(|b| view! {
-                        <h3>"DER against naive fine-tuning (same steps, same images)"</h3>
-                        <table class="matrix" data-testid="comparison">
-                            <thead><tr><th>"after step"</th><th>"DER: all classes seen"</th><th>"fine-tuning: all classes seen"</th></tr></thead>
-                            <tbody>{o.accuracy_seen.iter().zip(&b.accuracy_seen).enumerate().map(|(i, (d, f))| view! {
-                                <tr><th>{i + 1}</th><td>{format!("{:.0}%", d * 100.0)}</td><td class:bad=*f < d - 0.1>{format!("{:.0}%", f * 100.0)}</td></tr>
-                            }).collect_view()}</tbody>
-                        </table>
-                        <p class="summary" data-testid="comparison-summary">{format!(
-                            "Forgetting: DER {:.1} points, fine-tuning {:.1} points. Fine-tuning has one network that is retrained on the new classes only, so it overwrites what it knew.",
-                            o.forgetting * 100.0, b.forgetting * 100.0)}</p>
-                    })}
+                    <Comparison outcome=o.clone() />
                     <h3>"Confusion (rows: true class, columns: predicted)"</h3>
                     <table class="matrix confusion" data-testid="confusion">
                         <thead><tr><th><span class="visually-hidden">"true class"</span></th>{o.class_order.iter().map(|&l| view! { <th>{name(l)}</th> }).collect_view()}</tr></thead>
@@ -80,7 +106,7 @@ pub fn EvaluationView(
 
 
 /// The classroom screen's short answer: accuracy on every class so far, the forgetting, and
-/// DER against fine-tuning when comparing; the details are in the results view.
+/// DER against the baselines when comparing; the details are in the results view.
 #[component]
 pub fn ResultsSummary(
     /// The last step's outcome.
@@ -99,10 +125,10 @@ pub fn ResultsSummary(
                     view! {
                         <p class="big-number"><span>{format!("{:.0}%", seen * 100.0)}</span>" on every class so far"</p>
                         <p>{format!("Classes of step 1 now: {:.0}% · forgetting {:.1} points", oldest * 100.0, o.forgetting * 100.0)}</p>
-                        {o.baseline.map(|b| view! {
-                            <p class="versus">{format!("Naive fine-tuning: {:.0}% on every class, forgetting {:.1} points",
-                                b.accuracy_seen.last().copied().unwrap_or(0.0) * 100.0, b.forgetting * 100.0)}</p>
-                        })}
+                        {Baseline::ALL.into_iter().filter_map(|b| o.baseline(b).map(|r| (b, r.clone()))).map(|(b, r)| view! {
+                            <p class="versus" data-testid=format!("versus-{}", b.method_key())>{format!("{}: {:.0}% on every class, forgetting {:.1} points",
+                                b.name(), r.accuracy_seen.last().copied().unwrap_or(0.0) * 100.0, r.forgetting * 100.0)}</p>
+                        }).collect_view()}
                     }.into_any()
                 }
             }}

@@ -69,8 +69,11 @@ impl Loader {
             SessionLoad::Loading { session, sent: false, .. } => Some(ToWorker::Restore {
                 model: session.model.clone(),
                 accuracy: session.accuracy(),
-                baseline: session.baseline.clone(),
-                baseline_accuracy: session.baseline_accuracy(),
+                baselines: session
+                    .baselines
+                    .iter()
+                    .map(|(b, model)| (*b, model.clone(), session.baseline_accuracy(*b)))
+                    .collect(),
             }),
             _ => None,
         })?;

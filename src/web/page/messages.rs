@@ -45,7 +45,7 @@ impl WorkerMessages {
             }
             FromWorker::StepProgress { progress, baseline } => {
                 training.baseline.set(baseline);
-                if progress.phase == Phase::Train && !baseline {
+                if progress.phase == Phase::Train && baseline.is_none() {
                     training.losses.update(|l| {
                         l.push(CurvePoint {
                             loss: progress.loss,
@@ -84,9 +84,9 @@ impl WorkerMessages {
                 // Something worth keeping now exists: ask the browser to keep it.
                 spawn_local(ask_to_keep_storage(self.saving.persistent));
             }
-            FromWorker::ModelSaved { model, baseline } => {
+            FromWorker::ModelSaved { model, baselines } => {
                 room.model().set(Some(model));
-                room.baseline_model().set(baseline);
+                room.baseline_models().set(baselines);
             }
             FromWorker::SpeedMeasured { case } => checks.speed.update(|s| s.push(case)),
             FromWorker::SpeedDone => checks.speed_running.set(false),

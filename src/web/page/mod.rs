@@ -163,7 +163,7 @@ fn App() -> impl IntoView {
             </div>
             <div class="loop-learn">
                 <StepPanel studio=room.studio().into() selected=room.selected().into() config=room.config().into()
-                    outcome=room.outcome().into() compare=room.compare().into() training=training backend=backend load=load tab=tab />
+                    outcome=room.outcome().into() comparison=room.comparison().into() augmentation=room.augmentation().into() training=training backend=backend load=load tab=tab />
                 <Diagram studio=room.studio().into() outcome=room.outcome().into() config=room.config().into() training=training />
             </div>
             <div class="loop-predict">
@@ -180,7 +180,7 @@ fn App() -> impl IntoView {
             <ParamsHistory params_history=room.params_history().into() />
         </div>
         <div class="view settings-view" id="view-settings" role="tabpanel" aria-labelledby="tab-settings" hidden=shown(View::Settings)>
-            <SettingsPanel config=room.config().into() studio=room.studio().into() selected=room.selected().into() outcome=room.outcome().into() />
+            <SettingsPanel config=room.config().into() studio=room.studio().into() selected=room.selected().into() outcome=room.outcome().into() augmentation=room.augmentation().into() />
         </div>
         <div class="view check-view" id="view-check" role="tabpanel" aria-labelledby="tab-check" hidden=shown(View::Check)>
             <EngineCheck checks=checks backend=backend step_running=step_running last_save=saving.last />

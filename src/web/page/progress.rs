@@ -29,7 +29,7 @@ pub fn TrainingProgress(
                 let left = if f > 0.02 { p.elapsed_seconds * (1.0 - f) / f } else { f64::NAN };
                 format!(
                     "{}Epoch {}/{} · batch {}/{} · loss {:.3} · train accuracy {:.0}%{}",
-                    if training.baseline.get() { "Fine-tuning baseline · " } else { "" },
+                    training.baseline.get().map(|b| format!("{} baseline · ", b.name())).unwrap_or_default(),
                     p.epoch + 1, p.epochs, p.batch, p.batches, p.loss, p.train_accuracy * 100.0,
                     if left.is_finite() { format!(" · about {left:.0} s left") } else { String::new() }
                 )
@@ -47,14 +47,14 @@ pub fn TrainingProgress(
             </div>
             <p class="progress-label" data-testid="progress-label">{label}</p>
             // The phase, for screen readers: announced when it changes, not at every report.
-            <p class="visually-hidden" aria-live="polite" data-testid="progress-phase">{move || match training.progress.get().map(|p| p.phase) {
-                None if running() => "Learning started.",
-                None => "",
-                Some(Phase::Train) if training.baseline.get() => "Training the fine-tuning baseline.",
-                Some(Phase::Train) => "Training the new branch.",
-                Some(Phase::Prune) => "Pruning the new branch.",
-                Some(Phase::Relearn) => "Re-learning the classifier on a balanced set.",
-                Some(Phase::Memory) => "Choosing exemplars.",
+            <p class="visually-hidden" aria-live="polite" data-testid="progress-phase">{move || match (training.progress.get().map(|p| p.phase), training.baseline.get()) {
+                (None, _) if running() => "Learning started.".to_string(),
+                (None, _) => String::new(),
+                (Some(Phase::Train), Some(b)) => format!("Training the {} baseline.", b.name().to_lowercase()),
+                (Some(Phase::Train), None) => "Training the new branch.".into(),
+                (Some(Phase::Prune), _) => "Pruning the new branch.".into(),
+                (Some(Phase::Relearn), _) => "Re-learning the classifier on a balanced set.".into(),
+                (Some(Phase::Memory), _) => "Choosing exemplars.".into(),
             }}</p>
         </div>
     }

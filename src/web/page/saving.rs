@@ -147,8 +147,9 @@ pub fn autosave(room: Store<Classroom>, load: Loader, tab: TabLock, saving: Savi
         room.params_history().track();
         room.model().track();
         room.selected().track();
-        room.compare().track();
-        room.baseline_model().track();
+        room.comparison().track();
+        room.baseline_models().track();
+        room.augmentation().track();
         if !load.can_save() || tab.ownership.get() != Ownership::Owner {
             return;
         }

@@ -6,9 +6,26 @@ use reactive_stores::Field;
 
 use super::notice::Notice;
 use super::state::planned_step;
+use crate::engine::augment::Augment;
 use crate::engine::LearnerConfig;
 use crate::protocol::StepOutcome;
 use crate::classroom::studio::Studio;
+
+fn augment_key(a: Augment) -> &'static str {
+    match a {
+        Augment::None => "none",
+        Augment::Shift => "shift",
+        Augment::Photo => "photo",
+    }
+}
+
+fn augment_name(a: Augment) -> &'static str {
+    match a {
+        Augment::None => "none",
+        Augment::Shift => "shifts",
+        Augment::Photo => "shifts, mirroring, light",
+    }
+}
 
 /// One numeric setting with its help text.
 #[component]
@@ -59,6 +76,8 @@ pub fn SettingsPanel(
     selected: Field<Vec<usize>>,
     /// The last step's outcome: some settings are fixed once a step is learned.
     outcome: Field<Option<StepOutcome>>,
+    /// The augmentation the user chose; `None`: by the images' source.
+    augmentation: Field<Option<Augment>>,
 ) -> impl IntoView {
     let notice = Notice::get();
     let c = config;
@@ -67,9 +86,12 @@ pub fn SettingsPanel(
         <section class="card settings" aria-labelledby="settings-title">
             <h2 id="settings-title">"Settings of the next step"</h2>
             <div class="settings-grid">
-                <NumberSetting label="Epochs" testid="epochs" step="1" value=Signal::derive(move || c.get().epochs as f64)
+                <NumberSetting label="Updates per step" testid="min-updates" step="50" value=Signal::derive(move || c.get().min_updates as f64)
+                    set=move |v| c.update(|c| c.min_updates = v as usize)
+                    help="Each update learns from one batch. A step runs at least this many, passing over its images as often as needed, so a small class trains, and prunes, as much as a large one." />
+                <NumberSetting label="Epochs (at least)" testid="epochs" step="1" value=Signal::derive(move || c.get().epochs as f64)
                     set=move |v| c.update(|c| c.epochs = v as usize)
-                    help="Passes over the step's images. More learns better but takes longer." />
+                    help="Fewest passes over the step's images. Large steps use it; small ones run more passes to reach the updates above." />
                 <NumberSetting label="Learning rate" testid="learning-rate" step="0.01" value=Signal::derive(move || c.get().learning_rate)
                     set=move |v| c.update(|c| c.learning_rate = v)
                     help="Size of each update. Lower it if the loss jumps or becomes NaN." />
@@ -88,6 +110,22 @@ pub fn SettingsPanel(
                 <NumberSetting label="Backbone width" testid="width" step="4" value=Signal::derive(move || c.get().backbone.width as f64)
                     set=move |v| c.update(|c| c.backbone.width = v as usize) locked=learned_any
                     help="Channels of the first layer of each branch. Fixed after the first step." />
+                <label class="setting">
+                    <span class="setting-name">"Augmentation"</span>
+                    <select data-testid="augmentation" prop:value=move || augmentation.get().map_or("auto", augment_key)
+                        on:change=move |ev| augmentation.set(match event_target_value(&ev).as_str() {
+                            "none" => Some(Augment::None),
+                            "shift" => Some(Augment::Shift),
+                            "photo" => Some(Augment::Photo),
+                            _ => None,
+                        })>
+                        <option value="auto">{move || format!("By the images (now: {})", augment_name(studio.with(|s| s.augmentation_for(&selected.get()))))}</option>
+                        <option value="none">{augment_name(Augment::None)}</option>
+                        <option value="shift">{augment_name(Augment::Shift)}</option>
+                        <option value="photo">{augment_name(Augment::Photo)}</option>
+                    </select>
+                    <small>"Small random changes to each training image, so a few dozen images teach more. By the images: shifts for the built-in digits (a mirrored digit is another symbol), shifts, mirroring and light for camera and photos."</small>
+                </label>
                 <label class="setting">
                     <span class="setting-name">"Image size"</span>
                     <select data-testid="input-size" disabled=move || learned_any.get()

@@ -6,6 +6,8 @@ use leptos::prelude::*;
 use reactive_stores::{Field, Store};
 
 use crate::engine::report::{DemoIteration, Progress};
+use crate::classroom::outcome::{Baseline, Comparison};
+use crate::engine::augment::Augment;
 use crate::engine::LearnerConfig;
 use crate::protocol::{SpeedCase, StepOutcome};
 use crate::classroom::session::Session;
@@ -39,8 +41,9 @@ pub fn empty_session() -> Session {
         params_history: Vec::new(),
         model: None,
         selected: Vec::new(),
-        compare: false,
-        baseline: None,
+        comparison: Comparison::Off,
+        baselines: Vec::new(),
+        augmentation: None,
     }
 }
 
@@ -60,10 +63,12 @@ pub struct Classroom {
     pub params_history: Vec<(usize, usize)>,
     /// The worker's learner as a model file, updated after every step.
     pub model: Option<Vec<u8>>,
-    /// Naive fine-tuning learns beside DER (chosen before the first step).
-    pub compare: bool,
-    /// The fine-tuning baseline's model file.
-    pub baseline_model: Option<Vec<u8>>,
+    /// The baselines learning beside DER (chosen before the first step).
+    pub comparison: Comparison,
+    /// Each baseline's model file.
+    pub baseline_models: Vec<(Baseline, Vec<u8>)>,
+    /// The augmentation the user chose; `None`: by the images' source.
+    pub augmentation: Option<Augment>,
 }
 
 impl Classroom {
@@ -80,8 +85,9 @@ impl Classroom {
             outcome: s.outcome,
             params_history: s.params_history,
             model: s.model,
-            compare: s.compare,
-            baseline_model: s.baseline,
+            comparison: s.comparison,
+            baseline_models: s.baselines,
+            augmentation: s.augmentation,
         }
     }
 }
@@ -110,8 +116,9 @@ impl ClassroomExt for Store<Classroom> {
             params_history: self.params_history().get_untracked(),
             model: self.model().get_untracked(),
             selected: self.selected().get_untracked(),
-            compare: self.compare().get_untracked(),
-            baseline: self.baseline_model().get_untracked(),
+            comparison: self.comparison().get_untracked(),
+            baselines: self.baseline_models().get_untracked(),
+            augmentation: self.augmentation().get_untracked(),
         }
     }
 
@@ -152,8 +159,8 @@ pub struct Training {
     pub progress: RwSignal<Option<Progress>>,
     /// The loss curve so far.
     pub losses: RwSignal<Vec<CurvePoint>>,
-    /// The progress shown is the baseline's (it trains after DER's step).
-    pub baseline: RwSignal<bool>,
+    /// The baseline whose progress is shown (baselines train after DER's step); `None`: DER's.
+    pub baseline: RwSignal<Option<Baseline>>,
     /// The new branch's channel masks at DER's last training report; kept after the step ends
     /// (the diagram fades the channels pruning removed) until the next step starts.
     pub masks: RwSignal<Option<Vec<Vec<f32>>>>,
@@ -161,7 +168,7 @@ pub struct Training {
 
 impl Training {
     pub fn new() -> Self {
-        Self { learning: RwSignal::new(None), progress: RwSignal::new(None), losses: RwSignal::new(Vec::new()), baseline: RwSignal::new(false), masks: RwSignal::new(None) }
+        Self { learning: RwSignal::new(None), progress: RwSignal::new(None), losses: RwSignal::new(Vec::new()), baseline: RwSignal::new(None), masks: RwSignal::new(None) }
     }
 }
 

@@ -11,6 +11,8 @@ use super::progress::TrainingProgress;
 use super::shortcuts::{on_command, Commands};
 use super::state::{planned_step, Training};
 use super::url::simulate;
+use crate::classroom::outcome::Comparison;
+use crate::engine::augment::Augment;
 use crate::engine::LearnerConfig;
 use crate::protocol::{BackendInfo, StepOutcome, ToWorker};
 use crate::classroom::studio::Studio;
@@ -27,8 +29,10 @@ pub fn StepPanel(
     config: Field<LearnerConfig>,
     /// The last step's outcome: the step number, its exemplars, and whether comparing is fixed.
     outcome: Field<Option<StepOutcome>>,
-    /// Train naive fine-tuning beside DER.
-    compare: Field<bool>,
+    /// The baselines that learn beside DER.
+    comparison: Field<Comparison>,
+    /// The augmentation the user chose (`None`: by the images' source).
+    augmentation: Field<Option<Augment>>,
     /// The running step.
     training: Training,
     /// Learn waits for the worker's device.
@@ -50,6 +54,7 @@ pub fn StepPanel(
             let first = studio.classes.iter().all(|c| c.learned_in_step.is_none());
             studio.check_step(&ids, first)?;
             config.backbone.input_size = studio.input_size;
+            config.augment = augmentation.get_untracked().unwrap_or_else(|| studio.augmentation_for(&ids));
             // Settings that cannot work are refused here, before anything trains.
             config.check_for_step(classes_seen, images)?;
             let mut seen: Vec<usize> = studio.classes.iter().filter(|c| c.learned_in_step.is_some()).map(|c| c.id).collect();
@@ -64,8 +69,8 @@ pub fn StepPanel(
         training.masks.set(None);
         notice.clear();
         training.learning.set(Some(ids.clone()));
-        training.baseline.set(false);
-        worker.send(ToWorker::Learn { config, train, test, compare: compare.get_untracked() });
+        training.baseline.set(None);
+        worker.send(ToWorker::Learn { config, train, test, comparison: comparison.get_untracked() });
         if simulate("fault-in-step") {
             set_timeout(move || worker.send(ToWorker::SimulateFault), std::time::Duration::from_millis(1500));
         }
@@ -108,11 +113,15 @@ pub fn StepPanel(
                 // Always laid out (hidden when idle): its appearing would shift the row.
                 <button data-testid="cancel" class:invisible=move || !running() aria-keyshortcuts="Escape"
                     on:click=move |_| worker.send(ToWorker::Cancel)>"Cancel"</button>
-                <label class="pick compare">
-                    <input type="checkbox" data-testid="compare" prop:checked=move || compare.get()
+                // Chosen before the first step: a baseline must learn every step to be compared.
+                <label class="compare">
+                    "Compare: "
+                    <select data-testid="compare" prop:value=move || comparison.get().key()
                         disabled=move || outcome.with(Option::is_some) || running()
-                        on:change=move |ev| compare.set(event_target_checked(&ev)) />
-                    " Also train naive fine-tuning, to compare (before the first step)"
+                        title="A baseline learns the same steps after DER, so the results show what DER adds. Chosen before the first step."
+                        on:change=move |ev| if let Some(c) = Comparison::from_key(&event_target_value(&ev)) { comparison.set(c) }>
+                        {Comparison::ALL.into_iter().map(|c| view! { <option value=c.key()>{c.label()}</option> }).collect_view()}
+                    </select>
                 </label>
             </div>
             <TrainingProgress training=training />

@@ -76,10 +76,10 @@ async fn handle(message: ToWorker) -> Result<(), WorkerError> {
         // Not a Rust panic: a JavaScript exception escapes the worker, as a wasm trap or an
         // allocation failure would; only the Worker's error event tells the page.
         ToWorker::SimulateAbort => wasm_bindgen::throw_str("simulated abort: out of memory (test hook)"),
-        ToWorker::Learn { config, train, test, compare } => {
+        ToWorker::Learn { config, train, test, comparison } => {
             let device = device()?;
             let _busy = Busy::claim(Request::Learn)?;
-            let outcome = step::learn(config, device, train, test, compare).await?;
+            let outcome = step::learn(config, device, train, test, comparison).await?;
             post(&FromWorker::StepDone { outcome: Box::new(outcome) });
         }
         ToWorker::Predict { sample } => {
@@ -91,9 +91,9 @@ async fn handle(message: ToWorker) -> Result<(), WorkerError> {
             let probabilities = rows.pop().ok_or_else(|| WorkerError::input("the model gave no prediction"))?;
             post(&FromWorker::Prediction { class_order: learner.class_order.clone(), probabilities });
         }
-        ToWorker::Restore { model, accuracy, baseline, baseline_accuracy } => {
+        ToWorker::Restore { model, accuracy, baselines } => {
             let _busy = Busy::claim(Request::Restore)?;
-            restore(model, accuracy, baseline, baseline_accuracy)?;
+            restore(model, accuracy, baselines)?;
             post(&FromWorker::Restored);
         }
         ToWorker::MeasureSpeed { settings, branches } => {

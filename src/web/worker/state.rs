@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use burn::tensor::Device;
 
 use crate::classroom::archive::Archive;
+use crate::classroom::outcome::Baseline;
 use crate::engine::{AccuracyMatrix, Learner};
 use crate::protocol::{BackendInfo, Request, WorkerError};
 
@@ -21,9 +22,9 @@ pub(super) struct WorkerState {
     /// The model of the last completed step (or restore). Cloning it is cheap: tensors are shared.
     pub(super) learner: Option<Learner>,
     pub(super) matrix: AccuracyMatrix,
-    /// Naive fine-tuning learning the same steps, when the page compares.
-    pub(super) baseline: Option<Learner>,
-    pub(super) baseline_matrix: AccuracyMatrix,
+    /// The baselines learning the same steps, when the page compares, with their accuracy
+    /// histories.
+    pub(super) baselines: Vec<BaselineLearner>,
     /// The long request running now (a step, the engine check, the speed benchmark).
     pub(super) busy: Option<Request>,
     /// The page asked the running step to stop.
@@ -65,21 +66,32 @@ impl Drop for Busy {
     }
 }
 
-/// Installs a saved learner and fine-tuning baseline (or none) with their accuracy histories.
-/// Nothing changes unless both load.
+/// A baseline's learner and its accuracy history.
+#[derive(Clone)]
+pub(super) struct BaselineLearner {
+    pub(super) baseline: Baseline,
+    pub(super) learner: Learner,
+    pub(super) matrix: AccuracyMatrix,
+}
+
+/// Installs a saved learner and baselines (or none) with their accuracy histories. Nothing
+/// changes unless all of them load.
 pub(super) fn restore(
     model: Option<Vec<u8>>,
     accuracy: AccuracyMatrix,
-    baseline: Option<Vec<u8>>,
-    baseline_accuracy: AccuracyMatrix,
+    baselines: Vec<(Baseline, Vec<u8>, AccuracyMatrix)>,
 ) -> Result<(), WorkerError> {
     let learner = load_learner(model, "model")?;
-    let baseline = load_learner(baseline, "fine-tuning baseline")?;
+    let mut loaded = Vec::with_capacity(baselines.len());
+    for (baseline, bytes, matrix) in baselines {
+        let what = format!("{} baseline", baseline.name().to_lowercase());
+        let learner = load_learner(Some(bytes), &what)?.expect("bytes were given");
+        loaded.push(BaselineLearner { baseline, learner, matrix });
+    }
     with_state(|s| {
         s.learner = learner;
         s.matrix = accuracy;
-        s.baseline = baseline;
-        s.baseline_matrix = baseline_accuracy;
+        s.baselines = loaded;
     });
     Ok(())
 }

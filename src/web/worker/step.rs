@@ -1,15 +1,16 @@
-//! One classroom step in the worker: DER's step (and fine-tuning's, when comparing) on clones
+//! One classroom step in the worker: DER's step (and each baseline's, when comparing) on clones
 //! of the committed learners, described for the page, then committed at once.
 
 use burn::tensor::Device;
 
-use super::state::with_state;
+use super::state::{with_state, BaselineLearner};
 use super::post;
 use crate::engine::learner::{Control, Observer, Progress, StepError};
 use crate::engine::metrics::confusion;
 use crate::engine::prune::ChannelSelection;
 use crate::engine::tensor_io::ReadError;
-use crate::engine::{AccuracyMatrix, Dataset, Learner, LearnerConfig, Method};
+use crate::classroom::outcome::{Baseline, Comparison};
+use crate::engine::{AccuracyMatrix, Dataset, Learner, LearnerConfig};
 use crate::protocol::{BaselineOutcome, BranchView, FromWorker, StepOutcome, WorkerError};
 
 /// Lets the worker's event loop run (so a Cancel message is heard) between reports.
@@ -19,7 +20,8 @@ pub(super) async fn yield_now() {
 
 /// Streams progress to the page and stops when the page asked to cancel.
 struct PageObserver {
-    baseline: bool,
+    /// The baseline learning, or `None` for DER.
+    baseline: Option<Baseline>,
 }
 
 impl Observer for PageObserver {
@@ -48,49 +50,53 @@ pub(super) fn read_error(e: ReadError) -> WorkerError {
     WorkerError::device(e.to_string())
 }
 
-/// Runs one step on the worker's learner (and on the fine-tuning baseline when comparing) and
-/// describes the result for the page. Either both learners take the step or neither does.
-pub(super) async fn learn(config: LearnerConfig, device: Device, train: Dataset, test: Dataset, compare: bool) -> Result<StepOutcome, WorkerError> {
+/// Runs one step on the worker's learner (and on each baseline of `comparison`) and describes
+/// the result for the page. Either every learner takes the step or none does.
+pub(super) async fn learn(
+    config: LearnerConfig,
+    device: Device,
+    train: Dataset,
+    test: Dataset,
+    comparison: Comparison,
+) -> Result<StepOutcome, WorkerError> {
     // Clones: the committed learners stay in the state (and keep answering predictions) until
     // this step has fully succeeded. No restore can run meanwhile (the worker is busy).
-    let (learner, matrix, baseline, baseline_matrix) =
-        with_state(|s| (s.learner.clone(), s.matrix.clone(), s.baseline.clone(), s.baseline_matrix.clone()));
+    let (learner, matrix, committed_baselines) = with_state(|s| (s.learner.clone(), s.matrix.clone(), s.baselines.clone()));
     let mut learner = learner.unwrap_or_else(|| Learner::new(config.clone(), device.clone()));
     learner.update_step_settings(&config);
-    learner.learn_step(&train, &mut PageObserver { baseline: false }).await.map_err(step_error)?;
+    learner.learn_step(&train, &mut PageObserver { baseline: None }).await.map_err(step_error)?;
     let mut outcome = describe(&learner, matrix, learner.steps.last().cloned().expect("a step"), &test).await?;
-    let mut baseline_model = None;
-    let mut committed_baseline = None;
-    if compare {
-        let mut baseline = baseline.unwrap_or_else(|| {
-            Learner::new(LearnerConfig { method: Method::Finetune, ..config.clone() }, device.clone())
-        });
+    let mut baselines = Vec::new();
+    let mut baseline_models = Vec::new();
+    for &kind in comparison.baselines() {
+        let committed = committed_baselines.iter().find(|b| b.baseline == kind).cloned();
+        let (mut baseline, matrix) = match committed {
+            Some(b) => (b.learner, b.matrix),
+            None => (Learner::new(LearnerConfig { method: kind.method(), ..config.clone() }, device.clone()), AccuracyMatrix::default()),
+        };
         baseline.update_step_settings(&config);
-        // Nothing is committed yet: a failure or Cancel here leaves both learners as they were.
-        baseline.learn_step(&train, &mut PageObserver { baseline: true }).await.map_err(step_error)?;
+        // Nothing is committed yet: a failure or Cancel here leaves every learner as it was.
+        baseline.learn_step(&train, &mut PageObserver { baseline: Some(kind) }).await.map_err(step_error)?;
         let pairs = baseline.evaluate(&test).await.map_err(read_error)?;
-        let mut matrix = baseline_matrix;
+        let mut matrix = matrix;
         matrix.push_step(baseline.steps.len(), &pairs, |label| baseline.step_of(label).unwrap_or(0));
-        outcome.baseline = Some(BaselineOutcome {
+        outcome.set_baseline(kind, BaselineOutcome {
             accuracy_rows: matrix.rows.clone(),
             accuracy_seen: matrix.seen.clone(),
             average_incremental_accuracy: matrix.average_incremental_accuracy(),
             forgetting: matrix.forgetting(),
         });
-        baseline_model = Some(baseline.export().await.map_err(read_error)?.encode());
-        committed_baseline = Some((baseline, matrix));
+        baseline_models.push((kind, baseline.export().await.map_err(read_error)?.encode()));
+        baselines.push(BaselineLearner { baseline: kind, learner: baseline, matrix });
     }
     let model = learner.export().await.map_err(|e| WorkerError::device(format!("The model could not be saved: {e}")))?.encode();
     // Commit everything at once, with no await in between.
     with_state(|s| {
         s.matrix = AccuracyMatrix { rows: outcome.accuracy_rows.clone(), seen: outcome.accuracy_seen.clone() };
         s.learner = Some(learner);
-        if let Some((baseline, matrix)) = committed_baseline {
-            s.baseline = Some(baseline);
-            s.baseline_matrix = matrix;
-        }
+        s.baselines = baselines;
     });
-    post(&FromWorker::ModelSaved { model, baseline: baseline_model });
+    post(&FromWorker::ModelSaved { model, baselines: baseline_models });
     Ok(outcome)
 }
 
@@ -132,6 +138,7 @@ pub(super) async fn describe(
         confusion: confusion(&indexed, learner.class_order.len()),
         branches,
         memory: learner.memory.by_class.iter().map(|(&c, s)| (c, s.clone())).collect(),
-        baseline: None,
+        finetune: None,
+        replay: None,
     })
 }

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Chooses the classroom step's schedule (updates a step) and sparsity weight λs on Split-MNIST
+# without looking at the test images (issue #14): the last 100 training images of each digit are
+# the validation split, and each step trains on the first N = 50 of the rest (a classroom-sized
+# class), memory 20 a class. A step trains for U updates whatever its size (--epochs 1
+# --min-updates U), so the same schedule serves 50 images a class and 800.
+#
+# Rule, fixed before the runs: the smallest U whose DER average incremental accuracy is within
+# 0.5 points of the best U's (a classroom waits for every update), then the largest λs whose
+# accuracy is within 1 point of λs = 0.1 at that U (more pruning, little cost).
+#   GRID_UPDATES="150 250 500 1000" GRID_LAMBDA="0.1 0.3 0.5" SEEDS=1 scripts/choose-schedule.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=${DATA:-../shared/data/split-mnist}
+updates=${GRID_UPDATES:-150 250 500 1000}
+lambdas=${GRID_LAMBDA:-0.1 0.3 0.5}
+seeds=${SEEDS:-1}
+n=${N:-50}
+out=target/bench/schedule
+cargo build --release --bin der
+mkdir -p "$out"
+# A private copy: rebuilding the crate while this runs must not swap the binary under it.
+cp target/release/der "$out/der"
+common=(--data "$data" --validation 100 --train-per-class "$n" --init-classes 2 --increment 2 --memory-per-class 20
+        --epochs 1 --seed 1993 --seeds "$seeds" --backend flex)
+# A run whose report exists is not repeated (delete $out to start again).
+run() {
+  local name=$1; shift
+  [ -s "$out/$name.json" ] && { echo "$name: kept from an earlier run"; return; }
+  "$out/der" bench "${common[@]}" "$@" --json "$out/$name.json.part" | tail -1
+  mv "$out/$name.json.part" "$out/$name.json"
+}
+for u in $updates; do
+  run "der-u$u-l0.1" --method der --min-updates "$u" --lambda-sparsity 0.1
+done
+for u in $updates; do
+  for l in $lambdas; do
+    [ "$l" = 0.1 ] || run "der-u$u-l$l" --method der --min-updates "$u" --lambda-sparsity "$l"
+  done
+  run "der-noprune-u$u" --method der-noprune --min-updates "$u"
+  run "replay-u$u" --method replay --min-updates "$u"
+done
+python3 scripts/schedule-table.py "$out"
