@@ -1,13 +1,15 @@
 //! `der bench`'s flags for classroom-sized studies: `--train-per-class`, `--method replay`
 //! and `--seeds K` (mean ± standard deviation), on the MNIST fixture at one epoch a step.
+//! (Settings left out take the engine's defaults: `a_bench_left_alone_uses_the_engines_defaults`.)
 
 use clap::Parser;
 use der_studio::tools::cli::{bench, bench_seeds, BenchArgs, Cli, Command, Spread};
 
 fn args(extra: &[&str]) -> BenchArgs {
     let mut argv = vec!["der", "bench", "--data", "tests/fixtures/mnist6", "--width", "4", "--memory", "12"];
+    // One epoch a step, with no floor of updates: the fixture's steps stay short.
     if !extra.contains(&"--epochs") {
-        argv.extend_from_slice(&["--epochs", "1"]);
+        argv.extend_from_slice(&["--epochs", "1", "--min-updates", "0"]);
     }
     argv.extend_from_slice(extra);
     match Cli::parse_from(argv).command {
@@ -53,4 +55,18 @@ fn the_same_seed_gives_the_same_numbers() {
     let (a, b) = (run(), run());
     assert_eq!(a.accuracy_matrix, b.accuracy_matrix);
     assert_eq!(a.steps.iter().map(|s| s.params_after_prune).collect::<Vec<_>>(), b.steps.iter().map(|s| s.params_after_prune).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_bench_left_alone_uses_the_engines_defaults() {
+    use der_studio::engine::LearnerConfig;
+    let defaults = LearnerConfig::default();
+    let Command::Bench(plain) = Cli::parse_from(["der", "bench", "--data", "x"]).command else { unreachable!() };
+    assert_eq!((plain.epochs, plain.min_updates, plain.memory, plain.memory_per_class, plain.lambda_sparsity), (None, None, None, None, None));
+    // With no flags the report's settings are the engine's (the page's) defaults.
+    let report = bench(&args(&["--train-per-class", "20"])).expect("runs");
+    assert_eq!(report.lambda_sparsity, defaults.lambda_sparsity);
+    let Command::Bench(total) = Cli::parse_from(["der", "bench", "--data", "x", "--memory", "50"]).command else { unreachable!() };
+    assert_eq!(total.memory, Some(50));
+    assert!(Cli::try_parse_from(["der", "bench", "--data", "x", "--memory", "50", "--memory-per-class", "5"]).is_err(), "one memory rule at a time");
 }

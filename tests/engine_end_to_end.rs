@@ -24,10 +24,13 @@ fn config(method: Method) -> LearnerConfig {
         epochs: 30,
         batch_size: 16,
         memory_total: 60,
+        memory_per_class: None,
         relearn_epochs: 20,
         seed: 7,
         // A strong push, so that even 30 epochs on a few images switch channels off.
         lambda_sparsity: 0.5,
+        // Epochs alone: the fixture's steps stay short and each test sets its own.
+        min_updates: 0,
         ..LearnerConfig::default()
     }
 }
@@ -197,4 +200,31 @@ fn augmented_batches_train_the_new_branch_and_leave_frozen_branches_untouched() 
         assert!(right > 0.6, "{:?} learns: {right}", learner.config.augment);
     }
     println!("step 2 with a frozen branch: {:.2} s without augmentation (frozen features cached), {:.2} s with shifts (frozen branch run per batch)", seconds[0], seconds[1]);
+}
+
+#[test]
+fn a_floor_of_updates_makes_a_small_step_train_and_prune_like_a_large_one() {
+    let data = fixture();
+    let step = data.train.filter_classes(&TASKS[0]);
+    let run = |min_updates| {
+        let config = LearnerConfig { epochs: 1, min_updates, ..config(Method::Der) };
+        let mut learner = Learner::new(config, Device::flex());
+        let summary = pollster::block_on(learner.learn_step(&step, &mut Silent)).expect("step trains");
+        let pairs = pollster::block_on(learner.evaluate(&data.test.filter_classes(&TASKS[0]))).unwrap();
+        let right = pairs.iter().filter(|(truth, guess)| truth == guess).count() as f32 / pairs.len() as f32;
+        (summary, right)
+    };
+    let (one_epoch, one_epoch_right) = run(0);
+    let (floored, floored_right) = run(150);
+    let batches = one_epoch.updates;
+    assert_eq!(one_epoch.epochs, 1);
+    assert_eq!(floored.epochs, 150usize.div_ceil(batches), "as many epochs as 150 updates need");
+    assert!(floored.updates >= 150 && floored.updates < 150 + batches, "{} updates", floored.updates);
+    println!(
+        "one epoch: {} updates, {:.0}% right, branch {} → {} parameters; floor of 150: {} updates ({} epochs), {:.0}% right, branch {} → {}",
+        one_epoch.updates, one_epoch_right * 100.0, one_epoch.branch_params_before, one_epoch.branch_params_after,
+        floored.updates, floored.epochs, floored_right * 100.0, floored.branch_params_before, floored.branch_params_after
+    );
+    assert!(floored_right >= 0.9, "the floored step learns its two digits: {floored_right}");
+    assert!(floored.branch_params_after < one_epoch.branch_params_after, "and prunes more: the masks had updates to switch channels off");
 }

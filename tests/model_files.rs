@@ -21,8 +21,11 @@ fn config() -> LearnerConfig {
         epochs: 4,
         batch_size: 16,
         memory_total: 20,
+        memory_per_class: None,
         relearn_epochs: 3,
         seed: 11,
+        // Epochs alone: the fixture's steps stay short.
+        min_updates: 0,
         ..LearnerConfig::default()
     }
 }

@@ -17,7 +17,10 @@ fn trained_one_step() -> (Learner, ImageFolder) {
         epochs: 3,
         batch_size: 16,
         memory_total: 20,
+        memory_per_class: None,
         relearn_epochs: 2,
+        // Epochs alone: the fixture's steps stay short.
+        min_updates: 0,
         ..LearnerConfig::default()
     };
     let mut learner = Learner::new(config, Device::flex());

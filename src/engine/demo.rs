@@ -55,10 +55,13 @@ pub fn demo_config(seed: u64) -> LearnerConfig {
         epochs: 2,
         batch_size: 16,
         memory_total: 8,
+        memory_per_class: None,
         relearn_epochs: 5,
         learning_rate: 0.1,
         lambda_sparsity: 1.0,
         seed,
+        // Exactly two epochs: the check's losses are compared between devices.
+        min_updates: 0,
         ..LearnerConfig::default()
     }
 }

@@ -51,6 +51,13 @@ pub struct StepSummary {
     pub channels_after: Vec<usize>,
     pub train_seconds: f64,
     pub epochs: usize,
+    /// SGD updates of the representation stage (epochs × batches); 0 in sessions saved before
+    /// it was recorded.
+    #[serde(default)]
+    pub updates: usize,
+    /// The augmentation the step's batches got.
+    #[serde(default)]
+    pub augment: crate::engine::augment::Augment,
 }
 
 /// One training iteration of the engine check (`engine::demo`).

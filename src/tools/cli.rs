@@ -35,16 +35,19 @@ pub struct BenchArgs {
     pub init_classes: usize,
     #[arg(long, default_value_t = 2)]
     pub increment: usize,
-    /// Total exemplars kept in memory (shared by all classes seen).
-    #[arg(long, default_value_t = 200)]
-    pub memory: usize,
-    /// Keep this many exemplars per class instead (the memory grows with the classes).
-    #[arg(long, value_name = "N", conflicts_with = "memory")]
+    // Settings left out take the engine's defaults (`LearnerConfig::default()`), which are the
+    // page's too: one set of defaults, chosen on a validation split (BENCHMARKS.md).
+    /// Total exemplars kept in memory, shared by all classes seen [default: 20 per class].
+    #[arg(long, value_name = "N", conflicts_with = "memory_per_class")]
+    pub memory: Option<usize>,
+    /// Exemplars kept per class (the memory grows with the classes) [default: 20].
+    #[arg(long, value_name = "N")]
     pub memory_per_class: Option<usize>,
-    #[arg(long, default_value_t = 10)]
-    pub epochs: usize,
+    /// Fewest passes over a step's images [default: the engine's].
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
     /// Fewest updates a step trains for: a step with few images runs more epochs (0: epochs
-    /// alone).
+    /// alone) [default: the engine's].
     #[arg(long, value_name = "N")]
     pub min_updates: Option<usize>,
     #[arg(long, default_value_t = 1993)]
@@ -143,15 +146,15 @@ pub struct StepReport {
 /// the user.
 pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     let device = device_for(&args.backend)?;
-    let mut config = LearnerConfig {
-        method: args.method,
-        epochs: args.epochs,
-        seed: args.seed,
-        memory_total: args.memory,
-        memory_per_class: args.memory_per_class,
-        augment: args.augment,
-        ..LearnerConfig::default()
-    };
+    let mut config = LearnerConfig { method: args.method, seed: args.seed, augment: args.augment, ..LearnerConfig::default() };
+    match (args.memory, args.memory_per_class) {
+        (Some(total), _) => (config.memory_total, config.memory_per_class) = (total, None),
+        (None, Some(per_class)) => config.memory_per_class = Some(per_class),
+        (None, None) => {}
+    }
+    if let Some(e) = args.epochs {
+        config.epochs = e;
+    }
     if let Some(l) = args.lambda_sparsity {
         config.lambda_sparsity = l;
     }

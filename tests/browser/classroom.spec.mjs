@@ -107,17 +107,17 @@ async function classroom(label, page, steps) {
     assert.equal(failed, 0, failed ? await page.getByTestId('notice').innerText() : '');
     console.log(`[${label}] classroom step ${step} learned in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   };
-  if (steps === 1) {
-    // SwiftShader: a short step (2 epochs) is enough to prove a full DER step runs on WebGPU.
-    await setEpochs(page, 2);
-  }
+  // SwiftShader: a short step (2 epochs) is enough to prove a full DER step runs on WebGPU.
+  // The CPU's two steps: 20 epochs each, for DER and both baselines.
+  await setEpochs(page, steps === 1 ? 2 : 20);
   await page.getByTestId('try-samples').click();
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 6);
   const counts = await page.$$eval('[data-testid=sample-count]', (e) => e.map((x) => parseInt(x.textContent)));
   assert.deepEqual(counts, [40, 40, 40, 40, 40, 40]);
   await page.screenshot({ path: `${SHOTS}/${label}-classes.png`, fullPage: true });
-  // With two steps, naive fine-tuning learns the same steps beside DER, to show forgetting.
-  if (steps === 2) await page.getByTestId('compare').check();
+  // With two steps, naive fine-tuning and replay learn the same steps beside DER: fine-tuning
+  // shows forgetting, replay what DER's expansion adds beyond a memory.
+  if (steps === 2) await page.getByTestId('compare').selectOption('both');
   await learnStep(1);
   await page.screenshot({ path: `${SHOTS}/${label}-after-step-1.png`, fullPage: true });
   if (steps === 1) {
@@ -140,9 +140,17 @@ async function classroom(label, page, steps) {
   const oldAfterStep2 = parseInt(rows[1][0]);
   assert.ok(oldAfterStep2 >= 60, `old digits still recognised after step 2: ${oldAfterStep2}%`);
   const comparison = await page.$$eval('[data-testid=comparison] tbody tr', (r) => r.map((x) => [...x.querySelectorAll('td')].map((t) => parseInt(t.textContent))));
-  console.log(`[${label}] all classes seen, DER vs fine-tuning: ${JSON.stringify(comparison)}`);
+  const columns = await page.$$eval('[data-testid=comparison] thead th[data-baseline]', (h) => h.map((x) => x.dataset.baseline));
+  console.log(`[${label}] all classes seen, DER vs ${columns.join(' vs ')}: ${JSON.stringify(comparison)}`);
+  assert.deepEqual(columns, ['finetune', 'replay'], 'both baselines learned beside DER');
   assert.equal(comparison.length, 2);
+  assert.ok(comparison.every((row) => row.length === 3 && row.every(Number.isFinite)), JSON.stringify(comparison));
   assert.ok(comparison[1][1] < comparison[1][0], `fine-tuning forgets more than DER: ${JSON.stringify(comparison)}`);
+  // Replay keeps the same memory as DER, so it forgets far less than fine-tuning.
+  assert.ok(comparison[1][2] > comparison[1][1], `replay remembers more than fine-tuning: ${JSON.stringify(comparison)}`);
+  const summary = await page.getByTestId('comparison-summary').innerText();
+  assert.match(summary, /Replay: one network, trained on the new images and the same kept old images/);
+  for (const b of ['finetune', 'replay']) assert.match(await page.getByTestId(`versus-${b}`).innerText(), /% on every class, forgetting/);
   // Ask the model about a kept-aside image: one confidence bar per class learned.
   await page.getByTestId('predict-kept-aside').click();
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction] .bar-row').length === 4, null, { timeout: 60_000 });
@@ -151,6 +159,9 @@ async function classroom(label, page, steps) {
   assert.ok(total >= 97 && total <= 103, `confidences sum to about 100%: ${bars}`);
   await page.screenshot({ path: `${SHOTS}/${label}-after-step-2.png` });
   await openView(page, 'results');
+  const schedule = await page.getByTestId('step-schedule').innerText();
+  console.log(`[${label}] ${schedule}`);
+  assert.match(schedule, /augmentation: shifts, \d+ s/, 'digits are shifted, never mirrored');
   await page.screenshot({ path: `${SHOTS}/${label}-results.png`, fullPage: true });
   await openView(page, 'classroom');
 
@@ -190,6 +201,8 @@ async function assertTwoStepModel(label, page, what) {
   assert.equal(await page.$$eval('[data-testid=accuracy-matrix] tbody tr', (r) => r.length), 2, what);
   assert.equal(await page.$$eval('[data-testid=class-card]', (c) => c.length), 6, what);
   assert.equal(await page.$$eval('[data-testid=comparison] tbody tr', (r) => r.length), 2, `${what}: the comparison too`);
+  assert.deepEqual(await page.$$eval('[data-testid=comparison] thead th[data-baseline]', (h) => h.map((x) => x.dataset.baseline)),
+    ['finetune', 'replay'], `${what}: both baselines`);
   await page.getByTestId('predict-kept-aside').click();
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction] .bar-row').length === 4, null, { timeout: 60_000 });
   console.log(`[${label}] ${what}: two branches, accuracy matrix and a working model`);

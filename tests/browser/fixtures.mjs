@@ -58,10 +58,14 @@ export const allSaved = (page, timeout = 60_000) => page.waitForFunction(() => {
 export const openView = (page, view) => page.getByTestId(`tab-${view}`).click();
 
 // Sets the epochs of the next steps in the settings view (and goes back to the classroom).
+// A short schedule for a test: exactly `epochs` passes over the step's images (no floor of
+// updates). The default schedule (hundreds of updates a step) is for learning quality.
 export async function setEpochs(page, epochs) {
   await openView(page, 'settings');
-  await page.getByTestId('epochs').fill(String(epochs));
-  await page.getByTestId('epochs').dispatchEvent('change');
+  for (const [id, value] of [['epochs', epochs], ['min-updates', 0]]) {
+    await page.getByTestId(id).fill(String(value));
+    await page.getByTestId(id).dispatchEvent('change');
+  }
   await openView(page, 'classroom');
 }
 

@@ -3,7 +3,7 @@
 // results stays below 0.1, the "good" bound of Core Web Vitals. A teacher at a projector must
 // not lose the place they point at while the progress, the loss curve and the results appear.
 import assert from 'node:assert/strict';
-import { test, SHOTS, notice, waitForBackend, trySamples } from './fixtures.mjs';
+import { test, SHOTS, notice, waitForBackend, trySamples, setEpochs } from './fixtures.mjs';
 
 function observeLayoutShift() {
   window.__shift = { total: 0, entries: [] };
@@ -19,7 +19,8 @@ function observeLayoutShift() {
 test('a step trains without layout jumps (CLS < 0.1)', { tag: '@cpu' }, async ({ openPage, appUrl }) => {
   const { page, problems } = await openPage(appUrl, { init: observeLayoutShift });
   await waitForBackend(page);
-  // The classroom's own step (20 epochs): the progress, the loss curve and the results all appear.
+  // A step of 20 epochs: the progress, the loss curve and the results all appear.
+  await setEpochs(page, 20);
   await trySamples(page);
   await page.waitForTimeout(500);
   await page.evaluate(() => { window.__shift.total = 0; window.__shift.entries = []; });

@@ -4,7 +4,7 @@
 // before anything trains.
 import { readFile } from 'node:fs/promises';
 import assert from 'node:assert/strict';
-import { test, SHOTS, notice, waitNotice, waitForBackend, addClassNamed, cspViolations, openView } from './fixtures.mjs';
+import { test, SHOTS, notice, waitNotice, waitForBackend, addClassNamed, cspViolations, openView, setEpochs } from './fixtures.mjs';
 
 test('own classes from uploads and the camera, at 24 × 24', { tag: '@cpu' }, async ({ studio }) => {
   const { page, problems } = studio;
@@ -50,9 +50,18 @@ test('own classes from uploads and the camera, at 24 × 24', { tag: '@cpu' }, as
   await refused(/backbone width of 100 cannot be used: choose a width from 2 to 64/);
   await setting('width', 8);
   await page.getByTestId('settings-problem').waitFor({ state: 'detached' });
+  // Own images get the photo augmentation unless the user chooses another.
+  const auto = await page.locator('[data-testid=augmentation] option[value=auto]').innerText();
+  assert.match(auto, /now: shifts, mirroring, light/, auto);
   await openView(page, 'classroom');
   assert.equal(await page.$$eval('[data-testid=branch]', (b) => b.length), 0, 'nothing trained');
+  await setEpochs(page, 20);
   await learn(1);
+  await openView(page, 'results');
+  const schedule = await page.getByTestId('step-schedule').innerText();
+  console.log(`[own images] ${schedule}`);
+  assert.match(schedule, /augmentation: shifts, mirroring, light/, 'the step trained on augmented photos');
+  await openView(page, 'classroom');
 
   await addClass('Sevens (camera)');
   await addClass('Twos');
@@ -70,16 +79,21 @@ test('own classes from uploads and the camera, at 24 × 24', { tag: '@cpu' }, as
   await page.getByTestId('pick').nth(0).check();
   await page.getByTestId('pick').nth(1).check();
   await openView(page, 'settings');
-  await setting('memory', 3);
-  await refused(/memory of 3 images cannot keep one image of each of the 4 classes.*at least 4/);
-  await setting('memory', 120);
+  await setting('memory', 0);
+  await refused(/memory of 0 images per class keeps nothing of the old classes: keep at least 1 per class/);
+  await setting('memory', 20);
   await setting('batch-size', 500);
   await refused(/batch size \(500\) is larger than this step's \d+ training images: use a batch size of at most \d+/);
   await setting('batch-size', 32);
   await page.getByTestId('settings-problem').waitFor({ state: 'detached' });
+  // The user's choice overrides the one by source: step 2 trains on the images as they are.
+  await page.getByTestId('augmentation').selectOption('none');
   await openView(page, 'classroom');
   assert.equal(await page.$$eval('[data-testid=branch]', (b) => b.length), 1, 'the refused steps trained nothing');
   await learn(2);
+  await openView(page, 'results');
+  assert.match(await page.getByTestId('step-schedule').innerText(), /^Step 2: .*no augmentation/);
+  await openView(page, 'classroom');
   assert.deepEqual(await page.$$eval('[data-testid=branch]', (b) => b.map((x) => x.dataset.frozen)), ['true', 'false']);
   const rows = await page.$$eval('[data-testid=accuracy-matrix] tbody tr', (r) => r.map((x) => [...x.querySelectorAll('td')].map((t) => t.textContent)));
   assert.ok(await page.$$eval('canvas.thumb', (c) => c.every((x) => x.width === 24)), 'images at 24 × 24');

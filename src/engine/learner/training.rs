@@ -158,6 +158,8 @@ impl Learner {
             channels_after: ChannelSelection::all(newest).counts(),
             train_seconds: 0.0,
             epochs,
+            updates: total_iterations,
+            augment: config.augment,
         };
         if observer.progress(&Progress::phase(Phase::Prune, start.elapsed().as_secs_f64())).await == Control::Cancel {
             return Err(StepError::Cancelled);

@@ -52,7 +52,7 @@ use loading::{restore_saved_session, Loader};
 use messages::WorkerMessages;
 use notice::{Notice, NoticeLine};
 use predict::PredictPanel;
-use progress::LossChart;
+use progress::{LastStepSchedule, LossChart};
 use representation::ParamsHistory;
 use saving::{autosave, Saving};
 use session_bar::{OtherTabNotice, SessionBar, StorageKept};
@@ -175,6 +175,7 @@ fn App() -> impl IntoView {
             <EvaluationView studio=room.studio().into() outcome=room.outcome().into() />
             <section class="card" aria-labelledby="curves-title">
                 <h2 id="curves-title">"Training curves of the last step"</h2>
+                <LastStepSchedule outcome=room.outcome().into() />
                 <LossChart losses=training.losses />
             </section>
             <ParamsHistory params_history=room.params_history().into() />

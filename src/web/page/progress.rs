@@ -3,7 +3,11 @@
 
 use leptos::prelude::*;
 
+use reactive_stores::Field;
+
 use super::state::{CurvePoint, Training};
+use crate::engine::augment::Augment;
+use crate::protocol::StepOutcome;
 use crate::engine::report::Phase;
 
 /// The progress of the step being trained.
@@ -57,6 +61,28 @@ pub fn TrainingProgress(
                 (Some(Phase::Memory), _) => "Choosing exemplars.".into(),
             }}</p>
         </div>
+    }
+}
+
+/// How the last step trained: its updates, epochs and augmentation.
+#[component]
+pub fn LastStepSchedule(
+    /// The last step's outcome.
+    outcome: Field<Option<StepOutcome>>,
+) -> impl IntoView {
+    move || {
+        outcome.with(|o| {
+            o.as_ref().filter(|o| o.summary.updates > 0).map(|o| {
+                let s = &o.summary;
+                let augment = match s.augment {
+                    Augment::None => "no augmentation",
+                    Augment::Shift => "augmentation: shifts",
+                    Augment::Photo => "augmentation: shifts, mirroring, light",
+                };
+                view! { <p class="summary" data-testid="step-schedule">{format!(
+                    "Step {}: {} updates ({} passes over its images), {augment}, {:.0} s.", s.step + 1, s.updates, s.epochs, s.train_seconds)}</p> }
+            })
+        })
     }
 }
 

@@ -104,9 +104,14 @@ pub fn SettingsPanel(
                 <NumberSetting label="λs (sparsity)" testid="lambda-sparsity" step="0.1" value=Signal::derive(move || c.get().lambda_sparsity as f64)
                     set=move |v| c.update(|c| c.lambda_sparsity = v as f32)
                     help="How hard the masks push channels off. Higher prunes more." />
-                <NumberSetting label="Memory size" testid="memory" step="10" value=Signal::derive(move || c.get().memory_total as f64)
-                    set=move |v| c.update(|c| c.memory_total = v as usize)
-                    help="Old images kept (chosen by herding) and replayed in later steps." />
+                <NumberSetting label="Memory per class" testid="memory" step="5"
+                    // A session saved with a shared total shows that total's share per class.
+                    value=Signal::derive(move || {
+                        let (seen, _) = planned_step(studio, outcome, &selected.get());
+                        c.with(|c| c.memory_per_class.unwrap_or_else(|| c.exemplars_per_class(seen.max(1)))) as f64
+                    })
+                    set=move |v| c.update(|c| c.memory_per_class = Some(v as usize))
+                    help="Old images of each class kept (chosen by herding) and replayed in later steps." />
                 <NumberSetting label="Backbone width" testid="width" step="4" value=Signal::derive(move || c.get().backbone.width as f64)
                     set=move |v| c.update(|c| c.backbone.width = v as usize) locked=learned_any
                     help="Channels of the first layer of each branch. Fixed after the first step." />

@@ -16,19 +16,11 @@ use crate::classroom::studio::Studio;
 /// The model's input side in pixels, until the user picks another in the settings.
 pub const INPUT_SIZE: usize = 32;
 
-/// Settings for a classroom step: small enough to finish in about a minute.
+/// Settings for a classroom step: the engine's defaults, which `der bench` uses too and which
+/// were chosen on a validation split at classroom size (BENCHMARKS.md, "One set of defaults").
 pub fn classroom_config() -> LearnerConfig {
-    // λs 0.5: a classroom step is short and has a few dozen images per class, so the masks
-    // need a stronger push than on a large data set to switch channels off visibly.
-    let mut config = LearnerConfig {
-        epochs: 20,
-        memory_total: 120,
-        relearn_epochs: 20,
-        lambda_sparsity: 0.5,
-        ..LearnerConfig::default()
-    };
+    let mut config = LearnerConfig::default();
     config.backbone.input_size = INPUT_SIZE;
-    config.backbone.width = 8;
     config
 }
 
