@@ -7,14 +7,17 @@ import json, math, pathlib, re, sys
 
 folder = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "target/bench-small")
 out = pathlib.Path(sys.argv[2] if len(sys.argv) > 2 else "docs/small-data.svg")
+# "all": every training image, about 800 a class in ../shared/data/split-mnist.
+ALL = 800
 series = {}
 for path in folder.glob("n*-*.json"):
-    n, method, augment = re.match(r"n(\d+)-(.+)-(none|shift|photo)\.json", path.name).groups()
+    n, method, augment = re.match(r"n(\d+|all)-(.+)-(none|shift|photo)\.json", path.name).groups()
+    n = ALL if n == "all" else int(n)
     r = json.loads(path.read_text())
     if "runs" not in r:
         continue
     a = r["avg_incremental_accuracy"]
-    series.setdefault((method, augment), []).append((int(n), a["mean"], a["sd"]))
+    series.setdefault((method, augment), []).append((n, a["mean"], a["sd"]))
 
 W, H, L, R, T, B = 640, 400, 60, 170, 20, 50
 sizes = sorted({n for points in series.values() for n, _, _ in points})
@@ -28,7 +31,7 @@ for a in range(0, 101, 20):
     parts.append(f'<line x1="{L}" x2="{W - R}" y1="{y(a):.1f}" y2="{y(a):.1f}" stroke="#dde2ee"/>'
                  f'<text x="{L - 8}" y="{y(a) + 4:.1f}" text-anchor="end">{a}%</text>')
 for n in sizes:
-    parts.append(f'<text x="{x(n):.1f}" y="{H - B + 18}" text-anchor="middle">{n}</text>')
+    parts.append(f'<text x="{x(n):.1f}" y="{H - B + 18}" text-anchor="middle">{"all (~800)" if n == ALL else n}</text>')
 parts.append(f'<text x="{(L + W - R) / 2}" y="{H - 10}" text-anchor="middle">training images per class (Split-MNIST, 5 steps of 2 classes)</text>')
 parts.append(f'<text x="14" y="{(T + H - B) / 2}" transform="rotate(-90 14 {(T + H - B) / 2})" text-anchor="middle">average incremental accuracy</text>')
 legend = 0

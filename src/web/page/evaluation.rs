@@ -22,8 +22,7 @@ fn Comparison(
         return None;
     }
     let names = baselines.iter().map(|(b, _)| b.name().to_lowercase()).collect::<Vec<_>>().join(" and ");
-    let forgetting = baselines.iter().map(|(b, r)| format!("{} {:.1}", b.name().to_lowercase(), r.forgetting * 100.0)).collect::<Vec<_>>().join(", ");
-    let what = baselines.iter().map(|(b, _)| format!("{}: {}.", b.name(), b.explanation())).collect::<Vec<_>>().join(" ");
+    let forgetting = baselines.iter().map(|(b, r)| format!("{} {:.1}", b.name().to_lowercase(), r.forgetting * 100.0)).collect::<Vec<_>>().join(" · ");
     Some(view! {
         <h3>{format!("DER against {names} (same steps, same images)")}</h3>
         <table class="matrix" data-testid="comparison">
@@ -39,9 +38,11 @@ fn Comparison(
                 </tr>
             }).collect_view()}</tbody>
         </table>
-        <p class="summary" data-testid="comparison-summary">{format!(
-            "Forgetting in points: DER {:.1}, {forgetting}. DER adds a locked branch each step; {what}",
-            outcome.forgetting * 100.0)}</p>
+        <p class="summary" data-testid="comparison-summary">{format!("Forgetting, in points: DER {:.1} · {forgetting}", outcome.forgetting * 100.0)}</p>
+        <ul class="methods" data-testid="comparison-methods">
+            <li><strong>"DER"</strong>": adds a locked branch each step, trained with the kept old images."</li>
+            {baselines.iter().map(|(b, _)| view! { <li><strong>{b.name()}</strong>{format!(": {}.", b.explanation())}</li> }).collect_view()}
+        </ul>
     })
 }
 
