@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 TRUNK_VERSION := 0.22.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test dist bench bench-speed bench-scale test-native test-browser test-trunk build-web \
+.PHONY: serve test dist bench bench-small choose-defaults bench-speed bench-scale test-native test-browser test-trunk build-web \
         setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-node
 
 serve: setup-toolchain setup-wasm-bindgen setup-trunk
@@ -43,12 +43,23 @@ test-trunk: setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-
 dist: setup-toolchain setup-wasm-bindgen
 	scripts/build-web.sh dist
 
-# Learning-quality benchmark on Split-MNIST (see BENCHMARKS.md).
+# Learning quality on Split-MNIST with every training image, on the default settings, for DER,
+# DER without pruning, replay and fine-tuning, 3 seeds each (see BENCHMARKS.md; about 40 min).
 bench: setup-toolchain
-	scripts/bench-split-mnist.sh
+	SIZES=all AUGMENTS=none SEEDS=3 scripts/bench-small-data.sh
 
-# Classroom scale (5,000 images, two steps) and endurance (ten steps) with the classroom's own
-# 20 epochs a step; `make test` runs the same tests at 1 epoch. Figures go to BENCHMARKS.md.
+# The same at 20, 50, 100 and all images a class, with and without shifts, and its plot
+# docs/small-data.svg (several hours on 2 cores: a run whose JSON exists is skipped).
+bench-small: setup-toolchain
+	scripts/bench-small-data.sh
+	python3 scripts/small-data-plot.py target/bench-small/defaults docs/small-data.svg
+
+# Chooses the default schedule and λs on a validation split (BENCHMARKS.md, "One set of defaults").
+choose-defaults: setup-toolchain
+	scripts/choose-schedule.sh
+
+# Classroom scale (5,000 images, two steps) and endurance (ten steps) at 20 epochs a step (a
+# fixed length, so the figures compare across versions); `make test` runs them at 1 epoch. Figures go to BENCHMARKS.md.
 bench-scale: setup-toolchain setup-wasm-bindgen setup-chromium setup-node build-web
 	SCALE_EPOCHS=20 npx playwright test tests/browser/scale.spec.mjs --project=cpu
 
