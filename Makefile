@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 TRUNK_VERSION := 0.22.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test dist bench bench-small choose-defaults bench-speed bench-scale test-native test-browser test-trunk build-web \
+.PHONY: serve test dist bench bench-small bench-classroom choose-defaults bench-speed bench-scale test-native test-browser test-trunk build-web \
         setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-node
 
 serve: setup-toolchain setup-wasm-bindgen setup-trunk
@@ -53,6 +53,10 @@ bench: setup-toolchain
 bench-small: setup-toolchain
 	scripts/bench-small-data.sh
 	python3 scripts/small-data-plot.py target/bench-small/defaults docs/small-data.svg
+
+# The page's defaults against der bench on the same 60 uploaded images a class (BENCHMARKS.md).
+bench-classroom: setup-toolchain setup-wasm-bindgen setup-chromium setup-node build-web
+	scripts/bench-classroom.sh
 
 # Chooses the default schedule and λs on a validation split (BENCHMARKS.md, "One set of defaults").
 choose-defaults: setup-toolchain
