@@ -57,7 +57,8 @@ fn NumberSetting(
     view! {
         <label class="setting">
             <span class="setting-name">{label}</span>
-            <input type="number" step=step data-testid=testid prop:value=move || value.get().to_string()
+            // Rounded to 6 decimals: λs is an f32, and 0.1 as f64 would read 0.10000000149.
+            <input type="number" step=step data-testid=testid prop:value=move || ((value.get() * 1e6).round() / 1e6).to_string()
                 disabled=move || locked.get()
                 on:change=move |ev| { apply(event_target_value(&ev)) } />
             <small>{help}</small>
