@@ -21,14 +21,34 @@ pub enum Augment {
     Photo,
 }
 
+impl Augment {
+    pub const ALL: [Augment; 3] = [Augment::None, Augment::Shift, Augment::Photo];
+
+    /// Its name in `der bench --augment` and in the page's markup (what `from_str` reads).
+    pub fn key(self) -> &'static str {
+        match self {
+            Augment::None => "none",
+            Augment::Shift => "shift",
+            Augment::Photo => "photo",
+        }
+    }
+
+    /// What it does, in the page's words.
+    pub fn description(self) -> &'static str {
+        match self {
+            Augment::None => "none",
+            Augment::Shift => "shifts",
+            Augment::Photo => "shifts, mirroring, light",
+        }
+    }
+}
+
 impl std::str::FromStr for Augment {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "none" => Ok(Augment::None),
-            "shift" => Ok(Augment::Shift),
-            "photo" => Ok(Augment::Photo),
-            other => Err(format!("unknown augmentation '{other}' (expected none, shift or photo)")),
+        match Augment::ALL.into_iter().find(|a| a.key() == s) {
+            Some(a) => Ok(a),
+            None => Err(format!("unknown augmentation '{s}' (expected none, shift or photo)")),
         }
     }
 }

@@ -75,9 +75,8 @@ pub fn LastStepSchedule(
             o.as_ref().filter(|o| o.summary.updates > 0).map(|o| {
                 let s = &o.summary;
                 let augment = match s.augment {
-                    Augment::None => "no augmentation",
-                    Augment::Shift => "augmentation: shifts",
-                    Augment::Photo => "augmentation: shifts, mirroring, light",
+                    Augment::None => "no augmentation".to_string(),
+                    a => format!("augmentation: {}", a.description()),
                 };
                 view! { <p class="summary" data-testid="step-schedule">{format!(
                     "Step {}: {} updates ({} passes over its images), {augment}, {:.0} s.", s.step + 1, s.updates, s.epochs, s.train_seconds)}</p> }

@@ -11,22 +11,6 @@ use crate::engine::LearnerConfig;
 use crate::protocol::StepOutcome;
 use crate::classroom::studio::Studio;
 
-fn augment_key(a: Augment) -> &'static str {
-    match a {
-        Augment::None => "none",
-        Augment::Shift => "shift",
-        Augment::Photo => "photo",
-    }
-}
-
-fn augment_name(a: Augment) -> &'static str {
-    match a {
-        Augment::None => "none",
-        Augment::Shift => "shifts",
-        Augment::Photo => "shifts, mirroring, light",
-    }
-}
-
 /// One numeric setting with its help text.
 #[component]
 fn NumberSetting(
@@ -118,17 +102,11 @@ pub fn SettingsPanel(
                     help="Channels of the first layer of each branch. Fixed after the first step." />
                 <label class="setting">
                     <span class="setting-name">"Augmentation"</span>
-                    <select data-testid="augmentation" prop:value=move || augmentation.get().map_or("auto", augment_key)
-                        on:change=move |ev| augmentation.set(match event_target_value(&ev).as_str() {
-                            "none" => Some(Augment::None),
-                            "shift" => Some(Augment::Shift),
-                            "photo" => Some(Augment::Photo),
-                            _ => None,
-                        })>
-                        <option value="auto">{move || format!("By the images (now: {})", augment_name(studio.with(|s| s.augmentation_for(&selected.get()))))}</option>
-                        <option value="none">{augment_name(Augment::None)}</option>
-                        <option value="shift">{augment_name(Augment::Shift)}</option>
-                        <option value="photo">{augment_name(Augment::Photo)}</option>
+                    <select data-testid="augmentation" prop:value=move || augmentation.get().map_or("auto", Augment::key)
+                        // "auto" parses as no augmentation: chosen by the images' source.
+                        on:change=move |ev| augmentation.set(event_target_value(&ev).parse::<Augment>().ok())>
+                        <option value="auto">{move || format!("By the images (now: {})", studio.with(|s| s.augmentation_for(&selected.get())).description())}</option>
+                        {Augment::ALL.into_iter().map(|a| view! { <option value=a.key()>{a.description()}</option> }).collect_view()}
                     </select>
                     <small>"Small random changes to each training image, so a few dozen images teach more. By the images: shifts for the built-in digits (a mirrored digit is another symbol), shifts, mirroring and light for camera and photos."</small>
                 </label>
