@@ -35,4 +35,6 @@ export const FLAGS = [
   '--enable-blink-features=ForceEagerMeasureMemory',
   '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
   `--use-file-for-fake-video-capture=${fakeCameraVideo()}`,
+  // More flags from the environment, e.g. a real GPU's (scripts/gpu-check.sh).
+  ...(process.env.CHROMIUM_EXTRA_FLAGS ?? '').split(/\s+/).filter(Boolean),
 ];

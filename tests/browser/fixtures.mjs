@@ -114,17 +114,20 @@ export const test = base.extend({
   // choice is always the CPU: its only WebGPU adapter is SwiftShader; device-choice.spec.mjs).
   appUrl: async ({ site, backend }, use) => use(`${site}?backend=${backend}`),
 
-  // openPage(url, { viewport, init }): a fresh browser (its own profile, so its own storage)
-  // with the page probes, on `url`. `init`: a function run in the page before its own scripts
-  // (e.g. to stand in for a browser API). Every browser opened is closed after the test.
+  // openPage(url, { viewport, init, setup }): a fresh browser (its own profile, so its own
+  // storage) with the page probes, on `url`. `init`: a function run in the page before its own
+  // scripts (e.g. to stand in for a browser API). `setup`: an async function of the browser
+  // context, run before the page opens (e.g. to route requests). Every browser opened is closed
+  // after the test.
   openPage: async ({ playwright, launchOptions, viewport: defaultViewport }, use) => {
     const opened = [];
-    await use(async (url, { viewport = defaultViewport, init } = {}) => {
+    await use(async (url, { viewport = defaultViewport, init, setup } = {}) => {
       const profile = await mkdtemp(join(tmpdir(), 'der-chromium-'));
       const context = await playwright.chromium.launchPersistentContext(profile, { ...launchOptions, viewport });
       opened.push({ context, profile });
       await context.addInitScript(pageProbes);
       if (init) await context.addInitScript(init);
+      if (setup) await setup(context);
       const page = context.pages()[0] ?? await context.newPage();
       const { problems, remote } = watch(page);
       await page.goto(url);
