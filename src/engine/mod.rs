@@ -1,7 +1,7 @@
 //! The DER engine: plain Rust over Burn, device-agnostic, and free of any browser code.
 //!
 //! Reading order: [`gate`] (channel masks) → [`branch`] (one feature extractor F_t) →
-//! [`prune`] (physical channel removal) → [`network`] (the expandable super-feature extractor
+//! [`prune`] (physical channel removal) → [`folded`] (a frozen branch as one convolution a layer) → [`network`] (the expandable super-feature extractor
 //! with its heads) → [`memory`] (herding) → [`learner`] (one incremental step: training, the
 //! training iteration, classifier re-learning, inference) → [`metrics`] → [`model_file`]
 //! (saving and restoring a learner).
@@ -22,6 +22,8 @@ pub mod rng;
 pub mod branch;
 #[cfg(feature = "train")]
 pub mod demo;
+#[cfg(feature = "train")]
+pub mod folded;
 #[cfg(feature = "train")]
 pub mod gate;
 #[cfg(feature = "train")]

@@ -17,7 +17,7 @@ use burn::tensor::{Device, Distribution, Tensor};
 
 use crate::engine::branch::Branch;
 use crate::engine::config::BackboneConfig;
-use crate::engine::gate::GateMode;
+use crate::engine::folded::{self, FoldedNetwork};
 use crate::engine::head::Head;
 use crate::engine::learner::iteration::{train_iteration, IterationBatch, IterationSettings};
 use crate::engine::network::DerNetwork;
@@ -72,7 +72,9 @@ pub async fn time_training(settings: &SpeedSettings, branches: usize, cached: bo
     let x = seeded(device, 1, || Tensor::<4>::random([settings.batch, 3, settings.input_size, settings.input_size], Distribution::Uniform(-1.0, 1.0), &train_device));
     let labels: Vec<usize> = (0..settings.batch).map(|i| i % (CLASSES_PER_STEP * branches)).collect();
     let old_classes = CLASSES_PER_STEP * (branches - 1);
-    let frozen = if cached { net.frozen_features(x.clone()) } else { None };
+    // Folded once, as a step does (engine/folded.rs).
+    let folded_frozen = folded::fold_frozen(&net);
+    let frozen = if cached { folded::frozen_features(&folded_frozen, x.clone()) } else { None };
     let mut optim = SgdConfig::new().with_momentum(Some(MomentumConfig::new().with_dampening(0.0))).init();
     let mut times = Vec::with_capacity(settings.iterations);
     for i in 0..warmup(settings) + settings.iterations {
@@ -84,8 +86,10 @@ pub async fn time_training(settings: &SpeedSettings, branches: usize, cached: bo
             s_max: S_MAX,
             learning_rate: LEARNING_RATE,
         };
-        // Without the cache, `frozen: None` runs the frozen branches forward.
-        let batch = IterationBatch { images: x.clone(), frozen: frozen.clone(), targets: &labels, old_classes, device: &train_device };
+        // Without the cache the folded frozen branches run on every batch, as in a step with
+        // augmentation.
+        let frozen_rows = if cached { frozen.clone() } else { folded::frozen_features(&folded_frozen, x.clone()) };
+        let batch = IterationBatch { images: x.clone(), frozen: frozen_rows, targets: &labels, old_classes, device: &train_device };
         let (trained, losses) = train_iteration(net, &mut optim, batch, &iteration);
         net = trained;
         let loss = losses.loss;
@@ -104,12 +108,13 @@ pub async fn time_training(settings: &SpeedSettings, branches: usize, cached: bo
 }
 
 pub async fn time_prediction(settings: &SpeedSettings, branches: usize, device: &Device) -> Result<SpeedCase, ReadError> {
-    let net = network(branches, settings, device);
+    // What the learner predicts with: every branch folded.
+    let net = FoldedNetwork::fold(&network(branches, settings, device));
     let x = seeded(device, 2, || Tensor::<4>::random([1, 3, settings.input_size, settings.input_size], Distribution::Uniform(-1.0, 1.0), device));
     let mut times = Vec::with_capacity(settings.iterations);
     for i in 0..warmup(settings) + settings.iterations {
         let start = web_time::Instant::now();
-        let p = read_f32(softmax(net.forward(x.clone(), GateMode::Binary).logits, 1)).await?;
+        let p = read_f32(softmax(net.logits(x.clone()), 1)).await?;
         if p.iter().any(|v| !v.is_finite()) {
             return Err(ReadError("a prediction was not finite".into()));
         }

@@ -151,14 +151,16 @@ test('DER Studio against TensorFlow.js in one Chromium run, on one adapter', { t
   const version = await gpu.studio.page.evaluate(() => navigator.userAgent);
   const tfGpu = await tfjsSpeed(context, site, 'webgpu', 3);
 
-  // CPU: `flex` in wasm against TF.js `cpu`, in another tab of the same browser.
-  const cpu = await derSpeed(async (url, o) => {
+  // CPU: `flex` in wasm against TF.js `cpu`, in another tab of the same browser
+  // (PEER_DEVICES=webgpu skips it).
+  const devices = (process.env.PEER_DEVICES ?? 'webgpu cpu').split(/\s+/);
+  const cpu = !devices.includes('cpu') ? { rows: [] } : await derSpeed(async (url, o) => {
     const page = await context.newPage();
     if (o?.init) await page.addInitScript(o.init);
     await page.goto(url);
     return { context, page };
   }, site, 'cpu');
-  const tfCpu = await tfjsSpeed(context, site, 'cpu', TFJS_CPU_ITERATIONS);
+  const tfCpu = !devices.includes('cpu') ? { cases: [], version: '' } : await tfjsSpeed(context, site, 'cpu', TFJS_CPU_ITERATIONS);
 
   const result = { startedAt, browser: version, adapter, webgpu: { ours: gpu.rows, tfjs: tfGpu }, cpu: { ours: cpu.rows, tfjs: tfCpu } };
   await writeFile(`${OUT}/peer.json`, JSON.stringify(result, null, 2));

@@ -7,8 +7,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::Learner;
 use crate::engine::data::{Dataset, Sample};
-use crate::engine::gate::GateMode;
-use crate::engine::network::DerNetwork;
+use crate::engine::folded::{self, FoldedBranch, FoldedNetwork};
 use crate::engine::tensor_io::{batch_tensor, read_f32, read_i64, ReadError};
 
 impl Learner {
@@ -20,7 +19,7 @@ impl Learner {
         }
         let size = self.config.backbone.input_size;
         let (x, _) = batch_tensor(samples, size, &self.device);
-        let probabilities = read_f32(softmax(network.forward(x, GateMode::Binary).logits, 1)).await?;
+        let probabilities = read_f32(softmax(network.logits(x), 1)).await?;
         let classes = self.class_order.len();
         Ok(probabilities.chunks(classes).map(<[f32]>::to_vec).collect())
     }
@@ -32,7 +31,7 @@ impl Learner {
         for chunk in data.samples.chunks(INFERENCE_CHUNK) {
             let refs: Vec<&Sample> = chunk.iter().collect();
             let (x, labels) = batch_tensor(&refs, data.size, &self.device);
-            let predicted = read_i64(network.forward(x, GateMode::Binary).logits.argmax(1)).await?;
+            let predicted = read_i64(network.logits(x).argmax(1)).await?;
             pairs.extend(labels.into_iter().zip(predicted.into_iter().map(|p| self.class_order[p as usize])));
         }
         Ok(pairs)
@@ -49,24 +48,24 @@ impl Learner {
 pub(super) const INFERENCE_CHUNK: usize = 32;
 
 /// The frozen branches' features of every training sample, `[samples, frozen_dim]`, computed
-/// once per step (no gradients, binary masks, BatchNorm in eval).
-pub(super) fn frozen_features(network: &DerNetwork, samples: &[&Sample], size: usize, device: &Device) -> Option<Tensor<2>> {
-    if network.branches.len() < 2 {
+/// once per step by the folded frozen branches, as a constant on the training device.
+pub(super) fn frozen_features(frozen: &[FoldedBranch], samples: &[&Sample], size: usize, device: &Device) -> Option<Tensor<2>> {
+    if frozen.is_empty() {
         return None;
     }
     let parts: Vec<Tensor<2>> = samples
         .chunks(INFERENCE_CHUNK)
         .map(|chunk| {
             let (x, _) = batch_tensor(chunk, size, device);
-            network.frozen_features(x).expect("two or more branches")
+            folded::features(frozen, x).expect("one or more frozen branches")
         })
         .collect();
-    Some(Tensor::cat(parts, 0).detach())
+    Some(Tensor::cat(parts, 0).autodiff())
 }
 
 /// Concatenated features of `samples` computed by an inference network, read back per sample.
 pub(super) async fn features_of(
-    network: &DerNetwork,
+    network: &FoldedNetwork,
     samples: &[&Sample],
     size: usize,
     device: &Device,
@@ -74,7 +73,7 @@ pub(super) async fn features_of(
     let mut rows = Vec::with_capacity(samples.len());
     for chunk in samples.chunks(INFERENCE_CHUNK) {
         let (x, _) = batch_tensor(chunk, size, device);
-        let features = network.features(x, GateMode::Binary);
+        let features = network.features(x);
         let dim = features.dims()[1];
         rows.extend(read_f32(features).await?.chunks(dim).map(<[f32]>::to_vec));
     }

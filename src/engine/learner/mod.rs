@@ -11,11 +11,11 @@
 
 use std::future::Future;
 
-use burn::module::Module;
 use burn::tensor::Device;
 
 use super::branch::Branch;
 use super::config::LearnerConfig;
+use super::folded::FoldedNetwork;
 use super::memory::Memory;
 use super::network::DerNetwork;
 pub use super::report::{Phase, Progress, StepSummary};
@@ -91,8 +91,9 @@ pub struct Learner {
     device: Device,
     /// The trained network, on the autodiff device.
     network: Option<DerNetwork>,
-    /// An inference snapshot of `network` (no autodiff, binary masks, BatchNorm in eval).
-    inference: Option<DerNetwork>,
+    /// An inference snapshot of `network`: no autodiff, every branch folded (binary masks and
+    /// BatchNorm's statistics inside its convolutions).
+    inference: Option<FoldedNetwork>,
     /// The newest branch before pruning: the next branch starts from these weights.
     pub(super) init_source: Option<Branch>,
     /// Output index → global label, in the order classes were learned.
@@ -138,7 +139,7 @@ impl Learner {
 
     /// Installs a network read from a file (on the autodiff device) and its inference copy.
     pub(super) fn restore_network(&mut self, network: DerNetwork) {
-        self.inference = Some(network.valid());
+        self.inference = Some(FoldedNetwork::fold(&network));
         self.network = Some(network);
     }
 

@@ -2,7 +2,6 @@
 //! exemplars and as many new images a class) with the features fixed, so the classifier stops
 //! favouring the new classes, which have far more training images than the old ones.
 
-use burn::module::Module;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Device, Tensor};
@@ -11,7 +10,7 @@ use super::inference::INFERENCE_CHUNK;
 use super::iteration::{cosine, cross_entropy};
 use crate::engine::config::LearnerConfig;
 use crate::engine::data::Sample;
-use crate::engine::gate::GateMode;
+use crate::engine::folded::FoldedNetwork;
 use crate::engine::head::Head;
 use crate::engine::network::DerNetwork;
 use crate::engine::rng::SplitMix64;
@@ -29,14 +28,14 @@ pub(super) fn relearn_classifier(
     rng: &mut SplitMix64,
 ) -> Head {
     let train_device = device.clone().autodiff();
-    let inference = network.valid();
+    let inference = FoldedNetwork::fold(network);
     let size = config.backbone.input_size;
     // Features are fixed during this stage: compute them once.
     let mut parts = Vec::new();
     let mut targets = Vec::new();
     for chunk in balanced.chunks(INFERENCE_CHUNK) {
         let (x, labels) = batch_tensor(chunk, size, device);
-        parts.push(inference.features(x, GateMode::Binary));
+        parts.push(inference.features(x));
         targets.extend(labels.into_iter().map(index_of));
     }
     let features = Tensor::cat(parts, 0).autodiff();

@@ -15,6 +15,7 @@ use crate::engine::augment::{augment, Augment};
 use super::{Control, Learner, Observer, StepError};
 use crate::engine::branch::Branch;
 use crate::engine::data::{Dataset, Sample};
+use crate::engine::folded::{self, fold_frozen, FoldedNetwork};
 use crate::engine::gate::{mask_scale, ChannelGate, GateMode};
 use crate::engine::head::Head;
 use crate::engine::memory::herding;
@@ -82,7 +83,9 @@ impl Learner {
         // Frozen branches' features are computed once a step, unless the batches are augmented:
         // then the frozen branches must see each augmented batch too.
         let augmenting = config.augment != Augment::None;
-        let frozen = if augmenting { None } else { frozen_features(&network, &training, size, &train_device) };
+        // Folded: they run as one convolution a layer (engine/folded.rs), without autodiff.
+        let folded_frozen = fold_frozen(&network);
+        let frozen = if augmenting { None } else { frozen_features(&folded_frozen, &training, size, &self.device) };
 
         for epoch in 0..epochs {
             rng.shuffle(&mut order);
@@ -96,7 +99,7 @@ impl Learner {
                 let scale = mask_scale(batch, batches, config.s_max);
                 let mode = GateMode::Soft { scale };
                 let frozen_rows = if augmenting {
-                    network.frozen_features(x.clone())
+                    folded::frozen_features(&folded_frozen, x.clone())
                 } else {
                     frozen.as_ref().map(|f| f.clone().select(0, indices(chunk, &train_device)))
                 };
@@ -186,7 +189,7 @@ impl Learner {
         }
 
         // Update the memory by herding on the new network's features.
-        let inference = network.valid();
+        let inference = FoldedNetwork::fold(&network);
         let mut memory = self.memory.clone();
         if config.method.uses_memory() {
             memory.shrink_to(per_class);
