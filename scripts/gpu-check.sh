@@ -9,6 +9,7 @@
 # them in target/gpu-check/. A part that cannot run here says why and the other still runs.
 #   DER_BIN=path/to/der   a `der` built with --features native-gpu (when cargo cannot build here)
 #   SKIP_BROWSER=1        the native part only
+#   ITERATIONS=N          timed iterations per native case (default 30)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=target/gpu-check
@@ -23,12 +24,13 @@ if [ -z "$bin" ] && command -v cargo >/dev/null; then
   if cargo build --release --features native-gpu --bin der; then bin=target/release/der; fi
 fi
 if [ -n "$bin" ] && [ -x "$bin" ]; then
-  # wgpu logs the adapter it picked at info level; the table follows.
-  RUST_LOG=wgpu_core=info,cubecl_wgpu=info "$bin" speed --backend wgpu --iterations 30 --json "$out/native-wgpu.json" 2>&1 | tee "$out/native-wgpu.log" \
-    | grep -iE "adapter|backend|vulkan|median|branches|case" || true
+  # `der speed` prints the adapter wgpu picked, then the table.
+  "$bin" speed --backend wgpu --iterations "${ITERATIONS:-30}" --json "$out/native-wgpu.json" 2>&1 | tee "$out/native-wgpu.log" \
+    | grep -E "^adapter|^backend|median" || true
   [ "${PIPESTATUS[0]}" = 0 ] || { echo "native wgpu run failed (see $out/native-wgpu.log)"; status=1; }
+  if grep -q "type Cpu" "$out/native-wgpu.log"; then echo "WARNING: wgpu used a software adapter (type Cpu), not a GPU"; fi
   echo "-- the same network on the CPU (flex), for scale"
-  "$bin" speed --backend flex --iterations 30 --json "$out/native-flex.json" | tail -8
+  "$bin" speed --backend flex --iterations "${ITERATIONS:-30}" --json "$out/native-flex.json" | tail -8
 else
   echo "skipped: no cargo to build der with --features native-gpu, and no DER_BIN given"
   status=1
