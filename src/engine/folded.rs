@@ -138,6 +138,12 @@ impl FoldedNetwork {
         features(&self.branches, x).expect("a network has a branch")
     }
 
+    /// The same folded branches with another classifier (the re-learned one): the branches
+    /// do not change after pruning, so a step folds them once.
+    pub fn with_classifier(self, classifier: &Head) -> Self {
+        Self { classifier: classifier.valid(), ..self }
+    }
+
     /// The classifier's logits over every class learned.
     pub fn logits(&self, x: Tensor<4>) -> Tensor<2> {
         self.classifier.forward(self.features(x))
@@ -227,7 +233,9 @@ mod tests {
         assert_close(&folded, &expected);
         // The frozen part, from a batch on the training device, as a constant there.
         let x = inputs().autodiff();
-        let expected = pollster::block_on(read_f32(network.frozen_features(x.clone()).unwrap())).unwrap();
+        // The frozen branches as they ran before folding: on the training device, in eval mode.
+        let unfolded = Tensor::cat(network.branches[..2].iter().map(|b| b.forward(x.clone(), GateMode::Binary)).collect(), 1);
+        let expected = pollster::block_on(read_f32(unfolded)).unwrap();
         let frozen = frozen_features(&fold_frozen(&network), x).unwrap();
         assert!(frozen.device().is_autodiff());
         assert_close(&pollster::block_on(read_f32(frozen)).unwrap(), &expected);

@@ -67,18 +67,8 @@ impl DerNetwork {
         self.heads(u)
     }
 
-    /// Features of the frozen branches only (all but the newest), or `None` with one branch.
-    pub fn frozen_features(&self, x: Tensor<4>) -> Option<Tensor<2>> {
-        let frozen = &self.branches[..self.branches.len() - 1];
-        if frozen.is_empty() {
-            return None;
-        }
-        let parts: Vec<Tensor<2>> = frozen.iter().map(|b| b.forward(x.clone(), GateMode::Binary).detach()).collect();
-        Some(Tensor::cat(parts, 1))
-    }
-
-    /// Like [`Self::forward`], with the frozen branches' features already computed: frozen
-    /// branches see no augmentation and never change, so a step computes them once.
+    /// Like [`Self::forward`], with the frozen branches' features already computed (by their
+    /// folded form, `engine/folded.rs`): frozen branches never change during a step.
     pub fn forward_with_frozen(&self, x: Tensor<4>, frozen: Option<Tensor<2>>, newest: GateMode) -> Forward {
         let new = self.branches.last().expect("a network has a branch").forward(x, newest);
         let u = match frozen {

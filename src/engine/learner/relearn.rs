@@ -12,14 +12,13 @@ use crate::engine::config::LearnerConfig;
 use crate::engine::data::Sample;
 use crate::engine::folded::FoldedNetwork;
 use crate::engine::head::Head;
-use crate::engine::network::DerNetwork;
 use crate::engine::rng::SplitMix64;
 use crate::engine::seeding::{draw_device, seeded_module};
 use crate::engine::tensor_io::{batch_tensor, indices};
 
 /// Trains a fresh classifier on fixed features of a class-balanced set, logits divided by δ.
 pub(super) fn relearn_classifier(
-    network: &DerNetwork,
+    inference: &FoldedNetwork,
     balanced: &[&Sample],
     index_of: &dyn Fn(usize) -> usize,
     classes: usize,
@@ -28,7 +27,6 @@ pub(super) fn relearn_classifier(
     rng: &mut SplitMix64,
 ) -> Head {
     let train_device = device.clone().autodiff();
-    let inference = FoldedNetwork::fold(network);
     let size = config.backbone.input_size;
     // Features are fixed during this stage: compute them once.
     let mut parts = Vec::new();

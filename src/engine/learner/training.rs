@@ -168,6 +168,9 @@ impl Learner {
             return Err(StepError::Cancelled);
         }
 
+        // The branches are final from here: folded once, for re-learning's features and herding's.
+        let mut inference = FoldedNetwork::fold(&network);
+
         // Stage 2: re-learn the classifier on a class-balanced set.
         let per_class = config.exemplars_per_class(class_order.len());
         if step > 0 && config.method.relearns() && config.relearn_epochs > 0 {
@@ -180,7 +183,8 @@ impl Learner {
                 rng.shuffle(&mut of_class);
                 balanced.extend(of_class.into_iter().take(per_class.max(1)));
             }
-            network.classifier = relearn_classifier(&network, &balanced, &index_of, class_order.len(), &config, &self.device, &mut rng);
+            network.classifier = relearn_classifier(&inference, &balanced, &index_of, class_order.len(), &config, &self.device, &mut rng);
+            inference = inference.with_classifier(&network.classifier);
             if observer.progress(&Progress::phase(Phase::Relearn, start.elapsed().as_secs_f64())).await
                 == Control::Cancel
             {
@@ -189,7 +193,6 @@ impl Learner {
         }
 
         // Update the memory by herding on the new network's features.
-        let inference = FoldedNetwork::fold(&network);
         let mut memory = self.memory.clone();
         if config.method.uses_memory() {
             memory.shrink_to(per_class);
