@@ -1,5 +1,5 @@
 //! The CPU device's kernels that our burn-flex patch replaces (`patches/burn-flex`): 2D
-//! convolution gradients (im2col + GEMM, `ops/conv_grad.rs`) and training-mode batch norm
+//! convolutions and their gradients (im2col + GEMM, `ops/conv_nchw.rs`) and training-mode batch norm
 //! (`ops/batch_norm.rs`), against their definitions computed by hand.
 
 use burn::tensor::module::{batch_norm_train, conv2d};
@@ -33,9 +33,10 @@ fn values(len: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// The gradients of Σ r·conv(x, w) with respect to x and w, by the definition.
-fn by_hand(c: &Case, x: &[f32], w: &[f32], r: &[f32], [oh, ow]: [usize; 2]) -> (Vec<f32>, Vec<f32>) {
+/// conv(x, w) + bias and the gradients of Σ r·conv(x, w) with respect to x and w, by the definition.
+fn by_hand(c: &Case, x: &[f32], w: &[f32], bias: &[f32], r: &[f32], [oh, ow]: [usize; 2]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let (cpg, opg) = (c.c_in / c.groups, c.c_out / c.groups);
+    let mut y = vec![0.0; r.len()];
     let mut dx = vec![0.0; x.len()];
     let mut dw = vec![0.0; w.len()];
     for b in 0..c.n {
@@ -43,7 +44,9 @@ fn by_hand(c: &Case, x: &[f32], w: &[f32], r: &[f32], [oh, ow]: [usize; 2]) -> (
             let g = co / opg;
             for oy in 0..oh {
                 for ox in 0..ow {
-                    let grad = r[((b * c.c_out + co) * oh + oy) * ow + ox];
+                    let at = ((b * c.c_out + co) * oh + oy) * ow + ox;
+                    let grad = r[at];
+                    y[at] += bias[co];
                     for ci in 0..cpg {
                         for ky in 0..c.k[0] {
                             for kx in 0..c.k[1] {
@@ -54,6 +57,7 @@ fn by_hand(c: &Case, x: &[f32], w: &[f32], r: &[f32], [oh, ow]: [usize; 2]) -> (
                                 }
                                 let xi = ((b * c.c_in + g * cpg + ci) * c.h + iy as usize) * c.w + ix as usize;
                                 let wi = ((co * cpg + ci) * c.k[0] + ky) * c.k[1] + kx;
+                                y[at] += x[xi] * w[wi];
                                 dx[xi] += grad * w[wi];
                                 dw[wi] += grad * x[xi];
                             }
@@ -63,7 +67,7 @@ fn by_hand(c: &Case, x: &[f32], w: &[f32], r: &[f32], [oh, ow]: [usize; 2]) -> (
             }
         }
     }
-    (dx, dw)
+    (y, dx, dw)
 }
 
 fn assert_close(what: &str, got: &[f32], expected: &[f32]) {
@@ -81,16 +85,20 @@ fn check(c: Case) {
     let x = Tensor::<4>::from_data(TensorData::new(x_values.clone(), [c.n, c.c_in, c.h, c.w]), &device).require_grad();
     let w = Tensor::<4>::from_data(TensorData::new(w_values.clone(), [c.c_out, c.c_in / c.groups, c.k[0], c.k[1]]), &device)
         .require_grad();
+    let bias_values = values(c.c_out, 4);
+    let bias = Tensor::<1>::from_data(TensorData::new(bias_values.clone(), [c.c_out]), &device);
     let options = ConvOptions::new_with_padding(c.stride, c.padding, c.dilation, c.groups);
-    let y = conv2d(x.clone(), w.clone(), None, options);
+    let y = conv2d(x.clone(), w.clone(), Some(bias), options);
     let [_, _, oh, ow] = y.dims();
     let r_values = values(c.n * c.c_out * oh * ow, 3);
     let r = Tensor::<4>::from_data(TensorData::new(r_values.clone(), [c.n, c.c_out, oh, ow]), &device);
+    let y_values = pollster::block_on(read_f32(y.clone())).unwrap();
     let grads = (y * r).sum().backward();
     let dx = pollster::block_on(read_f32(x.grad(&grads).expect("x has a gradient"))).unwrap();
     let dw = pollster::block_on(read_f32(w.grad(&grads).expect("w has a gradient"))).unwrap();
-    let (dx_expected, dw_expected) = by_hand(&c, &x_values, &w_values, &r_values, [oh, ow]);
+    let (y_expected, dx_expected, dw_expected) = by_hand(&c, &x_values, &w_values, &bias_values, &r_values, [oh, ow]);
     assert!(dw_expected.iter().any(|v| v.abs() > 0.1), "the case exercises the weights");
+    assert_close("y", &y_values, &y_expected);
     assert_close("dx", &dx, &dx_expected);
     assert_close("dw", &dw, &dw_expected);
 }
@@ -104,6 +112,8 @@ fn a_3x3_convolution_with_padding_matches_the_definition() {
 fn a_strided_convolution_and_a_strided_1x1_projection_match_the_definition() {
     check(Case { n: 3, c_in: 4, h: 10, w: 9, c_out: 6, k: [3, 3], stride: [2, 2], padding: [(1, 1), (1, 1)], dilation: [1, 1], groups: 1 });
     check(Case { n: 3, c_in: 4, h: 10, w: 9, c_out: 6, k: [1, 1], stride: [2, 2], padding: [(0, 0), (0, 0)], dilation: [1, 1], groups: 1 });
+    // Stride 1: the image is its own im2col.
+    check(Case { n: 3, c_in: 4, h: 10, w: 9, c_out: 6, k: [1, 1], stride: [1, 1], padding: [(0, 0), (0, 0)], dilation: [1, 1], groups: 2 });
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //!
 //! These operations power neural network modules like convolutions and pooling.
 
-use crate::ops::{batch_norm, conv, conv_grad, conv_transpose, deform_conv, interpolate, pool};
+use crate::ops::{batch_norm, conv, conv_nchw, conv_transpose, deform_conv, interpolate, pool};
 use crate::{Flex, FlexTensor, Layout};
 use burn_backend::{
     DType, Element, TensorMetadata,
@@ -65,6 +65,14 @@ impl ModuleOps<Flex> for Flex {
         bias: Option<FloatTensor<Flex>>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Flex> {
+        // DER Studio patch: im2col + GEMM per image on NCHW (ops/conv_nchw.rs), except for
+        // depthwise convolutions, which flex's direct kernel does better.
+        let depthwise = options.groups > 1 && options.groups == x.layout().shape()[1] && weight.layout().shape()[1] == 1;
+        if !depthwise {
+            if let Some(y) = conv_nchw::conv2d(&x, &weight, bias.as_ref(), &options) {
+                return y;
+            }
+        }
         let (x, options) = pad_asymmetric_conv_input::<Flex, 2>(x, options);
         match x.dtype() {
             DType::F32 => conv::conv2d_f32(x, weight, bias, &options),
@@ -100,7 +108,7 @@ impl ModuleOps<Flex> for Flex {
         BatchNormTrainBackward::new(x_grad, gamma_grad, beta_grad)
     }
 
-    // DER Studio patch: both gradients by im2col + GEMM per image (ops/conv_grad.rs). Padding
+    // DER Studio patch: both gradients by im2col + GEMM per image (ops/conv_nchw.rs). Padding
     // needs no special case: only `padding_begin` and the output size place the kernel.
     fn conv2d_x_backward(
         x: FloatTensor<Flex>,
@@ -108,7 +116,7 @@ impl ModuleOps<Flex> for Flex {
         output_grad: FloatTensor<Flex>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Flex> {
-        conv_grad::conv2d_x_backward(&x, &weight, &output_grad, &options)
+        conv_nchw::conv2d_x_backward(&x, &weight, &output_grad, &options)
     }
 
     fn conv2d_weight_backward(
@@ -117,7 +125,7 @@ impl ModuleOps<Flex> for Flex {
         output_grad: FloatTensor<Flex>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Flex> {
-        conv_grad::conv2d_weight_backward(&x, &weight, &output_grad, &options)
+        conv_nchw::conv2d_weight_backward(&x, &weight, &output_grad, &options)
     }
 
     fn deform_conv2d(

@@ -1,7 +1,11 @@
-//! Gradients of 2D convolutions by im2col + GEMM on NCHW data.
+//! 2D convolutions, forward and both gradients, by im2col + GEMM per image on NCHW data.
 //!
-//! Added by DER Studio's `[patch.crates-io]` (see its Cargo.toml). burn-backend's default
-//! gradients reach these through other operations: the weight gradient is a convolution whose
+//! Added by DER Studio's `[patch.crates-io]` (see its Cargo.toml). Flex's own forward path
+//! first copies the whole input to NHWC on one thread, then builds and zeroes an im2col tile
+//! per 512 outputs and allocates each GEMM's result; here each image's im2col is written once
+//! into a buffer its thread reuses, and the GEMM writes straight into the output (a 1×1,
+//! stride-1 convolution needs no im2col at all). burn-backend's default gradients reach
+//! flex through other operations: the weight gradient is a convolution whose
 //! kernel is the whole output gradient (batch and channels swapped, so two transposes into
 //! contiguous memory, an NHWC copy and an im2col of N·H·W columns), and the input gradient is a
 //! transposed convolution. Here both are one GEMM per image on the image's own NCHW planes:
@@ -39,6 +43,17 @@ struct Geometry {
 }
 
 impl Geometry {
+    /// The geometry of a forward pass: the output size from the input, kernel and options.
+    fn forward(x_shape: &[usize], weight_shape: &[usize], options: &ConvOptions<2>) -> Self {
+        let out = |i: usize| {
+            let (begin, end) = options.padding[i];
+            let span = options.dilation[i] * (weight_shape[2 + i] - 1) + 1;
+            (x_shape[2 + i] + begin + end).saturating_sub(span) / options.stride[i] + 1
+        };
+        let (oh, ow) = (out(0), out(1));
+        Self::new(x_shape, weight_shape, &[x_shape[0], weight_shape[0], oh, ow], options)
+    }
+
     fn new(x_shape: &[usize], weight_shape: &[usize], grad_shape: &[usize], options: &ConvOptions<2>) -> Self {
         Self {
             batch: x_shape[0],
@@ -277,6 +292,64 @@ fn weight_grad<T: GradElement>(x: &[T], grad: &[T], geo: Geometry) -> Vec<T> {
     dw
 }
 
+/// Whether the im2col matrix of an image is the image itself (1×1 kernel, stride 1, no padding).
+fn is_pointwise(geo: &Geometry) -> bool {
+    geo.kh == 1 && geo.kw == 1 && geo.stride == [1, 1] && geo.pad == [0, 0] && geo.oh == geo.h && geo.ow == geo.w
+}
+
+fn forward<T: GradElement>(x: &[T], weight: &[T], bias: Option<&[T]>, geo: Geometry) -> Vec<T> {
+    let (rows, cols, opg) = (geo.col_rows(), geo.out_plane(), geo.out_per_group());
+    let mut out = vec![T::ZERO; geo.batch * geo.out_image()];
+    let per_task = images_per_task(geo.batch);
+    let pointwise = is_pointwise(&geo);
+    // For each image and group: Y_g = W_g · col_g, straight into the output.
+    let run = |(task, out_task): (usize, &mut [T])| {
+        let mut col = if pointwise { Vec::new() } else { vec![T::ZERO; rows * cols] };
+        for (i, out_image) in out_task.chunks_mut(geo.out_image()).enumerate() {
+            let b = task * per_task + i;
+            let image = &x[b * geo.in_image()..][..geo.in_image()];
+            for g in 0..geo.groups {
+                let rhs = if pointwise {
+                    image[g * rows * cols..].as_ptr()
+                } else {
+                    im2col(image, g, &geo, &mut col);
+                    col.as_ptr()
+                };
+                unsafe {
+                    gemm_into(
+                        opg,
+                        cols,
+                        rows,
+                        out_image.as_mut_ptr().add(g * opg * cols),
+                        cols,
+                        false,
+                        weight.as_ptr().add(g * opg * rows),
+                        (1, rows),
+                        rhs,
+                        (1, cols),
+                    );
+                }
+            }
+            if let Some(bias) = bias {
+                for (channel, &b) in out_image.chunks_mut(cols).zip(bias) {
+                    for v in channel {
+                        *v += b;
+                    }
+                }
+            }
+        }
+    };
+    let chunk = per_task * geo.out_image();
+    #[cfg(feature = "rayon")]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(chunk.max(1)).enumerate().for_each(run);
+    }
+    #[cfg(not(feature = "rayon"))]
+    out.chunks_mut(chunk.max(1)).enumerate().for_each(run);
+    out
+}
+
 fn input_grad<T: GradElement>(weight: &[T], grad: &[T], geo: Geometry) -> Vec<T> {
     let (rows, cols, opg) = (geo.col_rows(), geo.out_plane(), geo.out_per_group());
     let mut dx = vec![T::ZERO; geo.batch * geo.in_image()];
@@ -315,6 +388,25 @@ fn input_grad<T: GradElement>(weight: &[T], grad: &[T], geo: Geometry) -> Vec<T>
     #[cfg(not(feature = "rayon"))]
     dx.chunks_mut(chunk).enumerate().for_each(run);
     dx
+}
+
+fn forward_typed<T: GradElement>(x: &FlexTensor, weight: &FlexTensor, bias: Option<&FlexTensor>, options: &ConvOptions<2>) -> FlexTensor {
+    let (x, weight) = (x.to_contiguous(), weight.to_contiguous());
+    let bias = bias.map(|b| b.to_contiguous());
+    let geo = Geometry::forward(x.layout().shape(), weight.layout().shape(), options);
+    let data = forward::<T>(x.storage(), weight.storage(), bias.as_ref().map(|b| b.storage()), geo);
+    let shape = Shape::from(vec![geo.batch, geo.c_out, geo.oh, geo.ow]);
+    FlexTensor::new(Bytes::from_elems(data), Layout::contiguous(shape), T::DTYPE)
+}
+
+/// A 2D convolution of f32, f64 or f16 (`None` for other types: flex's own path takes them).
+pub fn conv2d(x: &FlexTensor, weight: &FlexTensor, bias: Option<&FlexTensor>, options: &ConvOptions<2>) -> Option<FlexTensor> {
+    match x.dtype() {
+        DType::F32 => Some(forward_typed::<f32>(x, weight, bias, options)),
+        DType::F64 => Some(forward_typed::<f64>(x, weight, bias, options)),
+        DType::F16 => Some(forward_typed::<f16>(x, weight, bias, options)),
+        _ => None,
+    }
 }
 
 fn typed<T: GradElement>(
