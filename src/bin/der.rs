@@ -1,5 +1,10 @@
 //! The native command-line tool: `der bench --data DIR ...` and `der speed`.
 
+// Reuses freed activation buffers instead of mapping fresh pages each time (Cargo.toml).
+#[cfg(not(target_arch = "wasm32"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[cfg(all(not(target_arch = "wasm32"), feature = "train"))]
 fn main() {
     use clap::Parser;
