@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 TRUNK_VERSION := 0.22.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test dist bench bench-browser bench-small bench-classroom choose-defaults bench-speed bench-scale test-native test-browser test-trunk build-web \
+.PHONY: serve test dist bench bench-browser bench-small bench-classroom choose-defaults bench-speed profile-speed bench-scale test-native test-browser test-trunk build-web \
         setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-node
 
 serve: setup-toolchain setup-wasm-bindgen setup-trunk
@@ -76,6 +76,11 @@ bench-browser: setup-toolchain setup-wasm-bindgen setup-chromium setup-node buil
 # Training-step and prediction speed, Burn against the same network in PyTorch.
 bench-speed: setup-toolchain
 	scripts/bench-speed.sh
+
+# Where a native training iteration spends its time: perf's top frames at 1 and 5 branches
+# (Debian's linux-perf; BENCHMARKS.md, "Where a native iteration goes").
+profile-speed: setup-toolchain
+	scripts/profile-speed.sh
 
 setup-toolchain:
 	@rustup toolchain list | grep -q "^$$(awk -F\" '/channel/{print $$2}' rust-toolchain.toml)" || rustup toolchain install
