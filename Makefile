@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 TRUNK_VERSION := 0.22.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test dist bench bench-browser bench-small bench-classroom choose-defaults bench-speed profile-speed bench-scale test-native test-browser test-trunk build-web \
+.PHONY: serve test dist bench bench-browser bench-small bench-classroom choose-defaults bench-speed profile-speed bench-threads bench-scale test-native test-browser test-trunk build-web \
         setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-node
 
 serve: setup-toolchain setup-wasm-bindgen setup-trunk
@@ -66,6 +66,11 @@ choose-defaults: setup-toolchain
 # fixed length, so the figures compare across versions); `make test` runs them at 1 epoch. Figures go to BENCHMARKS.md.
 bench-scale: setup-toolchain setup-wasm-bindgen setup-chromium setup-node build-web
 	SCALE_EPOCHS=20 npx playwright test tests/browser/scale.spec.mjs --project=cpu
+
+# CPU training in the browser by thread count: the single-threaded worker against the threaded
+# worker with 1, 2 and 4 threads (THREADS_LIST), Engine check's speed table (BENCHMARKS.md).
+bench-threads: setup-toolchain setup-wasm-bindgen setup-chromium setup-node build-web
+	THREADS_BENCH=1 npx playwright test tests/browser/threads-bench.spec.mjs --project=threads
 
 # The worker's training and prediction speed against the same network in TensorFlow.js, in
 # one Chromium run on one adapter (WebGPU and CPU), with WebGPU calls counted per iteration;

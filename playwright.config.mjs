@@ -28,10 +28,14 @@ export default defineConfig({
     trace: { mode: 'retain-on-failure', screenshots: false },
     screenshot: 'only-on-failure',
   },
-  // Both backends. A test runs on the projects whose tag it carries (@webgpu, @cpu): written
-  // once when it belongs on both; the page it opens follows the project's backend.
+  // Both backends, and the CPU twice: a test runs on the projects whose tag it carries
+  // (@webgpu, @cpu), written once when it belongs on several; the page it opens follows the
+  // project's backend. `cpu` serves the site plainly (the single-threaded worker); `threads`
+  // serves it cross-origin isolated, where the CPU trains in the threaded worker
+  // (docs/threads.md).
   projects: [
     { name: 'webgpu', grep: /@webgpu/, use: { backend: 'webgpu' } },
     { name: 'cpu', grep: /@cpu/, use: { backend: 'cpu' } },
+    { name: 'threads', grep: /@cpu|@threads/, use: { backend: 'cpu', isolated: true } },
   ],
 });

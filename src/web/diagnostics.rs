@@ -10,11 +10,10 @@ use wasm_bindgen::JsCast;
 /// Bytes of this wasm instance's linear memory. It never shrinks, so this is the high-water mark
 /// of everything the Rust side (images, tensors, models) has held at once.
 pub fn wasm_memory_bytes() -> f64 {
-    wasm_bindgen::memory()
-        .unchecked_into::<WebAssembly::Memory>()
-        .buffer()
-        .unchecked_into::<js_sys::ArrayBuffer>()
-        .byte_length() as f64
+    // Read by name: in the threaded worker the buffer is a SharedArrayBuffer, and a u32 length
+    // would read 0 at its 4 GiB maximum.
+    let buffer = wasm_bindgen::memory().unchecked_into::<WebAssembly::Memory>().buffer();
+    js_sys::Reflect::get(&buffer, &"byteLength".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0)
 }
 
 /// The page's JavaScript heap in use, where the browser tells (Chromium's `performance.memory`).

@@ -1,69 +1,178 @@
 //! The page's handle on the training worker: spawns it, waits until its wasm has loaded
 //! (messages sent earlier are lost), and turns its messages into calls on the page.
+//!
+//! There are two workers (docs/threads.md). The regular one has WebGPU and the CPU on one
+//! thread; the threaded one trains on the CPU with every core, and needs a cross-origin
+//! isolated page (shared memory). On such a page `?backend=cpu` starts the threaded worker, and
+//! so does Auto where the browser has no WebGPU; otherwise Auto starts the regular worker, which
+//! measures the devices, and a choice of the CPU is handed over to the threaded worker before
+//! the page hears of it. A threaded worker that cannot start gives way to the regular one.
+//! `?threads=0` keeps the regular one.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{MessageEvent, Worker};
+use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
-use crate::protocol::{FromWorker, Request, ToWorker, WorkerError};
+use crate::protocol::{BackendChoice, BackendInfo, FromWorker, Request, ToWorker, WorkerError};
 use crate::web::wire;
 
+/// Which of the two workers runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Script {
+    /// `worker_loader.js`: WebGPU, and the CPU on one thread.
+    Regular,
+    /// `threads/loader.js` (a module worker): the CPU on a pool of this many threads (`None`:
+    /// one per core, up to 8).
+    Threaded(Option<usize>),
+}
+
+impl Script {
+    fn start(self) -> Result<Worker, String> {
+        let worker = match self {
+            Script::Regular => Worker::new("./worker_loader.js"),
+            Script::Threaded(threads) => {
+                let options = WorkerOptions::new();
+                options.set_type(WorkerType::Module);
+                // The worker reads the pool's size from its own address.
+                let query = threads.map(|n| format!("?threads={n}")).unwrap_or_default();
+                Worker::new_with_options(&format!("./threads/loader.js{query}"), &options)
+            }
+        };
+        worker.map_err(|e| format!("cannot start the training worker: {e:?}"))
+    }
+}
+
+/// Whether this page may share memory with workers (served with COOP and COEP).
+fn cross_origin_isolated() -> bool {
+    let global = js_sys::global();
+    js_sys::Reflect::get(&global, &"crossOriginIsolated".into()).ok().and_then(|v| v.as_bool()).unwrap_or(false)
+}
+
+fn browser_has_webgpu() -> bool {
+    web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w.navigator(), &"gpu".into()).ok())
+        .is_some_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
+}
+
+/// How many threads the page's address asks for: `?threads=0` none (the single-threaded
+/// worker), `?threads=N` a pool of N (for measuring how training scales), else one per core.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ThreadsWanted {
+    None,
+    Exactly(usize),
+    PerCore,
+}
+
+impl ThreadsWanted {
+    pub fn from_param(value: Option<&str>) -> Self {
+        match value.map(str::parse::<usize>) {
+            Some(Ok(0)) => Self::None,
+            Some(Ok(n)) => Self::Exactly(n.min(16)),
+            _ => Self::PerCore,
+        }
+    }
+}
+
+/// The worker to start, and whether a CPU choice of the regular worker goes to the threaded one.
+fn plan(backend: BackendChoice, wanted: ThreadsWanted) -> (Script, bool) {
+    let threaded = match wanted {
+        _ if !cross_origin_isolated() => return (Script::Regular, false),
+        ThreadsWanted::None => return (Script::Regular, false),
+        ThreadsWanted::Exactly(n) => Script::Threaded(Some(n)),
+        ThreadsWanted::PerCore => Script::Threaded(None),
+    };
+    match backend {
+        BackendChoice::Cpu => (threaded, false),
+        BackendChoice::WebGpu => (Script::Regular, false),
+        BackendChoice::Auto if !browser_has_webgpu() => (threaded, false),
+        BackendChoice::Auto => (Script::Regular, true),
+    }
+}
+
 #[derive(Clone)]
-pub struct WorkerClient {
-    worker: Worker,
-    loaded: Rc<RefCell<bool>>,
-    queue: Rc<RefCell<Vec<ToWorker>>>,
-    crashed: Rc<RefCell<bool>>,
-    on_message: Rc<RefCell<Box<dyn FnMut(FromWorker)>>>,
+pub struct WorkerClient(Rc<Inner>);
+
+struct Inner {
+    worker: RefCell<Worker>,
+    script: Cell<Script>,
+    /// Counts the workers started: events of a replaced worker are ignored.
+    generation: Cell<u32>,
+    loaded: Cell<bool>,
+    queue: RefCell<Vec<ToWorker>>,
+    crashed: Cell<bool>,
+    /// The regular worker's first choice of the CPU goes to this threaded worker.
+    hand_over: Cell<Option<Script>>,
+    /// What was sent since the last `Init` while a handover may come: the threaded worker
+    /// gets it all again.
+    since_init: RefCell<Vec<ToWorker>>,
+    /// Why the regular worker chose the CPU: the threaded worker's answer keeps the reason.
+    chosen_because: RefCell<Option<BackendInfo>>,
+    on_message: RefCell<Box<dyn FnMut(FromWorker)>>,
 }
 
 impl WorkerClient {
-    /// `script` is the worker's loader, relative to the page (so sub-path hosting works).
-    pub fn spawn(script: &str, on_message: impl FnMut(FromWorker) + 'static) -> Result<Self, String> {
-        let worker = Worker::new(script).map_err(|e| format!("cannot start the training worker: {e:?}"))?;
-        let client = Self {
-            worker,
-            loaded: Rc::new(RefCell::new(false)),
-            queue: Rc::new(RefCell::new(Vec::new())),
-            crashed: Rc::new(RefCell::new(false)),
-            on_message: Rc::new(RefCell::new(Box::new(on_message))),
-        };
-        let inner = client.clone();
+    /// Starts the worker the page's address and isolation call for (see the module comment).
+    pub fn spawn(backend: BackendChoice, threads: ThreadsWanted, on_message: impl FnMut(FromWorker) + 'static) -> Result<Self, String> {
+        let (script, hand_over) = plan(backend, threads);
+        let hand_over = hand_over.then_some(match threads {
+            ThreadsWanted::Exactly(n) => Script::Threaded(Some(n)),
+            _ => Script::Threaded(None),
+        });
+        let client = Self(Rc::new(Inner {
+            worker: RefCell::new(script.start()?),
+            script: Cell::new(script),
+            generation: Cell::new(0),
+            loaded: Cell::new(false),
+            queue: RefCell::new(Vec::new()),
+            crashed: Cell::new(false),
+            hand_over: Cell::new(hand_over),
+            since_init: RefCell::new(Vec::new()),
+            chosen_because: RefCell::new(None),
+            on_message: RefCell::new(Box::new(on_message)),
+        }));
+        client.listen();
+        Ok(client)
+    }
+
+    /// Attaches the page's handlers to the current worker.
+    fn listen(&self) {
+        let generation = self.0.generation.get();
+        let inner = self.clone();
         let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            if inner.0.generation.get() != generation {
+                return;
+            }
             let message = FromWorker::decode(&wire::received(&event.data()))
                 .unwrap_or_else(|e| FromWorker::Failed { request: Request::Unreadable, error: WorkerError::input(e) });
-            if matches!(message, FromWorker::Crashed { .. }) {
-                inner.stop_for_good();
-            }
-            if message == FromWorker::Loaded {
-                inner.loaded.replace(true);
-                for queued in inner.queue.borrow_mut().drain(..) {
-                    inner.post(&queued);
-                }
-            }
-            (inner.on_message.borrow_mut())(message);
+            inner.receive(message);
         });
-        client.worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+        self.0.worker.borrow().set_onmessage(Some(handler.as_ref().unchecked_ref()));
         handler.forget();
 
         // A worker that dies without a Rust panic (a wasm trap, memory exhausted, its script
         // missing) only fires this event. After a panic it fires too, just behind the worker's
         // own Crashed message: wait a moment so that message, which names the cause, wins.
-        let inner = client.clone();
+        let inner = self.clone();
         let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            if inner.0.generation.get() != generation {
+                return;
+            }
             let cause = event
                 .dyn_ref::<web_sys::ErrorEvent>()
                 .map(|e| e.message())
                 .filter(|m| !m.is_empty())
                 .unwrap_or_else(|| "its script could not be loaded or it ran out of memory".into());
+            if inner.threaded_failed_to_start(&cause) {
+                return;
+            }
             let inner = inner.clone();
             leptos::prelude::set_timeout(
                 move || {
-                    if inner.stop_for_good() {
-                        (inner.on_message.borrow_mut())(FromWorker::Crashed {
+                    if inner.0.generation.get() == generation && inner.stop_for_good() {
+                        (inner.0.on_message.borrow_mut())(FromWorker::Crashed {
                             error: WorkerError::device(format!("The training worker stopped: {cause}")),
                         });
                     }
@@ -71,35 +180,111 @@ impl WorkerClient {
                 std::time::Duration::from_millis(300),
             );
         });
-        client.worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        self.0.worker.borrow().set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
-        Ok(client)
+    }
+
+    fn receive(&self, mut message: FromWorker) {
+        let inner = &self.0;
+        match &mut message {
+            FromWorker::Crashed { error } if self.threaded_failed_to_start(&error.message) => return,
+            FromWorker::Crashed { .. } => {
+                self.stop_for_good();
+            }
+            FromWorker::Loaded => {
+                inner.loaded.set(true);
+                for queued in inner.queue.take() {
+                    self.post(&queued);
+                }
+            }
+            FromWorker::BackendReady { backend } if inner.hand_over.get().is_some() && backend.kind == "cpu" => {
+                let threaded = inner.hand_over.take().expect("checked above");
+                // The page hears the threaded worker's answer instead.
+                inner.chosen_because.replace(Some(backend.clone()));
+                let mut replay = inner.since_init.take();
+                replay.append(&mut inner.queue.borrow_mut());
+                inner.queue.replace(replay);
+                self.replace_worker(threaded);
+                return;
+            }
+            FromWorker::BackendReady { backend } => {
+                inner.hand_over.set(None);
+                inner.since_init.borrow_mut().clear();
+                if let Some(regular) = inner.chosen_because.take() {
+                    backend.reason = regular.reason;
+                    backend.measured = regular.measured;
+                }
+            }
+            _ => {}
+        }
+        (inner.on_message.borrow_mut())(message);
+    }
+
+    /// A threaded worker that fails before it has loaded (no shared memory after all, its files
+    /// missing, its pool refused) gives way to the regular worker, with every queued message.
+    fn threaded_failed_to_start(&self, cause: &str) -> bool {
+        let inner = &self.0;
+        if !matches!(inner.script.get(), Script::Threaded(_)) || inner.loaded.get() || inner.crashed.get() {
+            return false;
+        }
+        web_sys::console::warn_1(&format!("the threaded training worker could not start ({cause}); using the single-threaded one").into());
+        inner.hand_over.set(None);
+        inner.chosen_because.replace(None);
+        self.replace_worker(Script::Regular);
+        true
+    }
+
+    fn replace_worker(&self, script: Script) {
+        let inner = &self.0;
+        inner.worker.borrow().terminate();
+        inner.generation.set(inner.generation.get() + 1);
+        inner.loaded.set(false);
+        inner.script.set(script);
+        match script.start() {
+            Ok(worker) => {
+                inner.worker.replace(worker);
+                self.listen();
+            }
+            Err(e) => {
+                inner.crashed.set(true);
+                (inner.on_message.borrow_mut())(FromWorker::Crashed { error: WorkerError::device(e) });
+            }
+        }
     }
 
     /// Terminates the worker (tasks queued in a panicked worker may still run and report);
     /// false if it was already stopped.
     fn stop_for_good(&self) -> bool {
-        if self.crashed.replace(true) {
+        if self.0.crashed.replace(true) {
             return false;
         }
-        self.worker.terminate();
+        self.0.worker.borrow().terminate();
         true
     }
 
     /// Sends a message as bytes in a transferred buffer: one copy out of wasm memory, none on
     /// the way to the worker.
     fn post(&self, message: &ToWorker) {
-        wire::send(Some(message.kind()), "to worker", || message.encode(), |data, transfer| self.worker.post_message_with_transfer(data, transfer));
+        let worker = self.0.worker.borrow();
+        wire::send(Some(message.kind()), "to worker", || message.encode(), |data, transfer| worker.post_message_with_transfer(data, transfer));
     }
 
     pub fn send(&self, message: ToWorker) {
-        if *self.crashed.borrow() {
+        let inner = &self.0;
+        if inner.crashed.get() {
             return;
         }
-        if *self.loaded.borrow() {
+        if inner.hand_over.get().is_some() {
+            let mut log = inner.since_init.borrow_mut();
+            if matches!(message, ToWorker::Init { .. }) {
+                log.clear();
+            }
+            log.push(message.clone());
+        }
+        if inner.loaded.get() {
             self.post(&message);
         } else {
-            self.queue.borrow_mut().push(message);
+            inner.queue.borrow_mut().push(message);
         }
     }
 }

@@ -101,10 +101,13 @@ export const test = base.extend({
   // The project's backend (playwright.config.mjs): the page opens on it.
   backend: ['webgpu', { option: true }],
 
-  // The site as served for this run (global-setup.mjs), under its sub-path /der-studio/.
-  site: async ({}, use) => {
+  // Whether the project serves the site cross-origin isolated (the threaded worker).
+  isolated: [false, { option: true }],
+  // The site as served for this run (global-setup.mjs), under its sub-path /der-studio/: plain,
+  // or cross-origin isolated for the `threads` project.
+  site: async ({ isolated }, use) => {
     if (!process.env.DER_SITE) throw new Error('no site served: run through `npx playwright test` (global-setup.mjs)');
-    await use(process.env.DER_SITE);
+    await use(isolated ? process.env.DER_SITE_ISOLATED : process.env.DER_SITE);
   },
   // The same site, cross-origin isolated (COOP/COEP).
   isolatedSite: async ({}, use) => use(process.env.DER_SITE_ISOLATED),

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::protocol::{FromWorker, ToWorker};
-use crate::web::worker_client::WorkerClient;
+use crate::web::worker_client::{ThreadsWanted, WorkerClient};
 
 /// A copyable handle on the worker client (none when the worker could not start).
 #[derive(Clone, Copy)]
@@ -14,7 +14,10 @@ impl WorkerLink {
     /// Starts the worker; its messages go to `on_message`. On failure the error is returned
     /// with a link that sends nothing.
     pub fn spawn(on_message: impl FnMut(FromWorker) + 'static) -> (Self, Option<String>) {
-        let (client, error) = match WorkerClient::spawn("./worker_loader.js", on_message) {
+        // `?threads=0` keeps the single-threaded worker even on an isolated page; `?threads=N`
+        // sizes the pool (measuring how training scales).
+        let threads = ThreadsWanted::from_param(super::url::url_param("threads").as_deref());
+        let (client, error) = match WorkerClient::spawn(super::url::backend_from_url(), threads, on_message) {
             Ok(c) => (Some(c), None),
             Err(e) => (None, Some(e)),
         };

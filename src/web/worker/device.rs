@@ -3,31 +3,59 @@
 //! adapter (SwiftShader, Chromium's fallback) is never chosen by itself: it is tens of times
 //! slower than the CPU path (BENCHMARKS.md), and timing it would take tens of seconds. The URL
 //! can force either device (`?backend=cpu`, `?backend=webgpu`).
+//!
+//! The threaded worker (feature `threads`, no WebGPU) always trains on the CPU: the page starts
+//! it only where the CPU is wanted (`?backend=cpu`, or after this worker's choice fell on the
+//! CPU; `worker_client.rs`).
 
+#[cfg(feature = "webgpu")]
 use burn::tensor::wgpu::wgpu::{AdapterInfo, DeviceType};
 use burn::tensor::Device;
+#[cfg(feature = "webgpu")]
 use wasm_bindgen::JsValue;
 
+#[cfg(feature = "webgpu")]
 use super::{post, scope};
-use crate::protocol::{BackendChoice, BackendInfo, DeviceTimes, FromWorker, SpeedSettings};
+use crate::protocol::{BackendChoice, BackendInfo, DeviceTimes, SpeedSettings};
+#[cfg(feature = "webgpu")]
+use crate::protocol::FromWorker;
+#[cfg(feature = "webgpu")]
 use crate::tools::benchmark::time_training;
 
-const CPU_NAME: &str = "Burn flex, wasm SIMD128";
+/// The CPU path as the badge names it, with the threads it trains on.
+fn cpu_name() -> String {
+    match super::threads() {
+        1 => "Burn flex, wasm SIMD128, 1 thread".to_string(),
+        n => format!("Burn flex, wasm SIMD128, {n} threads"),
+    }
+}
 
+#[cfg(feature = "webgpu")]
 /// Timed updates on each device, after one warm-up: the median of three. About a second for
 /// the classroom's network on a laptop's CPU; on a GPU the warm-up also compiles the shaders
 /// the first step would compile anyway.
 const TIMED_UPDATES: usize = 3;
 
 fn cpu(reason: impl Into<String>, measured: Option<DeviceTimes>) -> (Device, BackendInfo) {
-    let info = BackendInfo { kind: "cpu".into(), adapter: CPU_NAME.into(), reason: Some(reason.into()), measured };
+    let info = BackendInfo { kind: "cpu".into(), adapter: cpu_name(), reason: Some(reason.into()), measured };
     (Device::flex(), info)
 }
 
+/// The threaded worker's device: the CPU, on the pool's threads.
+#[cfg(not(feature = "webgpu"))]
+pub(super) async fn choose_device(choice: BackendChoice, _network: &SpeedSettings, _simulate_hardware_adapter: bool) -> (Device, BackendInfo) {
+    match choice {
+        BackendChoice::Cpu => cpu("CPU requested with ?backend=cpu", None),
+        _ => cpu("The CPU trains, on every core this browser lends the page.", None),
+    }
+}
+
+#[cfg(feature = "webgpu")]
 fn webgpu(device: Device, adapter: String, reason: impl Into<String>, measured: Option<DeviceTimes>) -> (Device, BackendInfo) {
     (device, BackendInfo { kind: "webgpu".into(), adapter, reason: Some(reason.into()), measured })
 }
 
+#[cfg(feature = "webgpu")]
 /// Browsers often hide the adapter's name; say at least what kind of device it is.
 fn describe(info: &AdapterInfo) -> String {
     let kind = match info.device_type {
@@ -39,6 +67,7 @@ fn describe(info: &AdapterInfo) -> String {
     if info.name.is_empty() { kind.to_string() } else { format!("{} · {kind}", info.name) }
 }
 
+#[cfg(feature = "webgpu")]
 /// The device to train on, and what the page shows about it. `network`: the page's network
 /// (one branch), on which both devices are timed.
 pub(super) async fn choose_device(choice: BackendChoice, network: &SpeedSettings, simulate_hardware_adapter: bool) -> (Device, BackendInfo) {

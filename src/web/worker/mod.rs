@@ -22,6 +22,34 @@ fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
 
+/// The threads flex trains on: the pool's, once started (threaded worker), else this one.
+static THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+
+fn threads() -> usize {
+    THREADS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Starts rayon's pool on Web Workers, one per core the browser reports (at most 8: memory,
+/// and little gain beyond on the classroom's small network). Nothing may touch rayon before:
+/// its first use would fix the pool at one thread. If the pool cannot start, flex runs on
+/// this thread, as in the single-threaded worker.
+#[cfg(feature = "threads")]
+async fn start_pool() {
+    // `?threads=N` on the worker's own address (the page passes its own `?threads=N` on).
+    let search = js_sys::Reflect::get(&js_sys::global(), &"location".into())
+        .and_then(|location| js_sys::Reflect::get(&location, &"search".into()))
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default();
+    let asked = web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get("threads")).and_then(|n| n.parse::<usize>().ok());
+    let cores = scope().navigator().hardware_concurrency() as usize;
+    let wanted = asked.unwrap_or(cores).clamp(1, if asked.is_some() { 16 } else { 8 });
+    match wasm_bindgen_futures::JsFuture::from(wasm_bindgen_rayon::init_thread_pool(wanted)).await {
+        Ok(_) => THREADS.store(wanted, std::sync::atomic::Ordering::Relaxed),
+        Err(e) => web_sys::console::warn_1(&format!("the training threads could not start, training on one: {e:?}").into()),
+    }
+}
+
 /// Sends a message as bytes in a transferred buffer (no copy on the way to the page). The
 /// frequent progress messages are not logged.
 fn post(message: &FromWorker) {
@@ -61,6 +89,13 @@ pub fn start() {
         });
     });
     on_message.forget();
+    // The page queues its messages until Loaded: the pool exists before any of them runs.
+    #[cfg(feature = "threads")]
+    wasm_bindgen_futures::spawn_local(async {
+        start_pool().await;
+        post(&FromWorker::Loaded);
+    });
+    #[cfg(not(feature = "threads"))]
     post(&FromWorker::Loaded);
 }
 
