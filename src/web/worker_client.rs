@@ -8,6 +8,10 @@
 //! measures the devices, and a choice of the CPU is handed over to the threaded worker before
 //! the page hears of it. A threaded worker that cannot start gives way to the regular one.
 //! `?threads=0` keeps the regular one.
+//!
+//! The worker starts after the page's first frame is painted: its wasm (megabytes) then
+//! downloads and compiles, streaming, while the page already answers (BENCHMARKS.md, "Time to
+//! interactive"). Messages sent meanwhile wait in the queue.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -96,7 +100,8 @@ fn plan(backend: BackendChoice, wanted: ThreadsWanted) -> (Script, bool) {
 pub struct WorkerClient(Rc<Inner>);
 
 struct Inner {
-    worker: RefCell<Worker>,
+    /// None until the page's first frame has been painted.
+    worker: RefCell<Option<Worker>>,
     script: Cell<Script>,
     /// Counts the workers started: events of a replaced worker are ignored.
     generation: Cell<u32>,
@@ -114,15 +119,17 @@ struct Inner {
 }
 
 impl WorkerClient {
-    /// Starts the worker the page's address and isolation call for (see the module comment).
-    pub fn spawn(backend: BackendChoice, threads: ThreadsWanted, on_message: impl FnMut(FromWorker) + 'static) -> Result<Self, String> {
+    /// Starts the worker the page's address and isolation call for (see the module comment),
+    /// once the page has painted its first frame. A worker that cannot be created is reported
+    /// to `on_message` as `Crashed`.
+    pub fn spawn(backend: BackendChoice, threads: ThreadsWanted, on_message: impl FnMut(FromWorker) + 'static) -> Self {
         let (script, hand_over) = plan(backend, threads);
         let hand_over = hand_over.then_some(match threads {
             ThreadsWanted::Exactly(n) => Script::Threaded(Some(n)),
             _ => Script::Threaded(None),
         });
         let client = Self(Rc::new(Inner {
-            worker: RefCell::new(script.start()?),
+            worker: RefCell::new(None),
             script: Cell::new(script),
             generation: Cell::new(0),
             loaded: Cell::new(false),
@@ -133,8 +140,23 @@ impl WorkerClient {
             chosen_because: RefCell::new(None),
             on_message: RefCell::new(Box::new(on_message)),
         }));
-        client.listen();
-        Ok(client)
+        // Two animation frames: the first runs before the first paint, the second after it. A
+        // page opened in a background tab gets no frames: a timer starts the worker there.
+        let first = client.clone();
+        leptos::prelude::request_animation_frame(move || {
+            let second = first.clone();
+            leptos::prelude::request_animation_frame(move || second.start_first());
+        });
+        let late = client.clone();
+        leptos::prelude::set_timeout(move || late.start_first(), std::time::Duration::from_secs(1));
+        client
+    }
+
+    /// Starts the first worker (once).
+    fn start_first(&self) {
+        if self.0.worker.borrow().is_none() && !self.0.crashed.get() && self.0.generation.get() == 0 {
+            self.replace_worker(self.0.script.get());
+        }
     }
 
     /// Attaches the page's handlers to the current worker.
@@ -149,7 +171,9 @@ impl WorkerClient {
                 .unwrap_or_else(|e| FromWorker::Failed { request: Request::Unreadable, error: WorkerError::input(e) });
             inner.receive(message);
         });
-        self.0.worker.borrow().set_onmessage(Some(handler.as_ref().unchecked_ref()));
+        let worker = self.0.worker.borrow();
+        let Some(worker) = worker.as_ref() else { return };
+        worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));
         handler.forget();
 
         // A worker that dies without a Rust panic (a wasm trap, memory exhausted, its script
@@ -180,7 +204,7 @@ impl WorkerClient {
                 std::time::Duration::from_millis(300),
             );
         });
-        self.0.worker.borrow().set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
     }
 
@@ -234,20 +258,24 @@ impl WorkerClient {
         true
     }
 
+    /// Starts `script`'s worker in place of the current one, if any.
     fn replace_worker(&self, script: Script) {
         let inner = &self.0;
-        inner.worker.borrow().terminate();
+        if let Some(old) = inner.worker.take() {
+            old.terminate();
+        }
         inner.generation.set(inner.generation.get() + 1);
         inner.loaded.set(false);
         inner.script.set(script);
         match script.start() {
             Ok(worker) => {
-                inner.worker.replace(worker);
+                inner.worker.replace(Some(worker));
                 self.listen();
             }
             Err(e) => {
+                // Not the device's fault: the CPU would not help.
                 inner.crashed.set(true);
-                (inner.on_message.borrow_mut())(FromWorker::Crashed { error: WorkerError::device(e) });
+                (inner.on_message.borrow_mut())(FromWorker::Crashed { error: WorkerError::input(e) });
             }
         }
     }
@@ -258,7 +286,9 @@ impl WorkerClient {
         if self.0.crashed.replace(true) {
             return false;
         }
-        self.0.worker.borrow().terminate();
+        if let Some(worker) = self.0.worker.borrow().as_ref() {
+            worker.terminate();
+        }
         true
     }
 
@@ -266,6 +296,7 @@ impl WorkerClient {
     /// the way to the worker.
     fn post(&self, message: &ToWorker) {
         let worker = self.0.worker.borrow();
+        let Some(worker) = worker.as_ref() else { return };
         wire::send(Some(message.kind()), "to worker", || message.encode(), |data, transfer| worker.post_message_with_transfer(data, transfer));
     }
 

@@ -81,10 +81,7 @@ fn App() -> impl IntoView {
     set_interval(move || heartbeat.update(|n| *n += 1), std::time::Duration::from_millis(100));
 
     let messages = WorkerMessages { room, backend, training, checks, asked, saving, load, notice };
-    let (worker, error) = WorkerLink::spawn(move |m| messages.handle(m));
-    if let Some(e) = error {
-        notice.say(e, true);
-    }
+    let worker = WorkerLink::spawn(move |m| messages.handle(m));
     provide_context(worker);
     provide_context(notice);
     provide_context(CameraFrames::new());
