@@ -14,9 +14,11 @@ if ! rustup run "$toolchain" rustc --version > /dev/null 2>&1 || [ ! -d "$(rustu
 fi
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/wasm-threads
 # RUSTFLAGS replaces .cargo/config.toml's flags for the target: repeat SIMD128 and getrandom's
-# backend. Atomics make the memory shared; rustc then links it imported with a 1 GiB maximum,
-# raised here to wasm32's 4 GiB like the single-threaded worker's.
-RUSTFLAGS='-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 --cfg getrandom_backend="wasm_js" -C link-arg=--max-memory=4294967296' \
+# backend. The memory must be shared and imported, with the thread-local storage symbols
+# exported for wasm-bindgen (this nightly's rustc does not add these link arguments itself),
+# and up to wasm32's 4 GiB like the single-threaded worker's.
+link='-C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=4294967296 -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base'
+RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 --cfg getrandom_backend=\"wasm_js\" $link" \
   cargo "+$toolchain" build -Z build-std=std,panic_abort --profile "$profile" --target wasm32-unknown-unknown \
     --bin worker --no-default-features --features threads --target-dir "$target_dir"
 built=$(mktemp -d)
