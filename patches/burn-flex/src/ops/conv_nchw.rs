@@ -235,10 +235,11 @@ unsafe fn gemm_into<T: GradElement>(
     }
 }
 
-/// How many images each parallel task takes.
+/// How many images each parallel task takes: four tasks a thread, so that a thread that wakes
+/// late (a Web Worker in the browser wakes in tens of microseconds or more) still finds work.
 fn images_per_task(batch: usize) -> usize {
     #[cfg(feature = "rayon")]
-    let tasks = rayon::current_num_threads().max(1);
+    let tasks = 4 * rayon::current_num_threads().max(1);
     #[cfg(not(feature = "rayon"))]
     let tasks = 1;
     batch.div_ceil(tasks).max(1)
