@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 TRUNK_VERSION := 0.22.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test dist bench bench-browser bench-small bench-classroom choose-defaults bench-speed profile-speed bench-threads bench-scale test-native test-browser test-trunk build-web \
+.PHONY: serve test dist bench bench-browser bench-small bench-classroom choose-defaults bench-speed profile-speed bench-threads bench-startup bench-scale test-native test-browser test-trunk build-web \
         setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-node
 
 serve: setup-toolchain setup-wasm-bindgen setup-trunk
@@ -71,6 +71,11 @@ bench-scale: setup-toolchain setup-wasm-bindgen setup-chromium setup-node build-
 # worker with 1, 2 and 4 threads (THREADS_LIST), Engine check's speed table (BENCHMARKS.md).
 bench-threads: setup-toolchain setup-wasm-bindgen setup-chromium setup-node build-web
 	THREADS_BENCH=1 npx playwright test tests/browser/threads-bench.spec.mjs --project=threads
+
+# The page's startup on localhost: first paint, time to interactive (a real click answered),
+# the worker ready, bytes per wasm file (BENCHMARKS.md, "Time to interactive").
+bench-startup: setup-toolchain setup-wasm-bindgen setup-chromium setup-node build-web
+	node scripts/measure-startup.mjs dist --runs 5
 
 # The worker's training and prediction speed against the same network in TensorFlow.js, in
 # one Chromium run on one adapter (WebGPU and CPU), with WebGPU calls counted per iteration;
