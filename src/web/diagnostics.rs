@@ -23,20 +23,44 @@ pub fn js_heap_bytes() -> Option<f64> {
     Reflect::get(&memory, &"usedJSHeapSize".into()).ok()?.as_f64()
 }
 
+/// What the browser's own memory measure gave.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BrowserMeasure {
+    Bytes(f64),
+    /// Not offered here (not cross-origin isolated, or not Chromium).
+    Unavailable,
+    /// Offered, but no answer within [`BROWSER_MEASURE_PATIENCE`]: the threaded worker's idle
+    /// pool threads wait in `Atomics.wait` and never answer the browser's question.
+    NoAnswer,
+}
+
+pub const BROWSER_MEASURE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The browser's own measure of everything this page holds — its JavaScript, its wasm and its
 /// workers' — where the browser offers it: `performance.measureUserAgentSpecificMemory()`,
 /// only on a cross-origin isolated page (COOP/COEP headers) in Chromium.
-pub async fn browser_measure() -> Option<f64> {
-    use js_sys::{Function, Promise};
+pub async fn browser_measure() -> BrowserMeasure {
+    use js_sys::Promise;
+    let Some(promise) = browser_measure_promise() else { return BrowserMeasure::Unavailable };
+    let timeout = Promise::new(&mut |resolve, _reject| {
+        leptos::prelude::set_timeout(move || drop(resolve.call0(&wasm_bindgen::JsValue::NULL)), BROWSER_MEASURE_PATIENCE);
+    });
+    let result = wasm_bindgen_futures::JsFuture::from(Promise::race(&js_sys::Array::of2(&promise, &timeout))).await;
+    match result.ok().and_then(|r| Reflect::get(&r, &"bytes".into()).ok()).and_then(|b| b.as_f64()) {
+        Some(bytes) => BrowserMeasure::Bytes(bytes),
+        None => BrowserMeasure::NoAnswer,
+    }
+}
+
+fn browser_measure_promise() -> Option<js_sys::Promise> {
+    use js_sys::Function;
     let window = web_sys::window()?;
     if Reflect::get(&window, &"crossOriginIsolated".into()).ok()?.as_bool() != Some(true) {
         return None;
     }
     let performance = window.performance()?;
     let measure: Function = Reflect::get(&performance, &"measureUserAgentSpecificMemory".into()).ok()?.dyn_into().ok()?;
-    let promise: Promise = measure.call0(&performance).ok()?.dyn_into().ok()?;
-    let result = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
-    Reflect::get(&result, &"bytes".into()).ok()?.as_f64()
+    measure.call0(&performance).ok()?.dyn_into().ok()
 }
 
 /// The allocator of the page's and the worker's wasm, counting the bytes the Rust side holds

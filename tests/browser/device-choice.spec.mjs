@@ -52,10 +52,13 @@ test('on a GPU the worker times both devices and trains on the faster', { tag: '
 // Before the first step, a new network shape (here the width) asks the worker to choose again,
 // on that network: a second Init carries it (postcard: Init, Auto, batch 32, width 16, 32×32).
 test('a new network shape before the first step asks the worker to choose again', { tag: '@cpu' }, async ({ openPage, site }) => {
+  // The Inits the training worker got: on an isolated page the regular worker may hand a CPU
+  // choice to the threaded worker, which then gets the Init again; only the last worker counts.
   const recordInits = () => {
     window.__inits = [];
     const Native = window.Worker;
     window.Worker = function (...args) {
+      window.__inits = [];
       const worker = new Native(...args);
       const post = worker.postMessage.bind(worker);
       worker.postMessage = (data, transfer) => {

@@ -75,6 +75,17 @@ export async function trySamples(page) {
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=class-card]').length === 6);
 }
 
+// Engine check → Measure speed (the view must be open): runs the worker's speed measurement
+// and returns its table's rows. Throws with the page's notice if the worker reports an error.
+export async function measureSpeed(page, timeout = 45 * 60_000) {
+  await page.getByTestId('measure-speed').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=speed-table]')?.dataset.done === 'true'
+    || document.querySelector('[data-testid=notice].error'), null, { timeout, polling: 1000 });
+  if (await page.locator('[data-testid=notice].error').count() > 0) throw new Error(`the speed measurement failed: ${await notice(page)}`);
+  return page.$$eval('[data-testid=speed-table] tbody tr', (r) => r.map((x) => ({
+    case: x.dataset.case, branches: Number(x.dataset.branches), median_ms: Number(x.dataset.median) })));
+}
+
 // The rows of the accuracy matrix, as the cells' text.
 export const matrixRows = (page) => page.$$eval('[data-testid=accuracy-matrix] tbody tr',
   (r) => r.map((x) => [...x.querySelectorAll('td')].map((t) => t.textContent)));

@@ -8,7 +8,7 @@
 // target/bench-browser/peer.json and peer.md; `make test` skips it.
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import assert from 'node:assert/strict';
-import { test, notice, waitForBackend, openView } from './fixtures.mjs';
+import { test, waitForBackend, openView, measureSpeed } from './fixtures.mjs';
 
 const OUT = 'target/bench-browser';
 // TF.js's CPU backend takes seconds per iteration: fewer iterations there (after 1 warm-up).
@@ -92,12 +92,7 @@ async function derSpeed(open, site, backend) {
   assert.equal(kind, backend, 'the page trains on the device asked for');
   await openView(page, 'check');
   await page.evaluate(() => { window.__workerMarks.length = 0; });
-  await page.getByTestId('measure-speed').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid=speed-table]')?.dataset.done === 'true'
-    || document.querySelector('[data-testid=notice].error'), null, { timeout: 45 * 60_000, polling: 1000 });
-  assert.equal(await page.locator('[data-testid=notice].error').count(), 0, await notice(page));
-  const rows = await page.$$eval('[data-testid=speed-table] tbody tr', (r) => r.map((x) => ({
-    case: x.dataset.case, branches: Number(x.dataset.branches), median_ms: Number(x.dataset.median) })));
+  const rows = await measureSpeed(page);
   // The page asks for 3 timed iterations on WebGPU and 10 on the CPU, after 1 warm-up.
   const iterations = backend === 'webgpu' ? 3 + 1 : 10 + 1;
   const marks = await page.evaluate(() => window.__workerMarks);

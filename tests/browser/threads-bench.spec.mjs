@@ -4,8 +4,7 @@
 // Chromium run. A benchmark, not a test: `make bench-threads` runs it (THREADS_BENCH=1) and
 // writes target/bench-browser/threads.json and threads.md; `make test` skips it.
 import { writeFile, mkdir } from 'node:fs/promises';
-import assert from 'node:assert/strict';
-import { test, notice, waitForBackend, openView } from './fixtures.mjs';
+import { test, waitForBackend, openView, measureSpeed } from './fixtures.mjs';
 
 const OUT = 'target/bench-browser';
 const POOLS = (process.env.THREADS_LIST ?? '1,2,4').split(',').map(Number);
@@ -15,12 +14,7 @@ async function speedTable(openPage, url) {
   await waitForBackend(page);
   const badge = await page.getByTestId('backend').textContent();
   await openView(page, 'check');
-  await page.getByTestId('measure-speed').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid=speed-table]')?.dataset.done === 'true'
-    || document.querySelector('[data-testid=notice].error'), null, { timeout: 30 * 60_000, polling: 1000 });
-  assert.equal(await page.locator('[data-testid=notice].error').count(), 0, await notice(page));
-  const rows = await page.$$eval('[data-testid=speed-table] tbody tr', (r) => r.map((x) => ({
-    case: x.dataset.case, branches: Number(x.dataset.branches), median_ms: Number(x.dataset.median) })));
+  const rows = await measureSpeed(page);
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
   await context.close();
   return { badge, rows, cores };

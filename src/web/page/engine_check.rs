@@ -119,9 +119,10 @@ fn MemoryUsage(
     last_save: RwSignal<Option<SaveFigures>>,
 ) -> impl IntoView {
     let worker = WorkerLink::get();
-    use crate::web::diagnostics::{browser_measure, js_heap_bytes, live_heap_bytes, wasm_memory_bytes};
+    use crate::web::diagnostics::{browser_measure, js_heap_bytes, live_heap_bytes, wasm_memory_bytes, BrowserMeasure};
     let page = RwSignal::new(None::<(f64, Option<f64>, f64)>);
-    let browser = RwSignal::new(None::<f64>);
+    // None while the browser's own measure runs.
+    let browser = RwSignal::new(None::<BrowserMeasure>);
     let measure = move |_| {
         page.set(Some((wasm_memory_bytes(), js_heap_bytes(), live_heap_bytes())));
         worker_memory.set(None);
@@ -140,7 +141,13 @@ fn MemoryUsage(
                 data-page-live=move || attr(page.get().map(|p| p.2))
                 data-worker-wasm=move || attr(worker_memory.get().map(|w| w.0)) data-worker-live=move || attr(worker_memory.get().map(|w| w.1))
                 data-saved=move || attr(last_save.get().map(|s| s.session_bytes as f64))
-                data-browser=move || attr(browser.get())>
+                data-browser=move || attr(browser.get().and_then(|b| match b { BrowserMeasure::Bytes(v) => Some(v), _ => None }))
+                data-browser-state=move || match browser.get() {
+                    None => "measuring",
+                    Some(BrowserMeasure::Bytes(_)) => "measured",
+                    Some(BrowserMeasure::Unavailable) => "unavailable",
+                    Some(BrowserMeasure::NoAnswer) => "no-answer",
+                }>
                 {move || match (page.get(), worker_memory.get()) {
                     (Some((wasm, heap, live)), worker) => format!(
                         " Page: {} (wasm, {} in use){} · worker: {} · last save: {}",
@@ -149,7 +156,11 @@ fn MemoryUsage(
                         heap.map(|h| format!(" + {} (JavaScript)", mb(h))).unwrap_or_default(),
                         worker.map(|(wasm, live)| format!("{} (wasm, {} in use)", mb(wasm), mb(live))).unwrap_or_else(|| "…".into()),
                         last_save.get().map(|s| format!("{} ({} written) in {:.0} ms", mb(s.session_bytes as f64), mb(s.written_bytes as f64), s.millis)).unwrap_or_else(|| "none yet".into()),
-                    ) + &browser.get().map(|b| format!(" · JavaScript of page and worker, as the browser measures it: {}", mb(b))).unwrap_or_default(),
+                    ) + &match browser.get() {
+                        Some(BrowserMeasure::Bytes(b)) => format!(" · JavaScript of page and worker, as the browser measures it: {}", mb(b)),
+                        Some(BrowserMeasure::NoAnswer) => " · the browser's own measure did not answer (the training threads are idle)".to_string(),
+                        _ => String::new(),
+                    },
                     _ => String::new(),
                 }}
             </span>
