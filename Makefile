@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: serve test dist bench bench-browser bench-small bench-classroom choose-defaults bench-speed profile-speed bench-threads bench-startup bench-scale test-native test-browser test-trunk build-web \
         setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-node
 
-serve: setup-toolchain setup-wasm-bindgen setup-trunk
+serve: setup-toolchain setup-wasm-bindgen setup-trunk setup-node
 	cargo fetch
 	trunk serve
 
@@ -40,7 +40,7 @@ test-trunk: setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-
 	node tests/browser/trunk-serve.mjs
 
 # A static site for any sub-path (GitHub Pages); same files as `trunk build`.
-dist: setup-toolchain setup-wasm-bindgen
+dist: setup-toolchain setup-wasm-bindgen setup-node
 	scripts/build-web.sh dist
 
 # Learning quality on Split-MNIST with every training image, on the default settings, for DER,

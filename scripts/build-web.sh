@@ -14,8 +14,11 @@ wasm_dir="$target_dir/wasm32-unknown-unknown/${WASM_PROFILE:-wasm-release}"
 built=$(mktemp -d)
 trap 'rm -rf "$built"' EXIT
 # The page is built without the `train` feature so its bundle does not link Burn.
-cargo build --profile "${WASM_PROFILE:-wasm-release}" --target wasm32-unknown-unknown --bin app --no-default-features && cp "$wasm_dir/app.wasm" "$built/"
-cargo build --profile "${WASM_PROFILE:-wasm-release}" --target wasm32-unknown-unknown --bin worker --features webgpu && cp "$wasm_dir/worker.wasm" "$built/"
+# (Separate lines: `set -e` does not stop at a failure on the left of `&&`.)
+cargo build --profile "${WASM_PROFILE:-wasm-release}" --target wasm32-unknown-unknown --bin app --no-default-features
+cp "$wasm_dir/app.wasm" "$built/"
+cargo build --profile "${WASM_PROFILE:-wasm-release}" --target wasm32-unknown-unknown --bin worker --features webgpu
+cp "$wasm_dir/worker.wasm" "$built/"
 rm -rf "$out" && mkdir -p "$out"
 flags=(--no-typescript --remove-name-section --remove-producers-section)
 wasm-bindgen --target web "${flags[@]}" --out-dir "$out" --out-name app "$built/app.wasm"

@@ -1,8 +1,12 @@
 // Training on every core (docs/threads.md): on a cross-origin isolated page the CPU trains in
 // the threaded worker, and the badge says on how many threads; everywhere else, or when that
-// worker cannot start, the single-threaded worker trains as before. (The whole @cpu suite also
-// runs on the isolated site, in the `threads` project.)
+// worker cannot start, the single-threaded worker trains as before; a static host that cannot
+// send the headers gets them from coi-serviceworker. (The whole @cpu suite also runs on the
+// isolated site, in the `threads` project.)
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test, waitForBackend, notice } from './fixtures.mjs';
 
 const badge = async (page) => {
@@ -58,4 +62,30 @@ test('without isolation, with ?threads=0, or without the threaded worker, one th
   assert.equal(shown.kind, 'cpu');
   assert.equal(threadsIn(shown.text), 1, shown.text);
   assert.equal(await missing.page.locator('[data-testid=notice].error').count(), 0, await notice(missing.page));
+});
+
+test('a static host without the headers is isolated by coi-serviceworker, and trains on threads', { tag: '@threads' }, async ({ playwright, launchOptions }) => {
+  // The plain site under a name that is not this computer's own (www/coi-config.js keeps the
+  // service worker off on 127.0.0.1), treated as secure as a real https host would be.
+  const plain = new URL(process.env.DER_SITE);
+  const host = `http://der-studio.test:${plain.port}`;
+  const profile = await mkdtemp(join(tmpdir(), 'der-chromium-'));
+  const context = await playwright.chromium.launchPersistentContext(profile, {
+    ...launchOptions,
+    args: [...launchOptions.args, '--host-resolver-rules=MAP der-studio.test 127.0.0.1', `--unsafely-treat-insecure-origin-as-secure=${host}`],
+  });
+  try {
+    const page = context.pages()[0] ?? await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${host}${plain.pathname}?backend=cpu`);
+    // The service worker installs, reloads the page once, and the reloaded page is isolated.
+    await page.waitForFunction(() => window.crossOriginIsolated === true, null, { timeout: 30_000, polling: 200 });
+    const shown = await badge(page);
+    assert.equal(threadsIn(shown.text), await perCore(page), shown.text);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+  }
 });

@@ -128,7 +128,7 @@ fn MemoryUsage(
         worker_memory.set(None);
         browser.set(None);
         worker.send(ToWorker::MemoryUsage);
-        spawn_local(async move { browser.set(browser_measure().await) });
+        spawn_local(async move { browser.set(Some(browser_measure().await)) });
     };
     let mb = |b: f64| storage::megabytes(b);
     let attr = |v: Option<f64>| v.map(|v| format!("{v:.0}")).unwrap_or_default();
