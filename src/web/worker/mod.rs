@@ -41,9 +41,12 @@ async fn start_pool() {
         .ok()
         .and_then(|s| s.as_string())
         .unwrap_or_default();
-    let asked = web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get("threads")).and_then(|n| n.parse::<usize>().ok());
-    let cores = scope().navigator().hardware_concurrency() as usize;
-    let wanted = asked.unwrap_or(cores).clamp(1, if asked.is_some() { 16 } else { 8 });
+    let asked = web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get("threads"));
+    // Read as the page reads it (the page only passes a pool size on).
+    let wanted = match crate::web::worker_client::ThreadsWanted::from_param(asked.as_deref()) {
+        crate::web::worker_client::ThreadsWanted::Exactly(n) => n,
+        _ => (scope().navigator().hardware_concurrency() as usize).clamp(1, 8),
+    };
     match wasm_bindgen_futures::JsFuture::from(wasm_bindgen_rayon::init_thread_pool(wanted)).await {
         Ok(_) => THREADS.store(wanted, std::sync::atomic::Ordering::Relaxed),
         Err(e) => web_sys::console::warn_1(&format!("the training threads could not start, training on one: {e:?}").into()),
