@@ -57,7 +57,11 @@ pub enum ToWorker {
     /// the device stays. `simulate_hardware_adapter` (test hook, `?simulate=hardware-adapter`)
     /// measures a software adapter as if it were a GPU, so the measuring path runs on machines
     /// without one.
-    Init { backend: BackendChoice, network: SpeedSettings, simulate_hardware_adapter: bool },
+    Init {
+        backend: BackendChoice,
+        network: SpeedSettings,
+        simulate_hardware_adapter: bool,
+    },
     /// The engine check: two real DER steps on a small built-in pattern set (`engine::demo`).
     TrainDemo { seed: u64 },
     /// Learns `train`'s classes as the next DER step, then evaluates on `test` (every class
@@ -76,7 +80,10 @@ pub enum ToWorker {
     Predict { sample: Sample },
     /// Times training iterations with each of `branches` and one-image prediction with the
     /// most; answered by one `SpeedMeasured` per case, then `SpeedDone`.
-    MeasureSpeed { settings: SpeedSettings, branches: Vec<usize> },
+    MeasureSpeed {
+        settings: SpeedSettings,
+        branches: Vec<usize>,
+    },
     /// Replaces the worker's learner with a saved one (`None`: start over with no model), and
     /// its accuracy history with `accuracy`. Answered by `Restored` or `Failed`.
     /// `baselines`: each baseline's saved learner and accuracy history.
@@ -148,10 +155,16 @@ pub struct WorkerError {
 
 impl WorkerError {
     pub fn input(message: impl Into<String>) -> Self {
-        Self { message: message.into(), device_fault: false }
+        Self {
+            message: message.into(),
+            device_fault: false,
+        }
     }
     pub fn device(message: impl Into<String>) -> Self {
-        Self { message: message.into(), device_fault: true }
+        Self {
+            message: message.into(),
+            device_fault: true,
+        }
     }
 }
 
@@ -162,24 +175,48 @@ pub enum FromWorker {
     Loaded,
     /// The worker is timing a few training updates on each device before it chooses one.
     MeasuringDevices,
-    BackendReady { backend: BackendInfo },
+    BackendReady {
+        backend: BackendInfo,
+    },
     /// One training iteration of the engine check (`iteration` counts over both DER steps).
-    DemoIteration { iteration: DemoIteration },
+    DemoIteration {
+        iteration: DemoIteration,
+    },
     /// `branch_params`: each DER step's new branch before and after pruning.
-    DemoDone { iterations: usize, mean_millis: f64, branch_params: Vec<(usize, usize)> },
+    DemoDone {
+        iterations: usize,
+        mean_millis: f64,
+        branch_params: Vec<(usize, usize)>,
+    },
     /// `baseline`: the progress is this baseline's, trained after DER's step.
-    StepProgress { progress: Progress, baseline: Option<Baseline> },
-    StepDone { outcome: Box<StepOutcome> },
+    StepProgress {
+        progress: Progress,
+        baseline: Option<Baseline>,
+    },
+    StepDone {
+        outcome: Box<StepOutcome>,
+    },
     /// The learner after a completed step, as a DER Studio model file; sent just before
     /// `StepDone` so the page can save the session.
-    ModelSaved { model: Vec<u8>, baselines: Vec<(Baseline, Vec<u8>)> },
+    ModelSaved {
+        model: Vec<u8>,
+        baselines: Vec<(Baseline, Vec<u8>)>,
+    },
     Restored,
-    SpeedMeasured { case: SpeedCase },
+    SpeedMeasured {
+        case: SpeedCase,
+    },
     SpeedDone,
     /// `request` did not complete; the worker's state is as it was before it (a failed step
     /// leaves the model as it was, a failed restore the learner as it was).
-    Failed { request: Request, error: WorkerError },
-    Prediction { class_order: Vec<usize>, probabilities: Vec<f32> },
+    Failed {
+        request: Request,
+        error: WorkerError,
+    },
+    Prediction {
+        class_order: Vec<usize>,
+        probabilities: Vec<f32>,
+    },
     /// The worker's wasm memory in bytes (it only grows: this is the high-water mark), and the
     /// bytes its Rust side holds now.
     MemoryUsage {
@@ -189,7 +226,9 @@ pub enum FromWorker {
     },
     /// The worker panicked (how cubecl reports an invalid shader or a lost device). Its state
     /// is undefined, so the page stops it and offers the CPU.
-    Crashed { error: WorkerError },
+    Crashed {
+        error: WorkerError,
+    },
 }
 
 impl ToWorker {
@@ -262,20 +301,47 @@ mod tests {
 
     fn images(count: usize, side: usize) -> Dataset {
         let samples = (0..count)
-            .map(|i| Sample { pixels: (0..3 * side * side).map(|p| ((p * 31 + i * 7) % 251) as u8).collect(), label: i % 5 })
+            .map(|i| Sample {
+                pixels: (0..3 * side * side)
+                    .map(|p| ((p * 31 + i * 7) % 251) as u8)
+                    .collect(),
+                label: i % 5,
+            })
             .collect();
-        Dataset { samples, size: side }
+        Dataset {
+            samples,
+            size: side,
+        }
     }
 
     #[test]
     fn messages_round_trip_as_bytes() {
-        let learn = ToWorker::Learn { config: LearnerConfig::default(), train: images(20, 32), test: images(5, 32), comparison: Comparison::Both };
+        let learn = ToWorker::Learn {
+            config: LearnerConfig::default(),
+            train: images(20, 32),
+            test: images(5, 32),
+            comparison: Comparison::Both,
+        };
         assert_eq!(ToWorker::decode(&learn.encode()).unwrap(), learn);
-        let demo = FromWorker::DemoIteration { iteration: DemoIteration { der_step: 1, epoch: 0, iteration: 12, loss: 2.5, millis: 10.0 } };
+        let demo = FromWorker::DemoIteration {
+            iteration: DemoIteration {
+                der_step: 1,
+                epoch: 0,
+                iteration: 12,
+                loss: 2.5,
+                millis: 10.0,
+            },
+        };
         assert_eq!(FromWorker::decode(&demo.encode()).unwrap(), demo);
-        let failed = FromWorker::Failed { request: Request::Predict, error: WorkerError::input("learn a step first") };
+        let failed = FromWorker::Failed {
+            request: Request::Predict,
+            error: WorkerError::input("learn a step first"),
+        };
         assert_eq!(FromWorker::decode(&failed.encode()).unwrap(), failed);
-        let saved = FromWorker::ModelSaved { model: vec![0, 255, 7, 1], baselines: vec![(Baseline::Replay, vec![9; 300])] };
+        let saved = FromWorker::ModelSaved {
+            model: vec![0, 255, 7, 1],
+            baselines: vec![(Baseline::Replay, vec![9; 300])],
+        };
         assert_eq!(FromWorker::decode(&saved.encode()).unwrap(), saved);
         assert!(ToWorker::decode(&[200, 1, 2]).is_err());
         assert!(FromWorker::decode(&[]).is_err());
@@ -286,21 +352,45 @@ mod tests {
     /// numbers in field order, or a Learn from the page would not decode in the worker.
     #[test]
     fn backbone_settings_have_one_binary_layout_with_and_without_burn() {
-        let backbone = crate::engine::config::BackboneConfig { input_size: 48, width: 12, stages: 3, blocks_per_stage: 2 };
-        assert_eq!(postcard::to_allocvec(&backbone).unwrap(), postcard::to_allocvec(&(48usize, 12usize, 3usize, 2usize)).unwrap());
+        let backbone = crate::engine::config::BackboneConfig {
+            input_size: 48,
+            width: 12,
+            stages: 3,
+            blocks_per_stage: 2,
+        };
+        assert_eq!(
+            postcard::to_allocvec(&backbone).unwrap(),
+            postcard::to_allocvec(&(48usize, 12usize, 3usize, 2usize)).unwrap()
+        );
     }
 
     /// Images and model bytes travel as bytes: a 200-image step costs about one byte per
     /// pixel value, where JSON numbers cost 2–4 (the figures are in BENCHMARKS.md).
     #[test]
     fn a_200_image_step_costs_about_a_byte_per_pixel() {
-        let learn = ToWorker::Learn { config: LearnerConfig::default(), train: images(200, 32), test: images(40, 32), comparison: Comparison::Off };
+        let learn = ToWorker::Learn {
+            config: LearnerConfig::default(),
+            train: images(200, 32),
+            test: images(40, 32),
+            comparison: Comparison::Off,
+        };
         let pixels = 240 * 3 * 32 * 32;
         let bytes = learn.encode().len();
         let json = serde_json::to_string(&learn).unwrap().len();
-        assert!(bytes >= pixels && bytes < pixels + pixels / 50, "{bytes} bytes for {pixels} pixel values");
+        assert!(
+            bytes >= pixels && bytes < pixels + pixels / 50,
+            "{bytes} bytes for {pixels} pixel values"
+        );
         assert!(json > 3 * bytes, "JSON {json} against {bytes}");
         let model = vec![0x5a_u8; 100_000];
-        assert!(FromWorker::ModelSaved { model, baselines: Vec::new() }.encode().len() < 100_016);
+        assert!(
+            FromWorker::ModelSaved {
+                model,
+                baselines: Vec::new()
+            }
+            .encode()
+            .len()
+                < 100_016
+        );
     }
 }

@@ -34,7 +34,14 @@ fn values(len: usize, seed: u64) -> Vec<f32> {
 }
 
 /// conv(x, w) + bias and the gradients of Σ r·conv(x, w) with respect to x and w, by the definition.
-fn by_hand(c: &Case, x: &[f32], w: &[f32], bias: &[f32], r: &[f32], [oh, ow]: [usize; 2]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+fn by_hand(
+    c: &Case,
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    r: &[f32],
+    [oh, ow]: [usize; 2],
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let (cpg, opg) = (c.c_in / c.groups, c.c_out / c.groups);
     let mut y = vec![0.0; r.len()];
     let mut dx = vec![0.0; x.len()];
@@ -50,12 +57,15 @@ fn by_hand(c: &Case, x: &[f32], w: &[f32], bias: &[f32], r: &[f32], [oh, ow]: [u
                     for ci in 0..cpg {
                         for ky in 0..c.k[0] {
                             for kx in 0..c.k[1] {
-                                let iy = (oy * c.stride[0] + ky * c.dilation[0]) as isize - c.padding[0].0 as isize;
-                                let ix = (ox * c.stride[1] + kx * c.dilation[1]) as isize - c.padding[1].0 as isize;
+                                let iy = (oy * c.stride[0] + ky * c.dilation[0]) as isize
+                                    - c.padding[0].0 as isize;
+                                let ix = (ox * c.stride[1] + kx * c.dilation[1]) as isize
+                                    - c.padding[1].0 as isize;
                                 if iy < 0 || ix < 0 || iy as usize >= c.h || ix as usize >= c.w {
                                     continue;
                                 }
-                                let xi = ((b * c.c_in + g * cpg + ci) * c.h + iy as usize) * c.w + ix as usize;
+                                let xi = ((b * c.c_in + g * cpg + ci) * c.h + iy as usize) * c.w
+                                    + ix as usize;
                                 let wi = ((co * cpg + ci) * c.k[0] + ky) * c.k[1] + kx;
                                 y[at] += x[xi] * w[wi];
                                 dx[xi] += grad * w[wi];
@@ -74,7 +84,10 @@ fn assert_close(what: &str, got: &[f32], expected: &[f32]) {
     assert_eq!(got.len(), expected.len(), "{what}: length");
     let scale = expected.iter().fold(1.0f32, |m, v| m.max(v.abs()));
     for (i, (a, b)) in got.iter().zip(expected).enumerate() {
-        assert!((a - b).abs() <= 1e-4 * scale, "{what}[{i}]: {a} against {b}");
+        assert!(
+            (a - b).abs() <= 1e-4 * scale,
+            "{what}[{i}]: {a} against {b}"
+        );
     }
 }
 
@@ -82,22 +95,39 @@ fn check(c: Case) {
     let device = Device::flex().autodiff();
     let x_values = values(c.n * c.c_in * c.h * c.w, 1);
     let w_values = values(c.c_out * (c.c_in / c.groups) * c.k[0] * c.k[1], 2);
-    let x = Tensor::<4>::from_data(TensorData::new(x_values.clone(), [c.n, c.c_in, c.h, c.w]), &device).require_grad();
-    let w = Tensor::<4>::from_data(TensorData::new(w_values.clone(), [c.c_out, c.c_in / c.groups, c.k[0], c.k[1]]), &device)
-        .require_grad();
+    let x = Tensor::<4>::from_data(
+        TensorData::new(x_values.clone(), [c.n, c.c_in, c.h, c.w]),
+        &device,
+    )
+    .require_grad();
+    let w = Tensor::<4>::from_data(
+        TensorData::new(
+            w_values.clone(),
+            [c.c_out, c.c_in / c.groups, c.k[0], c.k[1]],
+        ),
+        &device,
+    )
+    .require_grad();
     let bias_values = values(c.c_out, 4);
     let bias = Tensor::<1>::from_data(TensorData::new(bias_values.clone(), [c.c_out]), &device);
     let options = ConvOptions::new_with_padding(c.stride, c.padding, c.dilation, c.groups);
     let y = conv2d(x.clone(), w.clone(), Some(bias), options);
     let [_, _, oh, ow] = y.dims();
     let r_values = values(c.n * c.c_out * oh * ow, 3);
-    let r = Tensor::<4>::from_data(TensorData::new(r_values.clone(), [c.n, c.c_out, oh, ow]), &device);
+    let r = Tensor::<4>::from_data(
+        TensorData::new(r_values.clone(), [c.n, c.c_out, oh, ow]),
+        &device,
+    );
     let y_values = pollster::block_on(read_f32(y.clone())).unwrap();
     let grads = (y * r).sum().backward();
     let dx = pollster::block_on(read_f32(x.grad(&grads).expect("x has a gradient"))).unwrap();
     let dw = pollster::block_on(read_f32(w.grad(&grads).expect("w has a gradient"))).unwrap();
-    let (y_expected, dx_expected, dw_expected) = by_hand(&c, &x_values, &w_values, &bias_values, &r_values, [oh, ow]);
-    assert!(dw_expected.iter().any(|v| v.abs() > 0.1), "the case exercises the weights");
+    let (y_expected, dx_expected, dw_expected) =
+        by_hand(&c, &x_values, &w_values, &bias_values, &r_values, [oh, ow]);
+    assert!(
+        dw_expected.iter().any(|v| v.abs() > 0.1),
+        "the case exercises the weights"
+    );
     assert_close("y", &y_values, &y_expected);
     assert_close("dx", &dx, &dx_expected);
     assert_close("dw", &dw, &dw_expected);
@@ -105,21 +135,87 @@ fn check(c: Case) {
 
 #[test]
 fn a_3x3_convolution_with_padding_matches_the_definition() {
-    check(Case { n: 5, c_in: 3, h: 9, w: 7, c_out: 4, k: [3, 3], stride: [1, 1], padding: [(1, 1), (1, 1)], dilation: [1, 1], groups: 1 });
+    check(Case {
+        n: 5,
+        c_in: 3,
+        h: 9,
+        w: 7,
+        c_out: 4,
+        k: [3, 3],
+        stride: [1, 1],
+        padding: [(1, 1), (1, 1)],
+        dilation: [1, 1],
+        groups: 1,
+    });
 }
 
 #[test]
 fn a_strided_convolution_and_a_strided_1x1_projection_match_the_definition() {
-    check(Case { n: 3, c_in: 4, h: 10, w: 9, c_out: 6, k: [3, 3], stride: [2, 2], padding: [(1, 1), (1, 1)], dilation: [1, 1], groups: 1 });
-    check(Case { n: 3, c_in: 4, h: 10, w: 9, c_out: 6, k: [1, 1], stride: [2, 2], padding: [(0, 0), (0, 0)], dilation: [1, 1], groups: 1 });
+    check(Case {
+        n: 3,
+        c_in: 4,
+        h: 10,
+        w: 9,
+        c_out: 6,
+        k: [3, 3],
+        stride: [2, 2],
+        padding: [(1, 1), (1, 1)],
+        dilation: [1, 1],
+        groups: 1,
+    });
+    check(Case {
+        n: 3,
+        c_in: 4,
+        h: 10,
+        w: 9,
+        c_out: 6,
+        k: [1, 1],
+        stride: [2, 2],
+        padding: [(0, 0), (0, 0)],
+        dilation: [1, 1],
+        groups: 1,
+    });
     // Stride 1: the image is its own im2col.
-    check(Case { n: 3, c_in: 4, h: 10, w: 9, c_out: 6, k: [1, 1], stride: [1, 1], padding: [(0, 0), (0, 0)], dilation: [1, 1], groups: 2 });
+    check(Case {
+        n: 3,
+        c_in: 4,
+        h: 10,
+        w: 9,
+        c_out: 6,
+        k: [1, 1],
+        stride: [1, 1],
+        padding: [(0, 0), (0, 0)],
+        dilation: [1, 1],
+        groups: 2,
+    });
 }
 
 #[test]
 fn dilated_grouped_and_asymmetrically_padded_convolutions_match_the_definition() {
-    check(Case { n: 2, c_in: 4, h: 11, w: 8, c_out: 6, k: [3, 2], stride: [1, 2], padding: [(2, 1), (0, 1)], dilation: [2, 1], groups: 2 });
-    check(Case { n: 4, c_in: 2, h: 6, w: 6, c_out: 2, k: [5, 5], stride: [1, 1], padding: [(0, 0), (0, 0)], dilation: [1, 1], groups: 1 });
+    check(Case {
+        n: 2,
+        c_in: 4,
+        h: 11,
+        w: 8,
+        c_out: 6,
+        k: [3, 2],
+        stride: [1, 2],
+        padding: [(2, 1), (0, 1)],
+        dilation: [2, 1],
+        groups: 2,
+    });
+    check(Case {
+        n: 4,
+        c_in: 2,
+        h: 6,
+        w: 6,
+        c_out: 2,
+        k: [5, 5],
+        stride: [1, 1],
+        padding: [(0, 0), (0, 0)],
+        dilation: [1, 1],
+        groups: 1,
+    });
 }
 
 #[test]
@@ -127,14 +223,25 @@ fn training_batch_norm_and_its_gradients_match_the_definition() {
     let device = Device::flex().autodiff();
     let [n, c, h, w] = [4, 3, 5, 6];
     let (per_channel, count) = (h * w, (n * h * w) as f32);
-    let x_values: Vec<f32> = values(n * c * h * w, 4).iter().enumerate().map(|(i, v)| v * 2.0 + (i / per_channel % c) as f32).collect();
-    let (gamma_values, beta_values, r_values) = (values(c, 5), values(c, 6), values(n * c * h * w, 7));
-    let x = Tensor::<4>::from_data(TensorData::new(x_values.clone(), [n, c, h, w]), &device).require_grad();
-    let gamma = Tensor::<1>::from_data(TensorData::new(gamma_values.clone(), [c]), &device).require_grad();
-    let beta = Tensor::<1>::from_data(TensorData::new(beta_values.clone(), [c]), &device).require_grad();
+    let x_values: Vec<f32> = values(n * c * h * w, 4)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v * 2.0 + (i / per_channel % c) as f32)
+        .collect();
+    let (gamma_values, beta_values, r_values) =
+        (values(c, 5), values(c, 6), values(n * c * h * w, 7));
+    let x = Tensor::<4>::from_data(TensorData::new(x_values.clone(), [n, c, h, w]), &device)
+        .require_grad();
+    let gamma =
+        Tensor::<1>::from_data(TensorData::new(gamma_values.clone(), [c]), &device).require_grad();
+    let beta =
+        Tensor::<1>::from_data(TensorData::new(beta_values.clone(), [c]), &device).require_grad();
     let out = batch_norm_train(x.clone(), gamma.clone(), beta.clone(), 1e-5);
     let r = Tensor::<4>::from_data(TensorData::new(r_values.clone(), [n, c, h, w]), &device);
-    let (mean, variance) = (pollster::block_on(read_f32(out.mean)).unwrap(), pollster::block_on(read_f32(out.variance)).unwrap());
+    let (mean, variance) = (
+        pollster::block_on(read_f32(out.mean)).unwrap(),
+        pollster::block_on(read_f32(out.variance)).unwrap(),
+    );
     let y = pollster::block_on(read_f32(out.output.clone())).unwrap();
     let grads = (out.output * r).sum().backward();
     let read = |t: Option<Tensor<4>>| pollster::block_on(read_f32(t.expect("a gradient"))).unwrap();
@@ -144,7 +251,14 @@ fn training_batch_norm_and_its_gradients_match_the_definition() {
 
     // By hand: statistics per channel over the batch and the plane.
     let index = |b: usize, ch: usize, p: usize| (b * c + ch) * per_channel + p;
-    let mut expected = (vec![0.0; x_values.len()], vec![0.0; x_values.len()], vec![0.0; c], vec![0.0; c], vec![0.0; c], vec![0.0; c]);
+    let mut expected = (
+        vec![0.0; x_values.len()],
+        vec![0.0; x_values.len()],
+        vec![0.0; c],
+        vec![0.0; c],
+        vec![0.0; c],
+        vec![0.0; c],
+    );
     for ch in 0..c {
         let at = |b, p| x_values[index(b, ch, p)];
         let all = || (0..n).flat_map(move |b| (0..per_channel).map(move |p| (b, p)));
@@ -157,9 +271,16 @@ fn training_batch_norm_and_its_gradients_match_the_definition() {
         let sum_dy_xhat = all().map(|(b, p)| dy(b, p) * x_hat(b, p)).sum::<f32>();
         for (b, p) in all() {
             expected.0[index(b, ch, p)] = x_hat(b, p) * gamma_values[ch] + beta_values[ch];
-            expected.1[index(b, ch, p)] = gamma_values[ch] * inv * (dy(b, p) - sum_dy / count - x_hat(b, p) * sum_dy_xhat / count);
+            expected.1[index(b, ch, p)] = gamma_values[ch]
+                * inv
+                * (dy(b, p) - sum_dy / count - x_hat(b, p) * sum_dy_xhat / count);
         }
-        (expected.2[ch], expected.3[ch], expected.4[ch], expected.5[ch]) = (mu, var, sum_dy_xhat, sum_dy);
+        (
+            expected.2[ch],
+            expected.3[ch],
+            expected.4[ch],
+            expected.5[ch],
+        ) = (mu, var, sum_dy_xhat, sum_dy);
     }
     assert_close("output", &y, &expected.0);
     assert_close("mean", &mean, &expected.2);

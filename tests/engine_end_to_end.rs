@@ -20,7 +20,12 @@ fn fixture() -> ImageFolder {
 fn config(method: Method) -> LearnerConfig {
     LearnerConfig {
         method,
-        backbone: BackboneConfig { input_size: 16, width: 8, stages: 2, blocks_per_stage: 1 },
+        backbone: BackboneConfig {
+            input_size: 16,
+            width: 8,
+            stages: 2,
+            blocks_per_stage: 1,
+        },
         epochs: 30,
         batch_size: 16,
         memory_total: 60,
@@ -35,11 +40,16 @@ fn config(method: Method) -> LearnerConfig {
     }
 }
 
-fn run(method: Method, data: &ImageFolder, mut after_step: impl FnMut(usize, &Learner)) -> AccuracyMatrix {
+fn run(
+    method: Method,
+    data: &ImageFolder,
+    mut after_step: impl FnMut(usize, &Learner),
+) -> AccuracyMatrix {
     let mut learner = Learner::new(config(method), Device::flex());
     let mut matrix = AccuracyMatrix::default();
     for (t, task) in TASKS.iter().enumerate() {
-        pollster::block_on(learner.learn_step(&data.train.filter_classes(task), &mut Silent)).expect("step trains");
+        pollster::block_on(learner.learn_step(&data.train.filter_classes(task), &mut Silent))
+            .expect("step trains");
         let seen: Vec<usize> = TASKS[..=t].iter().flatten().copied().collect();
         let pairs = pollster::block_on(learner.evaluate(&data.test.filter_classes(&seen))).unwrap();
         matrix.push_step(t + 1, &pairs, |l| l / 2);
@@ -77,28 +87,60 @@ fn der_freezes_old_branches_prunes_new_ones_and_forgets_less_than_finetuning() {
             first_branch_after_step_1 = Some(branch_state(network, 0));
         } else {
             // Weights and BatchNorm statistics of the frozen branch are bit-for-bit unchanged.
-            assert_eq!(first_branch_after_step_1.as_ref().unwrap(), &branch_state(network, 0), "step {}", t + 1);
+            assert_eq!(
+                first_branch_after_step_1.as_ref().unwrap(),
+                &branch_state(network, 0),
+                "step {}",
+                t + 1
+            );
         }
         summaries.push(learner.steps.last().unwrap().clone());
         // Memory: 60 exemplars in total, spread over the classes seen.
         let per_class = 60 / (2 * (t + 1));
-        assert!(learner.memory.by_class.values().all(|m| m.len() == per_class));
+        assert!(
+            learner
+                .memory
+                .by_class
+                .values()
+                .all(|m| m.len() == per_class)
+        );
     });
     let finetune = run(Method::Finetune, &data, |_, learner| {
         assert_eq!(learner.network().unwrap().branches.len(), 1);
     });
-    println!("DER rows {:?}\nfine-tuning rows {:?}", der.rows, finetune.rows);
+    println!(
+        "DER rows {:?}\nfine-tuning rows {:?}",
+        der.rows, finetune.rows
+    );
     for s in &summaries {
-        println!("step {}: branch params {} → {}, channels {:?} → {:?}", s.step + 1, s.branch_params_before, s.branch_params_after, s.channels_before, s.channels_after);
+        println!(
+            "step {}: branch params {} → {}, channels {:?} → {:?}",
+            s.step + 1,
+            s.branch_params_before,
+            s.branch_params_after,
+            s.channels_before,
+            s.channels_after
+        );
     }
     // Pruning removed parameters in every step.
-    assert!(summaries.iter().all(|s| s.branch_params_after < s.branch_params_before));
+    assert!(
+        summaries
+            .iter()
+            .all(|s| s.branch_params_after < s.branch_params_before)
+    );
     // The first task after the last step: DER keeps clearly more than fine-tuning.
     let der_old = (der.rows[2][0] + der.rows[2][1]) / 2.0;
     let finetune_old = (finetune.rows[2][0] + finetune.rows[2][1]) / 2.0;
-    assert!(der_old > finetune_old + 0.2, "old-task accuracy: DER {der_old} vs fine-tuning {finetune_old}");
+    assert!(
+        der_old > finetune_old + 0.2,
+        "old-task accuracy: DER {der_old} vs fine-tuning {finetune_old}"
+    );
     assert!(der.last_accuracy() > finetune.last_accuracy());
-    assert!(der.rows[0][0] > 0.8, "the first step learns its two digits: {}", der.rows[0][0]);
+    assert!(
+        der.rows[0][0] > 0.8,
+        "the first step learns its two digits: {}",
+        der.rows[0][0]
+    );
 }
 
 #[test]
@@ -106,14 +148,22 @@ fn a_step_with_an_already_learned_class_or_a_single_first_class_is_refused() {
     let data = fixture();
     let mut learner = Learner::new(config(Method::Der), Device::flex());
     let one = pollster::block_on(learner.learn_step(&data.train.filter_classes(&[0]), &mut Silent));
-    assert_eq!(one.unwrap_err().to_string(), "the first step needs at least two classes to tell apart");
+    assert_eq!(
+        one.unwrap_err().to_string(),
+        "the first step needs at least two classes to tell apart"
+    );
     assert!(learner.network().is_none(), "nothing trained");
 }
 
 #[test]
 fn a_memory_per_class_grows_with_the_classes_while_a_fixed_total_is_shared() {
     let data = fixture();
-    let short = |memory_per_class| LearnerConfig { epochs: 2, relearn_epochs: 2, memory_per_class, ..config(Method::Der) };
+    let short = |memory_per_class| LearnerConfig {
+        epochs: 2,
+        relearn_epochs: 2,
+        memory_per_class,
+        ..config(Method::Der)
+    };
     let mut per_class = Learner::new(short(Some(7)), Device::flex());
     let mut total = Learner::new(short(None), Device::flex());
     for (t, task) in TASKS[..2].iter().enumerate() {
@@ -122,12 +172,27 @@ fn a_memory_per_class_grows_with_the_classes_while_a_fixed_total_is_shared() {
         pollster::block_on(total.learn_step(&train, &mut Silent)).unwrap();
         let classes = 2 * (t + 1);
         assert_eq!(per_class.memory.by_class.len(), classes);
-        assert!(per_class.memory.by_class.values().all(|m| m.len() == 7), "7 exemplars for each class, step {}", t + 1);
+        assert!(
+            per_class.memory.by_class.values().all(|m| m.len() == 7),
+            "7 exemplars for each class, step {}",
+            t + 1
+        );
         assert_eq!(per_class.memory.len(), 7 * classes);
-        assert!(total.memory.by_class.values().all(|m| m.len() == 60 / classes), "60 shared by {classes} classes");
+        assert!(
+            total
+                .memory
+                .by_class
+                .values()
+                .all(|m| m.len() == 60 / classes),
+            "60 shared by {classes} classes"
+        );
         // Exemplars are real training images of their own class.
         for (label, exemplars) in &per_class.memory.by_class {
-            assert!(exemplars.iter().all(|e| e.label == *label && data.train.samples.contains(e)));
+            assert!(
+                exemplars
+                    .iter()
+                    .all(|e| e.label == *label && data.train.samples.contains(e))
+            );
         }
     }
 }
@@ -135,31 +200,68 @@ fn a_memory_per_class_grows_with_the_classes_while_a_fixed_total_is_shared() {
 #[test]
 fn replay_keeps_one_network_and_a_memory_and_forgets_less_than_finetuning() {
     let data = fixture();
-    let short = |method| LearnerConfig { epochs: 12, ..config(method) };
+    let short = |method| LearnerConfig {
+        epochs: 12,
+        ..config(method)
+    };
     let mut replay = Learner::new(short(Method::Replay), Device::flex());
     let mut finetune = Learner::new(short(Method::Finetune), Device::flex());
-    let (mut replay_matrix, mut finetune_matrix) = (AccuracyMatrix::default(), AccuracyMatrix::default());
+    let (mut replay_matrix, mut finetune_matrix) =
+        (AccuracyMatrix::default(), AccuracyMatrix::default());
     for (t, task) in TASKS.iter().enumerate() {
         let train = data.train.filter_classes(task);
         let seen: Vec<usize> = TASKS[..=t].iter().flatten().copied().collect();
         let test = data.test.filter_classes(&seen);
-        for (learner, matrix) in [(&mut replay, &mut replay_matrix), (&mut finetune, &mut finetune_matrix)] {
+        for (learner, matrix) in [
+            (&mut replay, &mut replay_matrix),
+            (&mut finetune, &mut finetune_matrix),
+        ] {
             pollster::block_on(learner.learn_step(&train, &mut Silent)).unwrap();
             let pairs = pollster::block_on(learner.evaluate(&test)).unwrap();
             matrix.push_step(t + 1, &pairs, |l| l / 2);
         }
         let network = replay.network().unwrap();
-        assert_eq!(network.branches.len(), 1, "replay keeps one network (step {})", t + 1);
+        assert_eq!(
+            network.branches.len(),
+            1,
+            "replay keeps one network (step {})",
+            t + 1
+        );
         assert!(network.aux.is_none(), "and no auxiliary head");
         let summary = replay.steps.last().unwrap();
-        assert_eq!(summary.branch_params_after, summary.branch_params_before, "and never prunes");
-        assert_eq!(replay.memory.by_class.len(), seen.len(), "it keeps exemplars of every class seen");
-        assert!(replay.memory.by_class.values().all(|m| m.len() == 60 / seen.len()), "with DER's budget");
-        assert!(finetune.memory.by_class.is_empty(), "fine-tuning keeps none");
+        assert_eq!(
+            summary.branch_params_after, summary.branch_params_before,
+            "and never prunes"
+        );
+        assert_eq!(
+            replay.memory.by_class.len(),
+            seen.len(),
+            "it keeps exemplars of every class seen"
+        );
+        assert!(
+            replay
+                .memory
+                .by_class
+                .values()
+                .all(|m| m.len() == 60 / seen.len()),
+            "with DER's budget"
+        );
+        assert!(
+            finetune.memory.by_class.is_empty(),
+            "fine-tuning keeps none"
+        );
     }
     let old = |m: &AccuracyMatrix| (m.rows[2][0] + m.rows[2][1]) / 2.0;
-    println!("replay rows {:?}\nfine-tuning rows {:?}", replay_matrix.rows, finetune_matrix.rows);
-    assert!(old(&replay_matrix) > old(&finetune_matrix) + 0.1, "the memory keeps the first task: replay {} vs fine-tuning {}", old(&replay_matrix), old(&finetune_matrix));
+    println!(
+        "replay rows {:?}\nfine-tuning rows {:?}",
+        replay_matrix.rows, finetune_matrix.rows
+    );
+    assert!(
+        old(&replay_matrix) > old(&finetune_matrix) + 0.1,
+        "the memory keeps the first task: replay {} vs fine-tuning {}",
+        old(&replay_matrix),
+        old(&finetune_matrix)
+    );
 }
 
 #[test]
@@ -167,39 +269,66 @@ fn train_per_class_takes_the_first_images_of_each_class() {
     let data = fixture();
     let few = data.train.first_per_class(3);
     for label in 0..6 {
-        let all: Vec<_> = data.train.samples.iter().filter(|s| s.label == label).collect();
+        let all: Vec<_> = data
+            .train
+            .samples
+            .iter()
+            .filter(|s| s.label == label)
+            .collect();
         let kept: Vec<_> = few.samples.iter().filter(|s| s.label == label).collect();
         assert_eq!(kept.len(), 3.min(all.len()), "class {label}");
-        assert_eq!(kept, all[..kept.len()].to_vec(), "the first ones, in order (class {label})");
+        assert_eq!(
+            kept,
+            all[..kept.len()].to_vec(),
+            "the first ones, in order (class {label})"
+        );
     }
-    assert_eq!(data.train.first_per_class(100_000).samples, data.train.samples, "more than there are: all of them");
+    assert_eq!(
+        data.train.first_per_class(100_000).samples,
+        data.train.samples,
+        "more than there are: all of them"
+    );
 }
 
 #[test]
 fn augmented_batches_train_the_new_branch_and_leave_frozen_branches_untouched() {
     use der_studio::engine::augment::Augment;
     let data = fixture();
-    let short = |augment| LearnerConfig { epochs: 12, augment, ..config(Method::Der) };
+    let short = |augment| LearnerConfig {
+        epochs: 12,
+        augment,
+        ..config(Method::Der)
+    };
     let mut plain = Learner::new(short(Augment::None), Device::flex());
     let mut shifted = Learner::new(short(Augment::Shift), Device::flex());
     let mut seconds = Vec::new();
     for learner in [&mut plain, &mut shifted] {
         let mut first_branch = None;
         for (t, task) in TASKS[..2].iter().enumerate() {
-            pollster::block_on(learner.learn_step(&data.train.filter_classes(task), &mut Silent)).expect("step trains");
+            pollster::block_on(learner.learn_step(&data.train.filter_classes(task), &mut Silent))
+                .expect("step trains");
             let network = learner.network().unwrap();
             if t == 0 {
                 first_branch = Some(branch_state(network, 0));
             } else {
-                assert_eq!(first_branch.as_ref().unwrap(), &branch_state(network, 0), "the frozen branch saw the augmented batches without changing");
+                assert_eq!(
+                    first_branch.as_ref().unwrap(),
+                    &branch_state(network, 0),
+                    "the frozen branch saw the augmented batches without changing"
+                );
             }
         }
         seconds.push(learner.steps[1].train_seconds);
-        let pairs = pollster::block_on(learner.evaluate(&data.test.filter_classes(&[0, 1, 2, 3]))).unwrap();
-        let right = pairs.iter().filter(|(truth, guess)| truth == guess).count() as f32 / pairs.len() as f32;
+        let pairs =
+            pollster::block_on(learner.evaluate(&data.test.filter_classes(&[0, 1, 2, 3]))).unwrap();
+        let right = pairs.iter().filter(|(truth, guess)| truth == guess).count() as f32
+            / pairs.len() as f32;
         assert!(right > 0.6, "{:?} learns: {right}", learner.config.augment);
     }
-    println!("step 2 with a frozen branch: {:.2} s without augmentation (frozen features cached), {:.2} s with shifts (frozen branch run per batch)", seconds[0], seconds[1]);
+    println!(
+        "step 2 with a frozen branch: {:.2} s without augmentation (frozen features cached), {:.2} s with shifts (frozen branch run per batch)",
+        seconds[0], seconds[1]
+    );
 }
 
 #[test]
@@ -207,24 +336,52 @@ fn a_floor_of_updates_makes_a_small_step_train_and_prune_like_a_large_one() {
     let data = fixture();
     let step = data.train.filter_classes(&TASKS[0]);
     let run = |min_updates| {
-        let config = LearnerConfig { epochs: 1, min_updates, ..config(Method::Der) };
+        let config = LearnerConfig {
+            epochs: 1,
+            min_updates,
+            ..config(Method::Der)
+        };
         let mut learner = Learner::new(config, Device::flex());
-        let summary = pollster::block_on(learner.learn_step(&step, &mut Silent)).expect("step trains");
-        let pairs = pollster::block_on(learner.evaluate(&data.test.filter_classes(&TASKS[0]))).unwrap();
-        let right = pairs.iter().filter(|(truth, guess)| truth == guess).count() as f32 / pairs.len() as f32;
+        let summary =
+            pollster::block_on(learner.learn_step(&step, &mut Silent)).expect("step trains");
+        let pairs =
+            pollster::block_on(learner.evaluate(&data.test.filter_classes(&TASKS[0]))).unwrap();
+        let right = pairs.iter().filter(|(truth, guess)| truth == guess).count() as f32
+            / pairs.len() as f32;
         (summary, right)
     };
     let (one_epoch, one_epoch_right) = run(0);
     let (floored, floored_right) = run(150);
     let batches = one_epoch.updates;
     assert_eq!(one_epoch.epochs, 1);
-    assert_eq!(floored.epochs, 150usize.div_ceil(batches), "as many epochs as 150 updates need");
-    assert!(floored.updates >= 150 && floored.updates < 150 + batches, "{} updates", floored.updates);
+    assert_eq!(
+        floored.epochs,
+        150usize.div_ceil(batches),
+        "as many epochs as 150 updates need"
+    );
+    assert!(
+        floored.updates >= 150 && floored.updates < 150 + batches,
+        "{} updates",
+        floored.updates
+    );
     println!(
         "one epoch: {} updates, {:.0}% right, branch {} → {} parameters; floor of 150: {} updates ({} epochs), {:.0}% right, branch {} → {}",
-        one_epoch.updates, one_epoch_right * 100.0, one_epoch.branch_params_before, one_epoch.branch_params_after,
-        floored.updates, floored.epochs, floored_right * 100.0, floored.branch_params_before, floored.branch_params_after
+        one_epoch.updates,
+        one_epoch_right * 100.0,
+        one_epoch.branch_params_before,
+        one_epoch.branch_params_after,
+        floored.updates,
+        floored.epochs,
+        floored_right * 100.0,
+        floored.branch_params_before,
+        floored.branch_params_after
     );
-    assert!(floored_right >= 0.9, "the floored step learns its two digits: {floored_right}");
-    assert!(floored.branch_params_after < one_epoch.branch_params_after, "and prunes more: the masks had updates to switch channels off");
+    assert!(
+        floored_right >= 0.9,
+        "the floored step learns its two digits: {floored_right}"
+    );
+    assert!(
+        floored.branch_params_after < one_epoch.branch_params_after,
+        "and prunes more: the masks had updates to switch channels off"
+    );
 }

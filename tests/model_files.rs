@@ -17,7 +17,12 @@ fn fixture() -> ImageFolder {
 
 fn config() -> LearnerConfig {
     LearnerConfig {
-        backbone: BackboneConfig { input_size: 16, width: 4, stages: 2, blocks_per_stage: 1 },
+        backbone: BackboneConfig {
+            input_size: 16,
+            width: 4,
+            stages: 2,
+            blocks_per_stage: 1,
+        },
         epochs: 4,
         batch_size: 16,
         memory_total: 20,
@@ -47,8 +52,10 @@ fn restored(bytes: &[u8]) -> Result<Learner, ArchiveError> {
 fn a_restored_learner_predicts_and_continues_exactly_like_the_saved_one() {
     let data = fixture();
     let mut original = Learner::new(config(), Device::flex());
-    pollster::block_on(original.learn_step(&data.train.filter_classes(&[0, 1]), &mut Silent)).unwrap();
-    pollster::block_on(original.learn_step(&data.train.filter_classes(&[2, 3]), &mut Silent)).unwrap();
+    pollster::block_on(original.learn_step(&data.train.filter_classes(&[0, 1]), &mut Silent))
+        .unwrap();
+    pollster::block_on(original.learn_step(&data.train.filter_classes(&[2, 3]), &mut Silent))
+        .unwrap();
 
     let bytes = saved(&original);
     let mut copy = restored(&bytes).expect("our own file restores");
@@ -60,8 +67,19 @@ fn a_restored_learner_predicts_and_continues_exactly_like_the_saved_one() {
     assert_eq!(copy.network().unwrap().branches.len(), 2);
     // Saved at its pruned size: the file holds the same number of parameters.
     assert_eq!(
-        copy.network().unwrap().branches.iter().map(|b| b.param_count()).sum::<usize>(),
-        original.network().unwrap().branches.iter().map(|b| b.param_count()).sum::<usize>()
+        copy.network()
+            .unwrap()
+            .branches
+            .iter()
+            .map(|b| b.param_count())
+            .sum::<usize>(),
+        original
+            .network()
+            .unwrap()
+            .branches
+            .iter()
+            .map(|b| b.param_count())
+            .sum::<usize>()
     );
     // Saving the restored learner gives the same bytes.
     assert_eq!(saved(&copy), bytes);
@@ -78,7 +96,8 @@ fn a_restored_learner_predicts_and_continues_exactly_like_the_saved_one() {
 fn damaged_model_files_are_refused_with_a_message() {
     let data = fixture();
     let mut learner = Learner::new(config(), Device::flex());
-    pollster::block_on(learner.learn_step(&data.train.filter_classes(&[0, 1]), &mut Silent)).unwrap();
+    pollster::block_on(learner.learn_step(&data.train.filter_classes(&[0, 1]), &mut Silent))
+        .unwrap();
     let bytes = saved(&learner);
 
     // Cut anywhere: refused, never a panic.
@@ -88,23 +107,47 @@ fn damaged_model_files_are_refused_with_a_message() {
 
     // A kernel whose shape no longer fits the layer before it.
     let mut archive = Archive::decode(&bytes).unwrap();
-    let entry = archive.entries.iter_mut().find(|e| e.name == "branch0.s0.b0.conv1.weight").unwrap();
-    let Body::F32 { dims, values } = &mut entry.body else { panic!("a tensor") };
+    let entry = archive
+        .entries
+        .iter_mut()
+        .find(|e| e.name == "branch0.s0.b0.conv1.weight")
+        .unwrap();
+    let Body::F32 { dims, values } = &mut entry.body else {
+        panic!("a tensor")
+    };
     dims[1] += 1;
     values.extend(std::iter::repeat_n(0.0, dims[0] * dims[2] * dims[3]));
     let err = restored(&archive.encode()).err().expect("refused");
     assert!(matches!(err, ArchiveError::Invalid(_)), "{err}");
-    assert!(err.to_string().contains("branch0.s0.b0.conv1.weight"), "{err}");
+    assert!(
+        err.to_string().contains("branch0.s0.b0.conv1.weight"),
+        "{err}"
+    );
 
     // NaN weights.
     let mut archive = Archive::decode(&bytes).unwrap();
-    let entry = archive.entries.iter_mut().find(|e| e.name == "classifier.bias").unwrap();
-    let Body::F32 { values, .. } = &mut entry.body else { panic!("a tensor") };
+    let entry = archive
+        .entries
+        .iter_mut()
+        .find(|e| e.name == "classifier.bias")
+        .unwrap();
+    let Body::F32 { values, .. } = &mut entry.body else {
+        panic!("a tensor")
+    };
     values[0] = f32::NAN;
-    assert!(restored(&archive.encode()).err().unwrap().to_string().contains("NaN"));
+    assert!(
+        restored(&archive.encode())
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("NaN")
+    );
 
     // A missing part is named.
     let mut archive = Archive::decode(&bytes).unwrap();
     archive.entries.retain(|e| e.name != "branch0.stem.gate");
-    assert_eq!(restored(&archive.encode()).err(), Some(ArchiveError::Missing("branch0.stem.gate".into())));
+    assert_eq!(
+        restored(&archive.encode()).err(),
+        Some(ArchiveError::Missing("branch0.stem.gate".into()))
+    );
 }

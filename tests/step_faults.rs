@@ -11,9 +11,15 @@ use der_studio::engine::{Learner, LearnerConfig};
 use der_studio::tools::imagefolder::ImageFolder;
 
 fn trained_one_step() -> (Learner, ImageFolder) {
-    let data = ImageFolder::load(Path::new("tests/fixtures/mnist6"), 16, None).expect("fixture loads");
+    let data =
+        ImageFolder::load(Path::new("tests/fixtures/mnist6"), 16, None).expect("fixture loads");
     let config = LearnerConfig {
-        backbone: BackboneConfig { input_size: 16, width: 4, stages: 2, blocks_per_stage: 1 },
+        backbone: BackboneConfig {
+            input_size: 16,
+            width: 4,
+            stages: 2,
+            blocks_per_stage: 1,
+        },
         epochs: 3,
         batch_size: 16,
         memory_total: 20,
@@ -24,7 +30,8 @@ fn trained_one_step() -> (Learner, ImageFolder) {
         ..LearnerConfig::default()
     };
     let mut learner = Learner::new(config, Device::flex());
-    pollster::block_on(learner.learn_step(&data.train.filter_classes(&[0, 1]), &mut Silent)).unwrap();
+    pollster::block_on(learner.learn_step(&data.train.filter_classes(&[0, 1]), &mut Silent))
+        .unwrap();
     (learner, data)
 }
 
@@ -37,14 +44,21 @@ fn a_nan_loss_stops_the_step_and_keeps_the_previous_model() {
     let (mut learner, data) = trained_one_step();
     let before = saved(&learner);
     learner.config.learning_rate = 1e12;
-    let err = pollster::block_on(learner.learn_step(&data.train.filter_classes(&[2, 3]), &mut Silent)).unwrap_err();
+    let err =
+        pollster::block_on(learner.learn_step(&data.train.filter_classes(&[2, 3]), &mut Silent))
+            .unwrap_err();
     assert!(matches!(err, StepError::NonFiniteLoss { .. }), "{err}");
     assert!(err.to_string().contains("lower learning rate"), "{err}");
     learner.config.learning_rate = LearnerConfig::default().learning_rate;
-    assert_eq!(saved(&learner), before, "the model is as it was after step 1");
+    assert_eq!(
+        saved(&learner),
+        before,
+        "the model is as it was after step 1"
+    );
     // And the same classes can be learned afterwards.
     learner.config.learning_rate = 0.05;
-    pollster::block_on(learner.learn_step(&data.train.filter_classes(&[2, 3]), &mut Silent)).unwrap();
+    pollster::block_on(learner.learn_step(&data.train.filter_classes(&[2, 3]), &mut Silent))
+        .unwrap();
     assert_eq!(learner.steps.len(), 2);
 }
 
@@ -57,7 +71,11 @@ struct CancelAt {
 impl Observer for CancelAt {
     async fn progress(&mut self, _: &Progress) -> Control {
         self.reports += 1;
-        if self.reports == self.at { Control::Cancel } else { Control::Continue }
+        if self.reports == self.at {
+            Control::Cancel
+        } else {
+            Control::Continue
+        }
     }
     fn report_every(&self) -> usize {
         1
@@ -70,13 +88,36 @@ fn cancel_at_any_report_keeps_the_previous_model() {
     let before = saved(&learner);
     let next = data.train.filter_classes(&[2, 3]);
     // First batch, mid-training, and the phases after training (prune, re-learn, memory).
-    let mut total = CancelAt { reports: 0, at: usize::MAX };
-    let mut probe = Learner::import(&der_studio::classroom::archive::Archive::decode(&before).unwrap(), Device::flex()).unwrap();
+    let mut total = CancelAt {
+        reports: 0,
+        at: usize::MAX,
+    };
+    let mut probe = Learner::import(
+        &der_studio::classroom::archive::Archive::decode(&before).unwrap(),
+        Device::flex(),
+    )
+    .unwrap();
     pollster::block_on(probe.learn_step(&next, &mut total)).unwrap();
-    for at in [1, total.reports / 2, total.reports - 2, total.reports - 1, total.reports] {
-        let err = pollster::block_on(learner.learn_step(&next, &mut CancelAt { reports: 0, at })).unwrap_err();
-        assert_eq!(err, StepError::Cancelled, "cancel at report {at} of {}", total.reports);
-        assert_eq!(saved(&learner), before, "cancel at report {at} changed the model");
+    for at in [
+        1,
+        total.reports / 2,
+        total.reports - 2,
+        total.reports - 1,
+        total.reports,
+    ] {
+        let err = pollster::block_on(learner.learn_step(&next, &mut CancelAt { reports: 0, at }))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            StepError::Cancelled,
+            "cancel at report {at} of {}",
+            total.reports
+        );
+        assert_eq!(
+            saved(&learner),
+            before,
+            "cancel at report {at} changed the model"
+        );
     }
 }
 
@@ -107,13 +148,22 @@ fn a_pace_spaces_the_reports_and_each_epoch_still_reports() {
     let next = data.train.filter_classes(&[2, 3]);
     let run = |pace| {
         let mut probe = learner.clone();
-        let mut observer = Paced { pace, training_reports: 0 };
+        let mut observer = Paced {
+            pace,
+            training_reports: 0,
+        };
         pollster::block_on(probe.learn_step(&next, &mut observer)).unwrap();
         observer.training_reports
     };
     let every_batch = run(None);
     let hourly = run(Some(std::time::Duration::from_secs(3600)));
     let epochs = learner.config.epochs;
-    assert!(every_batch > epochs, "a report per batch: {every_batch} over {epochs} epochs");
-    assert_eq!(hourly, epochs, "paced by an hour: only each epoch's last batch reports");
+    assert!(
+        every_batch > epochs,
+        "a report per batch: {every_batch} over {epochs} epochs"
+    );
+    assert_eq!(
+        hourly, epochs,
+        "paced by an hour: only each epoch's last batch reports"
+    );
 }

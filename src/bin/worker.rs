@@ -3,7 +3,8 @@
 // Counts the bytes the worker holds (the memory figures of the classroom-scale checks).
 #[cfg(all(target_arch = "wasm32", feature = "train"))]
 #[global_allocator]
-static ALLOCATOR: der_studio::web::diagnostics::CountingAllocator = der_studio::web::diagnostics::CountingAllocator;
+static ALLOCATOR: der_studio::web::diagnostics::CountingAllocator =
+    der_studio::web::diagnostics::CountingAllocator;
 
 #[cfg(all(target_arch = "wasm32", feature = "train"))]
 fn main() {
@@ -12,5 +13,7 @@ fn main() {
 
 #[cfg(not(all(target_arch = "wasm32", feature = "train")))]
 fn main() {
-    eprintln!("`worker` runs inside the browser and needs the `train` feature; build it with `make serve`");
+    eprintln!(
+        "`worker` runs inside the browser and needs the `train` feature; build it with `make serve`"
+    );
 }

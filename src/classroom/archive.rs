@@ -41,14 +41,23 @@ pub struct Entry {
 
 impl Entry {
     pub fn json(name: impl Into<String>, text: String) -> Self {
-        Self { name: name.into(), body: Body::Json(text) }
+        Self {
+            name: name.into(),
+            body: Body::Json(text),
+        }
     }
     pub fn bytes(name: impl Into<String>, bytes: Vec<u8>) -> Self {
-        Self { name: name.into(), body: Body::Bytes(bytes) }
+        Self {
+            name: name.into(),
+            body: Body::Bytes(bytes),
+        }
     }
     pub fn tensor(name: impl Into<String>, dims: Vec<usize>, values: Vec<f32>) -> Self {
         debug_assert_eq!(dims.iter().product::<usize>(), values.len());
-        Self { name: name.into(), body: Body::F32 { dims, values } }
+        Self {
+            name: name.into(),
+            body: Body::F32 { dims, values },
+        }
     }
 }
 
@@ -57,11 +66,17 @@ impl Entry {
 pub enum ArchiveError {
     #[error("this is not a DER Studio file (it does not start with “DERSTUDIO”)")]
     NotOurs,
-    #[error("this file was saved by a newer DER Studio (format {0}; this one reads format {FORMAT_VERSION}): update the app to open it")]
+    #[error(
+        "this file was saved by a newer DER Studio (format {0}; this one reads format {FORMAT_VERSION}): update the app to open it"
+    )]
     NewerVersion(u16),
-    #[error("this file uses format {0}, which this DER Studio can no longer read (it reads format {FORMAT_VERSION})")]
+    #[error(
+        "this file uses format {0}, which this DER Studio can no longer read (it reads format {FORMAT_VERSION})"
+    )]
     OlderVersion(u16),
-    #[error("the file is cut short: {needed} more bytes were expected at byte {at} (was it only partly downloaded?)")]
+    #[error(
+        "the file is cut short: {needed} more bytes were expected at byte {at} (was it only partly downloaded?)"
+    )]
     Truncated { needed: usize, at: usize },
     #[error("part {} of the file is damaged: {reason}", index + 1)]
     BadEntry { index: usize, reason: String },
@@ -93,21 +108,33 @@ impl Archive {
     }
 
     pub fn json(&self, name: &str) -> Result<&str, ArchiveError> {
-        match &self.get(name).ok_or_else(|| ArchiveError::Missing(name.into()))?.body {
+        match &self
+            .get(name)
+            .ok_or_else(|| ArchiveError::Missing(name.into()))?
+            .body
+        {
             Body::Json(text) => Ok(text),
             _ => Err(ArchiveError::WrongKind(name.into())),
         }
     }
 
     pub fn bytes(&self, name: &str) -> Result<&[u8], ArchiveError> {
-        match &self.get(name).ok_or_else(|| ArchiveError::Missing(name.into()))?.body {
+        match &self
+            .get(name)
+            .ok_or_else(|| ArchiveError::Missing(name.into()))?
+            .body
+        {
             Body::Bytes(bytes) => Ok(bytes),
             _ => Err(ArchiveError::WrongKind(name.into())),
         }
     }
 
     pub fn tensor(&self, name: &str) -> Result<(&[usize], &[f32]), ArchiveError> {
-        match &self.get(name).ok_or_else(|| ArchiveError::Missing(name.into()))?.body {
+        match &self
+            .get(name)
+            .ok_or_else(|| ArchiveError::Missing(name.into()))?
+            .body
+        {
             Body::F32 { dims, values } => Ok((dims, values)),
             _ => Err(ArchiveError::WrongKind(name.into())),
         }
@@ -115,11 +142,16 @@ impl Archive {
 
     /// Parses a JSON entry into `T`.
     pub fn parse<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<T, ArchiveError> {
-        serde_json::from_str(self.json(name)?).map_err(|e| ArchiveError::Invalid(format!("“{name}”: {e}")))
+        serde_json::from_str(self.json(name)?)
+            .map_err(|e| ArchiveError::Invalid(format!("“{name}”: {e}")))
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let payload: usize = self.entries.iter().map(|e| e.name.len() + 16 + payload_len(&e.body)).sum();
+        let payload: usize = self
+            .entries
+            .iter()
+            .map(|e| e.name.len() + 16 + payload_len(&e.body))
+            .sum();
         let mut out = Vec::with_capacity(MAGIC.len() + 6 + payload);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -181,7 +213,9 @@ impl Archive {
             let bad = |reason: String| ArchiveError::BadEntry { index, reason };
             let name_len = u16::from_le_bytes(r.array()?) as usize;
             if name_len > MAX_NAME_BYTES {
-                return Err(bad(format!("a name of {name_len} bytes (at most {MAX_NAME_BYTES})")));
+                return Err(bad(format!(
+                    "a name of {name_len} bytes (at most {MAX_NAME_BYTES})"
+                )));
             }
             let name = std::str::from_utf8(r.take(name_len)?)
                 .map_err(|_| bad("its name is not text".into()))?
@@ -193,7 +227,9 @@ impl Archive {
             let dims = if kind == KIND_F32 {
                 let rank = r.array::<1>()?[0] as usize;
                 if rank > MAX_RANK {
-                    return Err(bad(format!("“{name}” has rank {rank} (at most {MAX_RANK})")));
+                    return Err(bad(format!(
+                        "“{name}” has rank {rank} (at most {MAX_RANK})"
+                    )));
                 }
                 let mut dims = Vec::with_capacity(rank);
                 for _ in 0..rank {
@@ -206,12 +242,17 @@ impl Archive {
             let len = u64::from_le_bytes(r.array()?);
             // Checked against what is really there before any allocation.
             if len > r.remaining() as u64 {
-                return Err(ArchiveError::Truncated { needed: (len - r.remaining() as u64) as usize, at: r.at });
+                return Err(ArchiveError::Truncated {
+                    needed: (len - r.remaining() as u64) as usize,
+                    at: r.at,
+                });
             }
             let payload = r.take(len as usize)?;
             let body = match (kind, dims) {
                 (KIND_JSON, _) => Body::Json(
-                    std::str::from_utf8(payload).map_err(|_| bad(format!("“{name}” is not valid text")))?.to_string(),
+                    std::str::from_utf8(payload)
+                        .map_err(|_| bad(format!("“{name}” is not valid text")))?
+                        .to_string(),
                 ),
                 (KIND_BYTES, _) => Body::Bytes(payload.to_vec()),
                 (KIND_F32, Some(dims)) => {
@@ -233,7 +274,10 @@ impl Archive {
             entries.push(Entry { name, body });
         }
         if r.remaining() != 0 {
-            return Err(ArchiveError::Invalid(format!("{} unexpected bytes after the last part", r.remaining())));
+            return Err(ArchiveError::Invalid(format!(
+                "{} unexpected bytes after the last part",
+                r.remaining()
+            )));
         }
         Ok(Self { entries })
     }
@@ -259,7 +303,10 @@ impl<'a> Reader<'a> {
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], ArchiveError> {
         if n > self.remaining() {
-            return Err(ArchiveError::Truncated { needed: n - self.remaining(), at: self.at });
+            return Err(ArchiveError::Truncated {
+                needed: n - self.remaining(),
+                at: self.at,
+            });
         }
         let slice = &self.data[self.at..self.at + n];
         self.at += n;
@@ -278,9 +325,16 @@ mod tests {
 
     fn sample() -> Archive {
         let mut a = Archive::new();
-        a.push(Entry::json("meta.json", r#"{"classes":["cat","猫"]}"#.into()));
+        a.push(Entry::json(
+            "meta.json",
+            r#"{"classes":["cat","猫"]}"#.into(),
+        ));
         a.push(Entry::bytes("samples/0", vec![0, 1, 2, 255]));
-        a.push(Entry::tensor("w", vec![2, 3], vec![1.0, -2.5, 0.0, f32::MIN_POSITIVE, 7.0, 1e30]));
+        a.push(Entry::tensor(
+            "w",
+            vec![2, 3],
+            vec![1.0, -2.5, 0.0, f32::MIN_POSITIVE, 7.0, 1e30],
+        ));
         a.push(Entry::tensor("scalar-like", vec![0], vec![]));
         a
     }
@@ -289,12 +343,18 @@ mod tests {
     fn round_trips_every_kind_of_entry() {
         let a = sample();
         assert_eq!(Archive::decode(&a.encode()).unwrap(), a);
-        assert_eq!(Archive::decode(&Archive::new().encode()).unwrap(), Archive::new());
+        assert_eq!(
+            Archive::decode(&Archive::new().encode()).unwrap(),
+            Archive::new()
+        );
     }
 
     #[test]
     fn refuses_files_that_are_not_ours_or_from_another_version() {
-        assert_eq!(Archive::decode(b"%PDF-1.7 hello"), Err(ArchiveError::NotOurs));
+        assert_eq!(
+            Archive::decode(b"%PDF-1.7 hello"),
+            Err(ArchiveError::NotOurs)
+        );
         assert_eq!(Archive::decode(b""), Err(ArchiveError::NotOurs));
         let mut bytes = sample().encode();
         bytes[9..11].copy_from_slice(&2u16.to_le_bytes());
@@ -308,7 +368,10 @@ mod tests {
     fn every_truncation_is_refused() {
         let bytes = sample().encode();
         for cut in 0..bytes.len() {
-            assert!(Archive::decode(&bytes[..cut]).is_err(), "cut at {cut} was accepted");
+            assert!(
+                Archive::decode(&bytes[..cut]).is_err(),
+                "cut at {cut} was accepted"
+            );
         }
     }
 
@@ -335,21 +398,33 @@ mod tests {
         // A payload length of 2^62 bytes: refused as truncated, nothing allocated.
         let n = bytes.len();
         bytes[n - 16..n - 8].copy_from_slice(&(1u64 << 62).to_le_bytes());
-        assert!(matches!(Archive::decode(&bytes), Err(ArchiveError::Truncated { .. })));
+        assert!(matches!(
+            Archive::decode(&bytes),
+            Err(ArchiveError::Truncated { .. })
+        ));
 
         // Four billion entries declared in a 15-byte file.
         let mut many = Vec::new();
         many.extend_from_slice(MAGIC);
         many.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         many.extend_from_slice(&u32::MAX.to_le_bytes());
-        assert!(matches!(Archive::decode(&many), Err(ArchiveError::Invalid(_))));
+        assert!(matches!(
+            Archive::decode(&many),
+            Err(ArchiveError::Invalid(_))
+        ));
     }
 
     #[test]
     fn typed_accessors_name_the_missing_or_mistyped_part() {
         let a = sample();
-        assert_eq!(a.bytes("nope").unwrap_err(), ArchiveError::Missing("nope".into()));
-        assert_eq!(a.tensor("meta.json").unwrap_err(), ArchiveError::WrongKind("meta.json".into()));
+        assert_eq!(
+            a.bytes("nope").unwrap_err(),
+            ArchiveError::Missing("nope".into())
+        );
+        assert_eq!(
+            a.tensor("meta.json").unwrap_err(),
+            ArchiveError::WrongKind("meta.json".into())
+        );
         assert_eq!(a.tensor("w").unwrap().0, &[2, 3]);
     }
 

@@ -102,7 +102,9 @@ impl Baseline {
     pub fn explanation(self) -> &'static str {
         match self {
             Baseline::Finetune => "one network, trained on the new images only",
-            Baseline::Replay => "one network, trained on the new images and the same kept old images",
+            Baseline::Replay => {
+                "one network, trained on the new images and the same kept old images"
+            }
         }
     }
 }
@@ -120,7 +122,12 @@ pub enum Comparison {
 }
 
 impl Comparison {
-    pub const ALL: [Comparison; 4] = [Comparison::Off, Comparison::Finetune, Comparison::Replay, Comparison::Both];
+    pub const ALL: [Comparison; 4] = [
+        Comparison::Off,
+        Comparison::Finetune,
+        Comparison::Replay,
+        Comparison::Both,
+    ];
 
     pub fn baselines(self) -> &'static [Baseline] {
         match self {

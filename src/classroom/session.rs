@@ -8,11 +8,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::classroom::archive::{Archive, ArchiveError, Entry};
+use crate::classroom::outcome::{Baseline, Comparison, StepOutcome};
+use crate::classroom::studio::{MAX_NAME_CHARS, Studio};
+use crate::engine::augment::Augment;
 use crate::engine::metrics::AccuracyMatrix;
 use crate::engine::{LearnerConfig, Sample};
-use crate::classroom::outcome::{Baseline, Comparison, StepOutcome};
-use crate::engine::augment::Augment;
-use crate::classroom::studio::{Studio, MAX_NAME_CHARS};
 
 const META: &str = "session.json";
 const MODEL: &str = "model";
@@ -88,7 +88,11 @@ impl Session {
     /// may hold thousands of images) in a signal and lends it here instead of copying it.
     pub fn encode_with_studio(&self, studio: &Studio) -> Vec<u8> {
         let (mut archive, images) = self.parts(studio, |_| true);
-        archive.entries.extend(images.into_iter().map(|(id, pixels)| Entry::bytes(format!("samples/{id}"), pixels)));
+        archive.entries.extend(
+            images
+                .into_iter()
+                .map(|(id, pixels)| Entry::bytes(format!("samples/{id}"), pixels)),
+        );
         archive.encode()
     }
 
@@ -96,13 +100,21 @@ impl Session {
     /// enough to write after every change), and the images of the classes `write` picks, one
     /// entry a class (only the classes that changed since the last save need writing).
     /// [`Self::decode_split`] reads them back.
-    pub fn encode_split(&self, studio: &Studio, write: impl Fn(&crate::classroom::studio::ClassEntry) -> bool) -> (Vec<u8>, Vec<(usize, Vec<u8>)>) {
+    pub fn encode_split(
+        &self,
+        studio: &Studio,
+        write: impl Fn(&crate::classroom::studio::ClassEntry) -> bool,
+    ) -> (Vec<u8>, Vec<(usize, Vec<u8>)>) {
         let (meta, images) = self.parts(studio, write);
         (meta.encode(), images)
     }
 
     /// The archive of everything but the images, and the pixels of the classes `write` picks.
-    fn parts(&self, studio: &Studio, write: impl Fn(&crate::classroom::studio::ClassEntry) -> bool) -> (Archive, Vec<(usize, Vec<u8>)>) {
+    fn parts(
+        &self,
+        studio: &Studio,
+        write: impl Fn(&crate::classroom::studio::ClassEntry) -> bool,
+    ) -> (Archive, Vec<(usize, Vec<u8>)>) {
         let mut images = Vec::new();
         for class in studio.classes.iter().filter(|c| write(c)) {
             let mut pixels = Vec::with_capacity(class.samples.iter().map(|s| s.pixels.len()).sum());
@@ -124,7 +136,10 @@ impl Session {
             augmentation: self.augmentation,
         };
         let mut archive = Archive::new();
-        archive.push(Entry::json(META, serde_json::to_string(&meta).expect("plain data")));
+        archive.push(Entry::json(
+            META,
+            serde_json::to_string(&meta).expect("plain data"),
+        ));
         if let Some(model) = &self.model {
             archive.push(Entry::bytes(MODEL, model.clone()));
         }
@@ -136,7 +151,10 @@ impl Session {
 
     /// Reads a session kept in parts ([`Self::encode_split`]): every class the meta lists must
     /// have its images.
-    pub fn decode_split(meta: &[u8], images: impl IntoIterator<Item = (usize, Vec<u8>)>) -> Result<Self, ArchiveError> {
+    pub fn decode_split(
+        meta: &[u8],
+        images: impl IntoIterator<Item = (usize, Vec<u8>)>,
+    ) -> Result<Self, ArchiveError> {
         let mut archive = Archive::decode(meta)?;
         for (id, pixels) in images {
             archive.push(Entry::bytes(format!("samples/{id}"), pixels));
@@ -151,11 +169,16 @@ impl Session {
     fn decode_archive(archive: Archive) -> Result<Self, ArchiveError> {
         let invalid = |reason: String| ArchiveError::Invalid(reason);
         if archive.get(META).is_none() && archive.get("learner.json").is_some() {
-            return Err(invalid("this is a model file, not a session: open a session (.derstudio) file".into()));
+            return Err(invalid(
+                "this is a model file, not a session: open a session (.derstudio) file".into(),
+            ));
         }
         let meta: Meta = archive.parse(META)?;
         if meta.kind != KIND {
-            return Err(invalid(format!("it is a “{}” file, not a session", meta.kind)));
+            return Err(invalid(format!(
+                "it is a “{}” file, not a session",
+                meta.kind
+            )));
         }
         if meta.version > SESSION_VERSION {
             return Err(invalid(format!(
@@ -166,37 +189,58 @@ impl Session {
         let mut studio = meta.studio;
         let size = studio.input_size;
         if !(4..=256).contains(&size) || studio.holdout_every < 2 {
-            return Err(invalid(format!("an image size of {size} pixels is not one DER Studio uses")));
+            return Err(invalid(format!(
+                "an image size of {size} pixels is not one DER Studio uses"
+            )));
         }
         if size != meta.config.backbone.input_size {
-            return Err(invalid("the images and the model have different sizes".into()));
+            return Err(invalid(
+                "the images and the model have different sizes".into(),
+            ));
         }
         let per_sample = 3 * size * size;
         let mut ids = Vec::new();
         for class in &mut studio.classes {
             if ids.contains(&class.id) {
-                return Err(invalid(format!("two classes share the number {}", class.id)));
+                return Err(invalid(format!(
+                    "two classes share the number {}",
+                    class.id
+                )));
             }
             ids.push(class.id);
             let name = class.name.trim();
             if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-                return Err(invalid(format!("a class name is empty or longer than {MAX_NAME_CHARS} characters")));
+                return Err(invalid(format!(
+                    "a class name is empty or longer than {MAX_NAME_CHARS} characters"
+                )));
             }
             if !class.samples.is_empty() {
                 return Err(invalid("images are stored outside the class list".into()));
             }
             let pixels = archive.bytes(&format!("samples/{}", class.id))?;
             if pixels.len() % per_sample != 0 {
-                return Err(invalid(format!("the images of “{}” are not whole {size}×{size} images", class.name)));
+                return Err(invalid(format!(
+                    "the images of “{}” are not whole {size}×{size} images",
+                    class.name
+                )));
             }
-            class.samples =
-                pixels.chunks_exact(per_sample).map(|p| Sample { pixels: p.to_vec(), label: class.id }).collect();
+            class.samples = pixels
+                .chunks_exact(per_sample)
+                .map(|p| Sample {
+                    pixels: p.to_vec(),
+                    label: class.id,
+                })
+                .collect();
         }
         let learned = studio.classes.iter().any(|c| c.learned_in_step.is_some());
         let model = match archive.bytes(MODEL) {
             Ok(model) => Some(model.to_vec()),
             Err(ArchiveError::Missing(_)) if !learned => None,
-            Err(ArchiveError::Missing(_)) => return Err(invalid("classes are marked learned but the model is missing".into())),
+            Err(ArchiveError::Missing(_)) => {
+                return Err(invalid(
+                    "classes are marked learned but the model is missing".into(),
+                ));
+            }
             Err(e) => return Err(e),
         };
         if model.is_some() {
@@ -214,14 +258,22 @@ impl Session {
                 Err(e) => return Err(e),
             }
         }
-        let comparison = meta.comparison.unwrap_or(if meta.compare { Comparison::Finetune } else { Comparison::Off });
+        let comparison = meta.comparison.unwrap_or(if meta.compare {
+            Comparison::Finetune
+        } else {
+            Comparison::Off
+        });
         Ok(Self {
             studio,
             config: meta.config,
             outcome: meta.outcome,
             params_history: meta.params_history,
             model,
-            selected: meta.selected.into_iter().filter(|id| ids.contains(id)).collect(),
+            selected: meta
+                .selected
+                .into_iter()
+                .filter(|id| ids.contains(id))
+                .collect(),
             comparison,
             baselines,
             augmentation: meta.augmentation,
@@ -232,7 +284,10 @@ impl Session {
     pub fn accuracy(&self) -> AccuracyMatrix {
         self.outcome
             .as_ref()
-            .map(|o| AccuracyMatrix { rows: o.accuracy_rows.clone(), seen: o.accuracy_seen.clone() })
+            .map(|o| AccuracyMatrix {
+                rows: o.accuracy_rows.clone(),
+                seen: o.accuracy_seen.clone(),
+            })
             .unwrap_or_default()
     }
 
@@ -241,7 +296,10 @@ impl Session {
         self.outcome
             .as_ref()
             .and_then(|o| o.baseline(baseline))
-            .map(|b| AccuracyMatrix { rows: b.accuracy_rows.clone(), seen: b.accuracy_seen.clone() })
+            .map(|b| AccuracyMatrix {
+                rows: b.accuracy_rows.clone(),
+                seen: b.accuracy_seen.clone(),
+            })
             .unwrap_or_default()
     }
 }
@@ -278,19 +336,35 @@ mod tests {
         let s = session();
         let back = Session::decode(&s.encode()).unwrap();
         assert_eq!(back, s);
-        let lent = Session { studio: Studio::new(4), ..s.clone() };
-        assert_eq!(lent.encode_with_studio(&s.studio), s.encode(), "a lent studio encodes the same");
+        let lent = Session {
+            studio: Studio::new(4),
+            ..s.clone()
+        };
+        assert_eq!(
+            lent.encode_with_studio(&s.studio),
+            s.encode(),
+            "a lent studio encodes the same"
+        );
         let mut with_model = s.clone();
         with_model.model = Some(Archive::new().encode());
         with_model.studio.mark_learned(&[0, 1], 0);
         with_model.params_history = vec![(100, 200)];
         let mut finetune = Archive::new();
-        finetune.push(Entry::json("learner.json", r#"{"method":"finetune"}"#.into()));
+        finetune.push(Entry::json(
+            "learner.json",
+            r#"{"method":"finetune"}"#.into(),
+        ));
         let mut replay = Archive::new();
         replay.push(Entry::json("learner.json", r#"{"method":"replay"}"#.into()));
-        with_model.baselines = vec![(Baseline::Finetune, finetune.encode()), (Baseline::Replay, replay.encode())];
+        with_model.baselines = vec![
+            (Baseline::Finetune, finetune.encode()),
+            (Baseline::Replay, replay.encode()),
+        ];
         let back = Session::decode(&with_model.encode()).unwrap();
-        assert_eq!(back, with_model, "both baselines come back, each with its own learner");
+        assert_eq!(
+            back, with_model,
+            "both baselines come back, each with its own learner"
+        );
         assert_eq!(back.comparison, Comparison::Both);
         assert_eq!(back.augmentation, Some(Augment::Shift));
     }
@@ -304,9 +378,15 @@ mod tests {
         assert_eq!(Session::decode_split(&meta, images.clone()).unwrap(), s);
         // Only the classes picked are encoded; the meta still lists every class.
         let (_, only_dog) = s.encode_split(&s.studio, |c| c.name.starts_with("Соба"));
-        assert_eq!(only_dog.iter().map(|(id, _)| *id).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(
+            only_dog.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+            vec![1]
+        );
         let err = Session::decode_split(&meta, only_dog).unwrap_err();
-        assert!(err.to_string().contains("samples/0"), "a class without its images is refused: {err}");
+        assert!(
+            err.to_string().contains("samples/0"),
+            "a class without its images is refused: {err}"
+        );
     }
 
     #[test]
@@ -320,8 +400,14 @@ mod tests {
         // Images cut mid-way.
         let s = session();
         let mut archive = Archive::decode(&s.encode()).unwrap();
-        let entry = archive.entries.iter_mut().find(|e| e.name == "samples/1").unwrap();
-        let crate::classroom::archive::Body::Bytes(bytes) = &mut entry.body else { panic!("bytes") };
+        let entry = archive
+            .entries
+            .iter_mut()
+            .find(|e| e.name == "samples/1")
+            .unwrap();
+        let crate::classroom::archive::Body::Bytes(bytes) = &mut entry.body else {
+            panic!("bytes")
+        };
         bytes.pop();
         let err = Session::decode(&archive.encode()).unwrap_err();
         assert!(err.to_string().contains("Собака"), "{err}");
@@ -329,10 +415,18 @@ mod tests {
         // A model file offered as a session.
         let mut model = Archive::new();
         model.push(Entry::json("learner.json", "{}".into()));
-        assert!(Session::decode(&model.encode()).unwrap_err().to_string().contains("model file"));
+        assert!(
+            Session::decode(&model.encode())
+                .unwrap_err()
+                .to_string()
+                .contains("model file")
+        );
 
         // Not ours at all.
-        assert_eq!(Session::decode(b"PK\x03\x04 a zip file"), Err(ArchiveError::NotOurs));
+        assert_eq!(
+            Session::decode(b"PK\x03\x04 a zip file"),
+            Err(ArchiveError::NotOurs)
+        );
     }
 
     /// A session as version 1 wrote it (no `version`, the worker's `StepOutcome` as sent),
@@ -377,22 +471,48 @@ mod tests {
         }
         let session = Session::decode(&archive.encode()).unwrap();
 
-        assert_eq!(session.model.as_deref(), Some(model.as_slice()), "the model comes back byte for byte");
+        assert_eq!(
+            session.model.as_deref(),
+            Some(model.as_slice()),
+            "the model comes back byte for byte"
+        );
         assert_eq!(session.studio.classes.len(), 3);
         assert_eq!(session.studio.classes[1].samples.len(), 5);
         assert_eq!(session.config.backbone.width, 8);
         assert_eq!(session.params_history, vec![(600, 1000)]);
         assert_eq!(session.selected, vec![2]);
-        assert_eq!(session.comparison, Comparison::Finetune, "the old switch meant fine-tuning");
-        assert_eq!(session.augmentation, None, "chosen by the images, as before the setting existed");
+        assert_eq!(
+            session.comparison,
+            Comparison::Finetune,
+            "the old switch meant fine-tuning"
+        );
+        assert_eq!(
+            session.augmentation, None,
+            "chosen by the images, as before the setting existed"
+        );
         let outcome = session.outcome.as_ref().expect("the outcome");
         assert_eq!(outcome.summary.classes, vec![0, 1]);
         assert_eq!(outcome.summary.channels_after, vec![5, 6]);
         assert_eq!(outcome.branches[0].gate_names, vec!["stem", "stage 1"]);
         assert_eq!(outcome.memory[0].1[0].pixels, vec![7u8; 48]);
-        assert_eq!(session.accuracy(), AccuracyMatrix { rows: vec![vec![0.9, 0.8]], seen: vec![0.85] });
-        assert_eq!(session.baseline_accuracy(Baseline::Finetune), AccuracyMatrix { rows: vec![vec![0.7]], seen: vec![0.7] });
-        assert_eq!(session.baseline_accuracy(Baseline::Replay), AccuracyMatrix::default());
+        assert_eq!(
+            session.accuracy(),
+            AccuracyMatrix {
+                rows: vec![vec![0.9, 0.8]],
+                seen: vec![0.85]
+            }
+        );
+        assert_eq!(
+            session.baseline_accuracy(Baseline::Finetune),
+            AccuracyMatrix {
+                rows: vec![vec![0.7]],
+                seen: vec![0.7]
+            }
+        );
+        assert_eq!(
+            session.baseline_accuracy(Baseline::Replay),
+            AccuracyMatrix::default()
+        );
 
         // Saved again, it is a current session that reads back the same.
         let again = session.encode();
@@ -403,7 +523,11 @@ mod tests {
 
     #[test]
     fn a_session_from_a_newer_version_is_refused_with_a_reason() {
-        let meta = version_1_meta().replacen("{\"kind\":\"der-studio-session\",", "{\"kind\":\"der-studio-session\",\"version\":99,", 1);
+        let meta = version_1_meta().replacen(
+            "{\"kind\":\"der-studio-session\",",
+            "{\"kind\":\"der-studio-session\",\"version\":99,",
+            1,
+        );
         let mut archive = Archive::new();
         archive.push(Entry::json(META, meta));
         let err = Session::decode(&archive.encode()).unwrap_err();

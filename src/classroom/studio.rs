@@ -61,7 +61,12 @@ pub struct Studio {
 
 impl Studio {
     pub fn new(input_size: usize) -> Self {
-        Self { input_size, classes: Vec::new(), next_id: 0, holdout_every: 7 }
+        Self {
+            input_size,
+            classes: Vec::new(),
+            next_id: 0,
+            holdout_every: 7,
+        }
     }
 
     fn check_name(&self, name: &str, except: Option<usize>) -> Result<String, String> {
@@ -70,7 +75,9 @@ impl Studio {
             return Err("A class needs a name.".into());
         }
         if name.chars().count() > MAX_NAME_CHARS {
-            return Err(format!("Names can have at most {MAX_NAME_CHARS} characters."));
+            return Err(format!(
+                "Names can have at most {MAX_NAME_CHARS} characters."
+            ));
         }
         let clash = self
             .classes
@@ -86,7 +93,13 @@ impl Studio {
         let name = self.check_name(name, None)?;
         let id = self.next_id;
         self.next_id += 1;
-        self.classes.push(ClassEntry { id, name, samples: Vec::new(), learned_in_step: None, source: ImageSource::Own });
+        self.classes.push(ClassEntry {
+            id,
+            name,
+            samples: Vec::new(),
+            learned_in_step: None,
+            source: ImageSource::Own,
+        });
         Ok(id)
     }
 
@@ -101,8 +114,15 @@ impl Studio {
     /// class is digits (a flipped digit is another symbol), the photo set (shifts, flips,
     /// brightness and contrast) for webcam frames and photos.
     pub fn augmentation_for(&self, classes: &[usize]) -> Augment {
-        let digits = self.classes.iter().any(|c| classes.contains(&c.id) && c.source == ImageSource::Digits);
-        if digits { DIGITS_AUGMENT } else { Augment::Photo }
+        let digits = self
+            .classes
+            .iter()
+            .any(|c| classes.contains(&c.id) && c.source == ImageSource::Digits);
+        if digits {
+            DIGITS_AUGMENT
+        } else {
+            Augment::Photo
+        }
     }
 
     pub fn rename(&mut self, id: usize, name: &str) -> Result<(), String> {
@@ -115,30 +135,45 @@ impl Studio {
     pub fn delete(&mut self, id: usize) -> Result<(), String> {
         let class = self.class(id)?;
         if class.learned_in_step.is_some() {
-            return Err(format!("“{}” is already part of the model and cannot be deleted.", class.name));
+            return Err(format!(
+                "“{}” is already part of the model and cannot be deleted.",
+                class.name
+            ));
         }
         self.classes.retain(|c| c.id != id);
         Ok(())
     }
 
     pub fn class(&self, id: usize) -> Result<&ClassEntry, String> {
-        self.classes.iter().find(|c| c.id == id).ok_or_else(|| "That class no longer exists.".to_string())
+        self.classes
+            .iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| "That class no longer exists.".to_string())
     }
 
     fn class_mut(&mut self, id: usize) -> Result<&mut ClassEntry, String> {
-        self.classes.iter_mut().find(|c| c.id == id).ok_or_else(|| "That class no longer exists.".to_string())
+        self.classes
+            .iter_mut()
+            .find(|c| c.id == id)
+            .ok_or_else(|| "That class no longer exists.".to_string())
     }
 
     /// Adds an image (`3 × size × size` bytes) to a class that has not been learned yet.
     pub fn add_sample(&mut self, id: usize, pixels: Vec<u8>) -> Result<(), String> {
         let expected = 3 * self.input_size * self.input_size;
         if pixels.len() != expected {
-            return Err(format!("internal: a sample has {} bytes, expected {expected}", pixels.len()));
+            return Err(format!(
+                "internal: a sample has {} bytes, expected {expected}",
+                pixels.len()
+            ));
         }
         let total = self.sample_count();
         let class = self.class_mut(id)?;
         if class.learned_in_step.is_some() {
-            return Err(format!("“{}” is already learned; add a new class instead.", class.name));
+            return Err(format!(
+                "“{}” is already learned; add a new class instead.",
+                class.name
+            ));
         }
         if class.samples.len() >= MAX_CLASS_BYTES / expected {
             return Err(format!(
@@ -159,7 +194,11 @@ impl Studio {
 
     /// Adds images to a class until one is refused: (images added, why the rest were not).
     /// One message for the whole batch, so 500 refused images do not make 500 messages.
-    pub fn add_samples(&mut self, id: usize, images: impl IntoIterator<Item = Vec<u8>>) -> (usize, Option<String>) {
+    pub fn add_samples(
+        &mut self,
+        id: usize,
+        images: impl IntoIterator<Item = Vec<u8>>,
+    ) -> (usize, Option<String>) {
         let mut images = images.into_iter();
         let mut added = 0;
         for pixels in images.by_ref() {
@@ -177,7 +216,13 @@ impl Studio {
         let classes = self
             .classes
             .iter()
-            .map(|c| ClassEntry { id: c.id, name: c.name.clone(), samples: Vec::new(), learned_in_step: c.learned_in_step, source: c.source })
+            .map(|c| ClassEntry {
+                id: c.id,
+                name: c.name.clone(),
+                samples: Vec::new(),
+                learned_in_step: c.learned_in_step,
+                source: c.source,
+            })
             .collect();
         Studio { classes, ..*self }
     }
@@ -191,13 +236,20 @@ impl Studio {
     /// first step: a learned model is fixed to its input size.
     pub fn set_input_size(&mut self, size: usize) -> Result<(), String> {
         if !(8..=128).contains(&size) {
-            return Err(format!("Images can be between 8 and 128 pixels wide, not {size}."));
+            return Err(format!(
+                "Images can be between 8 and 128 pixels wide, not {size}."
+            ));
         }
         if self.classes.iter().any(|c| c.learned_in_step.is_some()) {
             return Err("The image size is fixed once a step has been learned.".into());
         }
         let bytes = 3 * size * size;
-        let largest = self.classes.iter().map(|c| c.samples.len()).max().unwrap_or(0);
+        let largest = self
+            .classes
+            .iter()
+            .map(|c| c.samples.len())
+            .max()
+            .unwrap_or(0);
         if largest * bytes > MAX_CLASS_BYTES || self.sample_count() * bytes > MAX_SESSION_BYTES {
             return Err(format!(
                 "At {size} × {size} pixels these images would not fit: a class holds at most {} and a session {} at that size. Choose a smaller image size, or delete some images first.",
@@ -223,7 +275,10 @@ impl Studio {
             return Err("Pick at least one new class to learn.".into());
         }
         if first_step && ids.len() < 2 {
-            return Err("The first step needs at least two classes, so there is something to tell apart.".into());
+            return Err(
+                "The first step needs at least two classes, so there is something to tell apart."
+                    .into(),
+            );
         }
         for &id in ids {
             let class = self.class(id)?;
@@ -231,7 +286,10 @@ impl Studio {
                 return Err(format!("“{}” was learned in an earlier step.", class.name));
             }
             if class.samples.is_empty() {
-                return Err(format!("“{}” has no samples yet: record or upload some first.", class.name));
+                return Err(format!(
+                    "“{}” has no samples yet: record or upload some first.",
+                    class.name
+                ));
             }
             if class.samples.len() < MIN_SAMPLES {
                 return Err(format!(
@@ -254,7 +312,11 @@ impl Studio {
         self.classes
             .iter()
             .filter(|c| ids.contains(&c.id))
-            .map(|c| (0..c.samples.len()).filter(|&i| !self.is_held_out(i)).count())
+            .map(|c| {
+                (0..c.samples.len())
+                    .filter(|&i| !self.is_held_out(i))
+                    .count()
+            })
             .sum()
     }
 
@@ -268,7 +330,13 @@ impl Studio {
             .classes
             .iter()
             .filter(|c| ids.contains(&c.id))
-            .flat_map(|c| c.samples.iter().enumerate().filter(|(i, _)| self.is_held_out(*i) == held_out).map(|(_, s)| s.clone()))
+            .flat_map(|c| {
+                c.samples
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| self.is_held_out(*i) == held_out)
+                    .map(|(_, s)| s.clone())
+            })
             .collect();
         Dataset::new(self.input_size, samples)
     }
@@ -296,13 +364,20 @@ mod tests {
         let seven = s.add_digit_class("Digit 7").unwrap();
         assert_eq!(s.augmentation_for(&[cat, dog]), Augment::Photo);
         assert_eq!(s.augmentation_for(&[seven]), DIGITS_AUGMENT);
-        assert_eq!(s.augmentation_for(&[cat, seven]), DIGITS_AUGMENT, "one digit class is enough to forbid flips");
+        assert_eq!(
+            s.augmentation_for(&[cat, seven]),
+            DIGITS_AUGMENT,
+            "one digit class is enough to forbid flips"
+        );
         assert_ne!(DIGITS_AUGMENT, Augment::Photo);
         // The source survives the session's image-less copy, and older sessions read as own images.
         assert_eq!(s.without_samples().classes[2].source, ImageSource::Digits);
         let mut json = serde_json::to_value(&s.classes[2]).unwrap();
         json.as_object_mut().unwrap().remove("source");
-        assert_eq!(serde_json::from_value::<ClassEntry>(json).unwrap().source, ImageSource::Own);
+        assert_eq!(
+            serde_json::from_value::<ClassEntry>(json).unwrap().source,
+            ImageSource::Own
+        );
     }
 
     #[test]
@@ -326,13 +401,23 @@ mod tests {
         let mut s = Studio::new(4);
         let a = s.add_class("A").unwrap();
         // Left half dark, right half bright.
-        let half = |size: usize| (0..3 * size * size).map(|i| if i % size < size / 2 { 10 } else { 250 }).collect::<Vec<u8>>();
+        let half = |size: usize| {
+            (0..3 * size * size)
+                .map(|i| if i % size < size / 2 { 10 } else { 250 })
+                .collect::<Vec<u8>>()
+        };
         s.add_sample(a, half(4)).unwrap();
         s.set_input_size(8).unwrap();
         let pixels = &s.class(a).unwrap().samples[0].pixels;
         assert_eq!(pixels.len(), 3 * 8 * 8);
-        assert!(pixels[0] < 50 && pixels[7] > 200, "the picture is kept: {pixels:?}");
-        assert!(s.add_sample(a, half(4)).is_err(), "new samples come at the new size");
+        assert!(
+            pixels[0] < 50 && pixels[7] > 200,
+            "the picture is kept: {pixels:?}"
+        );
+        assert!(
+            s.add_sample(a, half(4)).is_err(),
+            "new samples come at the new size"
+        );
         assert!(s.set_input_size(4000).is_err());
         s.mark_learned(&[a], 0);
         assert!(s.set_input_size(16).unwrap_err().contains("fixed"));
@@ -343,15 +428,27 @@ mod tests {
         let mut s = Studio::new(2);
         let a = s.add_class("A").unwrap();
         let b = s.add_class("B").unwrap();
-        assert!(s.check_step(&[a], true).unwrap_err().contains("at least two classes"));
-        assert!(s.check_step(&[a, b], true).unwrap_err().contains("no samples yet"));
+        assert!(
+            s.check_step(&[a], true)
+                .unwrap_err()
+                .contains("at least two classes")
+        );
+        assert!(
+            s.check_step(&[a, b], true)
+                .unwrap_err()
+                .contains("no samples yet")
+        );
         for i in 0..4 {
             s.add_sample(a, pixels(2, i)).unwrap();
         }
         for i in 0..14 {
             s.add_sample(b, pixels(2, i)).unwrap();
         }
-        assert!(s.check_step(&[a, b], true).unwrap_err().contains("needs at least 5"));
+        assert!(
+            s.check_step(&[a, b], true)
+                .unwrap_err()
+                .contains("needs at least 5")
+        );
         s.add_sample(a, pixels(2, 9)).unwrap();
         s.check_step(&[a, b], true).unwrap();
         // 15% held out, deterministic, disjoint from training.
@@ -359,7 +456,11 @@ mod tests {
         assert_eq!(s.train_set(&[b]).len(), 12);
         assert_eq!(s.train_count(&[b]), 12);
         s.mark_learned(&[a, b], 0);
-        assert!(s.check_step(&[a], false).unwrap_err().contains("earlier step"));
+        assert!(
+            s.check_step(&[a], false)
+                .unwrap_err()
+                .contains("earlier step")
+        );
         assert!(s.delete(a).is_err());
         assert!(s.add_sample(a, pixels(2, 1)).is_err());
     }
@@ -372,8 +473,15 @@ mod tests {
         let (added, refused) = s.add_samples(a, (0..2_003).map(|i| pixels(32, i as u8)));
         assert_eq!(added, 2_000);
         let message = refused.unwrap();
-        assert!(message.contains("“A” already has 2000 images") && message.contains("(3 not added)"), "{message}");
-        assert_eq!(s.class(a).unwrap().samples.len(), 2_000, "nothing already there is lost");
+        assert!(
+            message.contains("“A” already has 2000 images") && message.contains("(3 not added)"),
+            "{message}"
+        );
+        assert_eq!(
+            s.class(a).unwrap().samples.len(),
+            2_000,
+            "nothing already there is lost"
+        );
         let (added, refused) = s.add_samples(a, [pixels(32, 1)]);
         assert_eq!((added, refused.is_some()), (0, true));
 
@@ -393,6 +501,10 @@ mod tests {
         let f = s.add_class("F").unwrap();
         let (added, refused) = s.add_samples(f, [pixels(32, 1), pixels(32, 2)]);
         assert_eq!(added, 0);
-        assert!(refused.unwrap().contains("10000 images, the most one session can hold"));
+        assert!(
+            refused
+                .unwrap()
+                .contains("10000 images, the most one session can hold")
+        );
     }
 }

@@ -9,10 +9,12 @@ pub const MAX_PIXELS: u64 = 50_000_000;
 /// recognised pass: the browser's decoder then decides (and its refusal has its own message).
 pub fn check_declared_size(name: &str, bytes: &[u8]) -> Result<(), String> {
     match imagesize::blob_size(bytes) {
-        Ok(size) if (size.width as u64).saturating_mul(size.height as u64) > MAX_PIXELS => Err(format!(
-            "“{name}” declares {} × {} pixels, too large to open safely.",
-            size.width, size.height
-        )),
+        Ok(size) if (size.width as u64).saturating_mul(size.height as u64) > MAX_PIXELS => {
+            Err(format!(
+                "“{name}” declares {} × {} pixels, too large to open safely.",
+                size.width, size.height
+            ))
+        }
         _ => Ok(()),
     }
 }
@@ -34,14 +36,20 @@ mod tests {
     #[test]
     fn enormous_declared_images_are_refused_by_name() {
         let err = check_declared_size("bomb.png", &png_header(100_000, 100_000)).unwrap_err();
-        assert!(err.contains("bomb.png") && err.contains("100000 × 100000"), "{err}");
+        assert!(
+            err.contains("bomb.png") && err.contains("100000 × 100000"),
+            "{err}"
+        );
     }
 
     #[test]
     fn real_photos_and_unknown_files_pass_to_the_browser() {
         let digit = std::fs::read("tests/fixtures/mnist6/train/0/0.png").unwrap();
         assert_eq!(check_declared_size("0.png", &digit), Ok(()));
-        assert_eq!(check_declared_size("phone.png", &png_header(4032, 3024)), Ok(()));
+        assert_eq!(
+            check_declared_size("phone.png", &png_header(4032, 3024)),
+            Ok(())
+        );
         assert_eq!(check_declared_size("notes.pdf", b"%PDF-1.4"), Ok(()));
         assert_eq!(check_declared_size("empty", b""), Ok(()));
     }

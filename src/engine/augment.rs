@@ -48,7 +48,9 @@ impl std::str::FromStr for Augment {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match Augment::ALL.into_iter().find(|a| a.key() == s) {
             Some(a) => Ok(a),
-            None => Err(format!("unknown augmentation '{s}' (expected none, shift or photo)")),
+            None => Err(format!(
+                "unknown augmentation '{s}' (expected none, shift or photo)"
+            )),
         }
     }
 }
@@ -84,14 +86,21 @@ pub fn augment(sample: &Sample, size: usize, kind: Augment, rng: &mut SplitMix64
                 if sx < 0 || sy < 0 || sx >= size as isize || sy >= size as isize {
                     continue; // black padding
                 }
-                let sx = if flip { size - 1 - sx as usize } else { sx as usize };
+                let sx = if flip {
+                    size - 1 - sx as usize
+                } else {
+                    sx as usize
+                };
                 let v = f32::from(from[sy as usize * size + sx]);
                 let v = ((v - mean) * contrast + mean) * brightness;
                 pixels[c * plane + y * size + x] = v.round().clamp(0.0, 255.0) as u8;
             }
         }
     }
-    Sample { pixels, label: sample.label }
+    Sample {
+        pixels,
+        label: sample.label,
+    }
 }
 
 #[cfg(test)]
@@ -107,7 +116,10 @@ mod tests {
     }
 
     fn bright_at(s: &Sample, size: usize) -> Vec<(usize, usize)> {
-        (0..size * size).filter(|&i| s.pixels[i] > 0).map(|i| (i % size, i / size)).collect()
+        (0..size * size)
+            .filter(|&i| s.pixels[i] > 0)
+            .map(|i| (i % size, i / size))
+            .collect()
     }
 
     #[test]
@@ -123,8 +135,15 @@ mod tests {
             assert!(at.len() <= 1, "one dot or none (moved out): {at:?}");
             if let Some(&(x, y)) = at.first() {
                 let (dx, dy) = (x as isize - 3, y as isize - 8);
-                assert!(dx.abs() <= 2 && dy.abs() <= 2, "within the reach: {dx}, {dy}");
-                assert_eq!(moved.pixels[y * size + x], 200, "a shift does not change the value");
+                assert!(
+                    dx.abs() <= 2 && dy.abs() <= 2,
+                    "within the reach: {dx}, {dy}"
+                );
+                assert_eq!(
+                    moved.pixels[y * size + x],
+                    200,
+                    "a shift does not change the value"
+                );
                 offsets.insert((dx, dy));
             }
         }
@@ -148,12 +167,20 @@ mod tests {
                 }
             }
         }
-        assert!((60..=140).contains(&flipped), "about half flipped: {flipped}");
+        assert!(
+            (60..=140).contains(&flipped),
+            "about half flipped: {flipped}"
+        );
     }
 
     #[test]
     fn names_parse() {
         assert_eq!("shift".parse::<Augment>(), Ok(Augment::Shift));
-        assert!("rotate".parse::<Augment>().unwrap_err().contains("none, shift or photo"));
+        assert!(
+            "rotate"
+                .parse::<Augment>()
+                .unwrap_err()
+                .contains("none, shift or photo")
+        );
     }
 }

@@ -27,10 +27,18 @@ impl ConvBn {
     pub fn new(c_in: usize, c_out: usize, kernel: usize, stride: usize, device: &Device) -> Self {
         let conv = Conv2dConfig::new([c_in, c_out], [kernel, kernel])
             .with_stride([stride, stride])
-            .with_padding(PaddingConfig2d::Explicit(kernel / 2, kernel / 2, kernel / 2, kernel / 2))
+            .with_padding(PaddingConfig2d::Explicit(
+                kernel / 2,
+                kernel / 2,
+                kernel / 2,
+                kernel / 2,
+            ))
             .with_bias(false)
             .init(device);
-        Self { conv, bn: BatchNormConfig::new(c_out).init(device) }
+        Self {
+            conv,
+            bn: BatchNormConfig::new(c_out).init(device),
+        }
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
@@ -109,10 +117,17 @@ impl Branch {
                     }
                 })
                 .collect();
-            stages.push(Stage { blocks, gate: ChannelGate::new(c, device) });
+            stages.push(Stage {
+                blocks,
+                gate: ChannelGate::new(c, device),
+            });
             c_in = c;
         }
-        Self { stem, stem_gate, stages }
+        Self {
+            stem,
+            stem_gate,
+            stages,
+        }
     }
 
     /// Features `[batch, feature_dim]` (global average of the last stage).
@@ -134,7 +149,10 @@ impl Branch {
     }
 
     pub fn feature_dim(&self) -> usize {
-        self.stages.last().map(|s| s.gate.channels()).unwrap_or(self.stem_gate.channels())
+        self.stages
+            .last()
+            .map(|s| s.gate.channels())
+            .unwrap_or(self.stem_gate.channels())
     }
 
     /// Every gate in forward order, with a name for display.
@@ -142,7 +160,10 @@ impl Branch {
         let mut gates = vec![("stem".to_string(), &self.stem_gate)];
         for (s, stage) in self.stages.iter().enumerate() {
             for (b, block) in stage.blocks.iter().enumerate() {
-                gates.push((format!("stage {} block {} inner", s + 1, b + 1), &block.gate1));
+                gates.push((
+                    format!("stage {} block {} inner", s + 1, b + 1),
+                    &block.gate1,
+                ));
             }
             gates.push((format!("stage {} out", s + 1), &stage.gate));
         }
@@ -207,7 +228,8 @@ impl Branch {
                 None => term,
             });
         }
-        sum.expect("a branch has at least its stem").div_scalar(total as f32)
+        sum.expect("a branch has at least its stem")
+            .div_scalar(total as f32)
     }
 
     /// Every ConvBn in the branch.
@@ -253,15 +275,33 @@ mod tests {
     use crate::engine::tensor_io::{floats, read_f32};
 
     fn tiny() -> BackboneConfig {
-        BackboneConfig { input_size: 8, width: 2, stages: 2, blocks_per_stage: 1 }
+        BackboneConfig {
+            input_size: 8,
+            width: 2,
+            stages: 2,
+            blocks_per_stage: 1,
+        }
     }
 
     #[test]
     fn the_configs_gate_list_is_the_branchs() {
         let device = Device::flex();
-        for config in [tiny(), BackboneConfig::default(), BackboneConfig { input_size: 16, width: 4, stages: 3, blocks_per_stage: 2 }] {
+        for config in [
+            tiny(),
+            BackboneConfig::default(),
+            BackboneConfig {
+                input_size: 16,
+                width: 4,
+                stages: 3,
+                blocks_per_stage: 2,
+            },
+        ] {
             let branch = Branch::new(&config, &device);
-            let built: Vec<(String, usize)> = branch.gates().into_iter().map(|(name, g)| (name, g.channels())).collect();
+            let built: Vec<(String, usize)> = branch
+                .gates()
+                .into_iter()
+                .map(|(name, g)| (name, g.channels()))
+                .collect();
             assert_eq!(config.gate_channels(), built);
         }
     }
@@ -279,18 +319,36 @@ mod tests {
         set(&mut branch.stem_gate, vec![1.0, -1.0]); // ‖m‖ = 1
         set(&mut branch.stages[0].blocks[0].gate1, vec![1.0, 1.0]); // 2
         set(&mut branch.stages[0].gate, vec![1.0, -1.0]); // 1
-        set(&mut branch.stages[1].blocks[0].gate1, vec![1.0, -1.0, -1.0, 1.0]); // 2
+        set(
+            &mut branch.stages[1].blocks[0].gate1,
+            vec![1.0, -1.0, -1.0, 1.0],
+        ); // 2
         set(&mut branch.stages[1].gate, vec![1.0, 1.0, 1.0, -1.0]); // 3
         // Convs (K, ‖m_in‖, ‖m_out‖, c_in, c_out):
         // stem (9, 3, 1, 3, 2); s1.conv1 (9, 1, 2, 2, 2); s1.conv2 (9, 2, 1, 2, 2);
         // s1.short (1, 1, 1, 2, 2); s2.conv1 (9, 1, 2, 2, 4); s2.conv2 (9, 2, 3, 4, 4);
         // s2.short (1, 1, 3, 2, 4).
-        let numerator = 9.0 * 3.0 * 1.0 + 9.0 * 1.0 * 2.0 + 9.0 * 2.0 * 1.0 + 1.0 * 1.0 * 1.0
-            + 9.0 * 1.0 * 2.0 + 9.0 * 2.0 * 3.0 + 1.0 * 1.0 * 3.0;
-        let denominator = 9.0 * 3.0 * 2.0 + 9.0 * 2.0 * 2.0 + 9.0 * 2.0 * 2.0 + 1.0 * 2.0 * 2.0
-            + 9.0 * 2.0 * 4.0 + 9.0 * 4.0 * 4.0 + 1.0 * 2.0 * 4.0;
+        let numerator = 9.0 * 3.0 * 1.0
+            + 9.0 * 1.0 * 2.0
+            + 9.0 * 2.0 * 1.0
+            + 1.0 * 1.0 * 1.0
+            + 9.0 * 1.0 * 2.0
+            + 9.0 * 2.0 * 3.0
+            + 1.0 * 1.0 * 3.0;
+        let denominator = 9.0 * 3.0 * 2.0
+            + 9.0 * 2.0 * 2.0
+            + 9.0 * 2.0 * 2.0
+            + 1.0 * 2.0 * 2.0
+            + 9.0 * 2.0 * 4.0
+            + 9.0 * 4.0 * 4.0
+            + 1.0 * 2.0 * 4.0;
         let loss = pollster::block_on(read_f32(branch.sparsity_loss(GateMode::Binary))).unwrap();
-        assert!((loss[0] - numerator / denominator).abs() < 1e-6, "{} vs {}", loss[0], numerator / denominator);
+        assert!(
+            (loss[0] - numerator / denominator).abs() < 1e-6,
+            "{} vs {}",
+            loss[0],
+            numerator / denominator
+        );
     }
 
     #[test]

@@ -42,7 +42,9 @@ impl std::str::FromStr for Method {
             "der-noprune" => Ok(Method::DerNoprune),
             "finetune" => Ok(Method::Finetune),
             "replay" => Ok(Method::Replay),
-            other => Err(format!("unknown method '{other}' (expected der, der-noprune, finetune or replay)")),
+            other => Err(format!(
+                "unknown method '{other}' (expected der, der-noprune, finetune or replay)"
+            )),
         }
     }
 }
@@ -75,7 +77,12 @@ pub struct BackboneConfig {
 
 impl Default for BackboneConfig {
     fn default() -> Self {
-        Self { input_size: 32, width: 8, stages: 3, blocks_per_stage: 1 }
+        Self {
+            input_size: 32,
+            width: 8,
+            stages: 3,
+            blocks_per_stage: 1,
+        }
     }
 }
 
@@ -88,7 +95,10 @@ impl BackboneConfig {
         for stage in 0..self.stages {
             let channels = self.width << stage;
             for block in 0..self.blocks_per_stage.max(1) {
-                gates.push((format!("stage {} block {} inner", stage + 1, block + 1), channels));
+                gates.push((
+                    format!("stage {} block {} inner", stage + 1, block + 1),
+                    channels,
+                ));
             }
             gates.push((format!("stage {} out", stage + 1), channels));
         }
@@ -184,7 +194,10 @@ impl LearnerConfig {
             ));
         }
         if !(2..=MAX_WIDTH).contains(&b.width) {
-            return Err(format!("A backbone width of {} cannot be used: choose a width from 2 to {MAX_WIDTH}.", b.width));
+            return Err(format!(
+                "A backbone width of {} cannot be used: choose a width from 2 to {MAX_WIDTH}.",
+                b.width
+            ));
         }
         if b.stages == 0 || b.blocks_per_stage == 0 || b.input_size >> (b.stages - 1) < 2 {
             return Err(format!(
@@ -197,14 +210,24 @@ impl LearnerConfig {
         }
         // Too large a rate is caught by the step itself (a NaN loss stops it with a message).
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return Err(format!("A learning rate of {} cannot train: use a positive value (0.05 works well).", self.learning_rate));
+            return Err(format!(
+                "A learning rate of {} cannot train: use a positive value (0.05 works well).",
+                self.learning_rate
+            ));
         }
-        if !(self.lambda_aux.is_finite() && self.lambda_aux >= 0.0 && self.lambda_sparsity.is_finite() && self.lambda_sparsity >= 0.0) {
+        if !(self.lambda_aux.is_finite()
+            && self.lambda_aux >= 0.0
+            && self.lambda_sparsity.is_finite()
+            && self.lambda_sparsity >= 0.0)
+        {
             return Err("λa and λs must be 0 or more.".into());
         }
         // BatchNorm in training mode needs two images per batch.
         if self.batch_size < 2 {
-            return Err(format!("A batch of {} image cannot train BatchNorm: use a batch size of at least 2.", self.batch_size));
+            return Err(format!(
+                "A batch of {} image cannot train BatchNorm: use a batch size of at least 2.",
+                self.batch_size
+            ));
         }
         if train_images > 0 && self.batch_size > train_images {
             return Err(format!(
@@ -212,7 +235,10 @@ impl LearnerConfig {
                 self.batch_size
             ));
         }
-        if self.method.uses_memory() && classes_seen > 0 && self.exemplars_per_class(classes_seen) == 0 {
+        if self.method.uses_memory()
+            && classes_seen > 0
+            && self.exemplars_per_class(classes_seen) == 0
+        {
             let message = match self.memory_per_class {
                 Some(_) => "A memory of 0 images per class keeps nothing of the old classes: keep at least 1 per class (20 works well).".to_string(),
                 None => format!(
@@ -234,7 +260,11 @@ impl LearnerConfig {
 
     /// λs actually applied: only DER with pruning pushes channels off.
     pub fn effective_lambda_sparsity(&self) -> f32 {
-        if self.method.prunes() { self.lambda_sparsity } else { 0.0 }
+        if self.method.prunes() {
+            self.lambda_sparsity
+        } else {
+            0.0
+        }
     }
 
     /// Exemplars per class once `classes_seen` classes are known.
@@ -262,21 +292,48 @@ mod tests {
 
     #[test]
     fn a_step_with_few_batches_runs_epochs_until_it_reaches_the_fewest_updates() {
-        let config = LearnerConfig { epochs: 10, min_updates: 300, ..LearnerConfig::default() };
-        assert_eq!(config.epochs_for(4), 75, "4 batches an epoch need 75 epochs for 300 updates");
+        let config = LearnerConfig {
+            epochs: 10,
+            min_updates: 300,
+            ..LearnerConfig::default()
+        };
+        assert_eq!(
+            config.epochs_for(4),
+            75,
+            "4 batches an epoch need 75 epochs for 300 updates"
+        );
         assert_eq!(config.epochs_for(7), 43, "rounded up: 43 × 7 = 301");
-        assert_eq!(config.epochs_for(56), 10, "a large data set keeps its epochs");
-        assert_eq!(LearnerConfig { min_updates: 0, ..config.clone() }.epochs_for(4), 10);
+        assert_eq!(
+            config.epochs_for(56),
+            10,
+            "a large data set keeps its epochs"
+        );
+        assert_eq!(
+            LearnerConfig {
+                min_updates: 0,
+                ..config.clone()
+            }
+            .epochs_for(4),
+            10
+        );
         let mut json = serde_json::to_value(&config).unwrap();
         json.as_object_mut().unwrap().remove("min_updates");
-        assert_eq!(serde_json::from_value::<LearnerConfig>(json).unwrap().min_updates, 0, "older sessions keep epochs alone");
+        assert_eq!(
+            serde_json::from_value::<LearnerConfig>(json)
+                .unwrap()
+                .min_updates,
+            0,
+            "older sessions keep epochs alone"
+        );
     }
 
     #[test]
     fn replay_keeps_a_memory_and_relearns_but_neither_expands_nor_prunes() {
         let replay: Method = "replay".parse().unwrap();
         assert!(replay.uses_memory() && replay.relearns() && !replay.expands() && !replay.prunes());
-        assert!(!Method::Finetune.relearns() && Method::Der.relearns() && Method::DerNoprune.relearns());
+        assert!(
+            !Method::Finetune.relearns() && Method::Der.relearns() && Method::DerNoprune.relearns()
+        );
     }
 
     #[cfg(feature = "train")]
@@ -285,40 +342,93 @@ mod tests {
         assert_eq!(BackboneConfig::new(), BackboneConfig::default());
         let custom = BackboneConfig::new().with_input_size(64).with_width(16);
         let json = serde_json::to_string(&custom).unwrap();
-        assert_eq!(json, r#"{"input_size":64,"width":16,"stages":3,"blocks_per_stage":1}"#);
+        assert_eq!(
+            json,
+            r#"{"input_size":64,"width":16,"stages":3,"blocks_per_stage":1}"#
+        );
         let back: BackboneConfig = serde_json::from_str(&json).unwrap();
         assert_eq!(back, custom);
     }
 
     #[test]
     fn settings_that_cannot_work_are_refused_with_what_would() {
-        let ok = LearnerConfig { memory_total: 120, memory_per_class: None, batch_size: 32, ..LearnerConfig::default() };
+        let ok = LearnerConfig {
+            memory_total: 120,
+            memory_per_class: None,
+            batch_size: 32,
+            ..LearnerConfig::default()
+        };
         ok.check_for_step(4, 200).unwrap();
 
-        let small_memory = LearnerConfig { memory_total: 3, ..ok.clone() };
+        let small_memory = LearnerConfig {
+            memory_total: 3,
+            ..ok.clone()
+        };
         small_memory.check_for_step(3, 200).unwrap();
         let e = small_memory.check_for_step(4, 200).unwrap_err();
-        assert!(e.contains("memory of 3 images") && e.contains("at least 4"), "{e}");
+        assert!(
+            e.contains("memory of 3 images") && e.contains("at least 4"),
+            "{e}"
+        );
         // Fine-tuning keeps no memory, so any memory size works for it.
-        LearnerConfig { method: Method::Finetune, ..small_memory.clone() }.check_for_step(4, 200).unwrap();
-        let e = LearnerConfig { memory_per_class: Some(0), ..ok.clone() }.check_for_step(4, 200).unwrap_err();
+        LearnerConfig {
+            method: Method::Finetune,
+            ..small_memory.clone()
+        }
+        .check_for_step(4, 200)
+        .unwrap();
+        let e = LearnerConfig {
+            memory_per_class: Some(0),
+            ..ok.clone()
+        }
+        .check_for_step(4, 200)
+        .unwrap_err();
         assert!(e.contains("0 images per class"), "{e}");
 
         let e = ok.check_for_step(4, 20).unwrap_err();
-        assert!(e.contains("batch size (32)") && e.contains("at most 20"), "{e}");
-        let e = LearnerConfig { batch_size: 1, ..ok.clone() }.check_for_step(4, 200).unwrap_err();
+        assert!(
+            e.contains("batch size (32)") && e.contains("at most 20"),
+            "{e}"
+        );
+        let e = LearnerConfig {
+            batch_size: 1,
+            ..ok.clone()
+        }
+        .check_for_step(4, 200)
+        .unwrap_err();
         assert!(e.contains("at least 2"), "{e}");
 
         let mut wide = ok.clone();
         wide.backbone.width = 65;
-        assert!(wide.check_for_step(4, 200).unwrap_err().contains("from 2 to 64"));
+        assert!(
+            wide.check_for_step(4, 200)
+                .unwrap_err()
+                .contains("from 2 to 64")
+        );
         let mut tiny = ok.clone();
         tiny.backbone.input_size = 4;
-        assert!(tiny.check_for_step(4, 200).unwrap_err().contains("from 8 to 128"));
-        let e = LearnerConfig { epochs: 0, ..ok.clone() }.check_for_step(4, 200).unwrap_err();
+        assert!(
+            tiny.check_for_step(4, 200)
+                .unwrap_err()
+                .contains("from 8 to 128")
+        );
+        let e = LearnerConfig {
+            epochs: 0,
+            ..ok.clone()
+        }
+        .check_for_step(4, 200)
+        .unwrap_err();
         assert!(e.contains("Epochs"), "{e}");
         for lr in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-            assert!(LearnerConfig { learning_rate: lr, ..ok.clone() }.check_for_step(4, 200).is_err(), "learning rate {lr}");
+            assert!(
+                LearnerConfig {
+                    learning_rate: lr,
+                    ..ok.clone()
+                }
+                .check_for_step(4, 200)
+                .is_err(),
+                "learning rate {lr}"
+            );
         }
     }
 }

@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     /// `3 × size × size` bytes, channel-major (all red, then green, then blue).
@@ -79,13 +78,21 @@ impl Dataset {
             })
             .cloned()
             .collect();
-        Dataset { size: self.size, samples }
+        Dataset {
+            size: self.size,
+            samples,
+        }
     }
 
     pub fn filter_classes(&self, classes: &[usize]) -> Dataset {
         Dataset {
             size: self.size,
-            samples: self.samples.iter().filter(|s| classes.contains(&s.label)).cloned().collect(),
+            samples: self
+                .samples
+                .iter()
+                .filter(|s| classes.contains(&s.label))
+                .cloned()
+                .collect(),
         }
     }
 }
@@ -121,7 +128,10 @@ mod tests {
 
     #[test]
     fn resize_keeps_flat_images_flat_and_corners_in_place() {
-        assert_eq!(resize_square(&[7u8; 3 * 28 * 28], 3, 28, 32), vec![7u8; 3 * 32 * 32]);
+        assert_eq!(
+            resize_square(&[7u8; 3 * 28 * 28], 3, 28, 32),
+            vec![7u8; 3 * 32 * 32]
+        );
         let mut img = vec![0u8; 4 * 4];
         img[0] = 255; // top-left pixel bright
         let out = resize_square(&img, 1, 4, 8);

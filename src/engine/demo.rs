@@ -36,7 +36,8 @@ pub fn demo_images(size: usize, seed: u64) -> Dataset {
                         let inside = (x * 2 / size == qx) && (y * 2 / size == qy);
                         let base = if inside { 200.0 } else { 40.0 };
                         let noise = (rng.unit_f32() - 0.5) * 80.0;
-                        pixels[c * size * size + y * size + x] = (base + noise).clamp(0.0, 255.0) as u8;
+                        pixels[c * size * size + y * size + x] =
+                            (base + noise).clamp(0.0, 255.0) as u8;
                     }
                 }
             }
@@ -51,7 +52,12 @@ pub fn demo_images(size: usize, seed: u64) -> Dataset {
 /// a higher learning rate so that two epochs show the loss falling.
 pub fn demo_config(seed: u64) -> LearnerConfig {
     LearnerConfig {
-        backbone: BackboneConfig { input_size: DEMO_SIZE, width: 8, stages: 3, blocks_per_stage: 1 },
+        backbone: BackboneConfig {
+            input_size: DEMO_SIZE,
+            width: 8,
+            stages: 3,
+            blocks_per_stage: 1,
+        },
         epochs: 2,
         batch_size: 16,
         memory_total: 8,
@@ -107,9 +113,17 @@ pub async fn train_demo(
     let mut iteration = 0;
     let mut summaries = Vec::new();
     for (der_step, classes) in DEMO_STEPS.iter().enumerate() {
-        let mut observer =
-            EveryIteration { der_step, iteration: &mut iteration, last: Instant::now(), on_iteration: &mut on_iteration };
-        summaries.push(learner.learn_step(&images.filter_classes(classes), &mut observer).await?);
+        let mut observer = EveryIteration {
+            der_step,
+            iteration: &mut iteration,
+            last: Instant::now(),
+            on_iteration: &mut on_iteration,
+        };
+        summaries.push(
+            learner
+                .learn_step(&images.filter_classes(classes), &mut observer)
+                .await?,
+        );
     }
     Ok(summaries)
 }
@@ -129,7 +143,14 @@ pub fn epoch_means(iterations: &[DemoIteration]) -> Vec<Vec<f32>> {
         epochs[it.epoch].0 += it.loss;
         epochs[it.epoch].1 += 1;
     }
-    means.into_iter().map(|e| e.into_iter().map(|(sum, n)| sum / n.max(1) as f32).collect()).collect()
+    means
+        .into_iter()
+        .map(|e| {
+            e.into_iter()
+                .map(|(sum, n)| sum / n.max(1) as f32)
+                .collect()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -138,7 +159,8 @@ mod tests {
 
     fn run() -> (Vec<DemoIteration>, Vec<StepSummary>) {
         let mut iterations = Vec::new();
-        let summaries = pollster::block_on(train_demo(&Device::flex(), 42, |it| iterations.push(it))).unwrap();
+        let summaries =
+            pollster::block_on(train_demo(&Device::flex(), 42, |it| iterations.push(it))).unwrap();
         (iterations, summaries)
     }
 
@@ -153,11 +175,22 @@ mod tests {
         assert_eq!(a.iter().filter(|i| i.der_step == 1).count(), 2 * 3);
         let means = epoch_means(&a);
         for (step, epochs) in means.iter().enumerate() {
-            assert!(epochs[1] < epochs[0] * 0.85, "step {step}: the loss falls from epoch to epoch: {epochs:?}");
+            assert!(
+                epochs[1] < epochs[0] * 0.85,
+                "step {step}: the loss falls from epoch to epoch: {epochs:?}"
+            );
         }
         // Both are full DER steps: a branch each, with the sparsity loss in what they minimise.
         assert_eq!(summaries.len(), 2);
-        assert!(summaries[1].params_before_prune > summaries[0].params_after_prune + summaries[1].branch_params_before / 2, "a second branch");
-        assert!(summaries.iter().all(|s| s.branch_params_after <= s.branch_params_before));
+        assert!(
+            summaries[1].params_before_prune
+                > summaries[0].params_after_prune + summaries[1].branch_params_before / 2,
+            "a second branch"
+        );
+        assert!(
+            summaries
+                .iter()
+                .all(|s| s.branch_params_after <= s.branch_params_before)
+        );
     }
 }

@@ -17,8 +17,8 @@
 
 use burn::module::{Module, Param};
 use burn::nn::conv::Conv2d;
-use burn::tensor::activation::relu;
 use burn::tensor::Tensor;
+use burn::tensor::activation::relu;
 
 use super::branch::{Branch, ConvBn};
 use super::gate::{ChannelGate, GateMode};
@@ -53,7 +53,10 @@ impl FoldedBranch {
                 stage.blocks.iter().map(|block| FoldedBlock {
                     conv1: fold_conv_bn(&block.conv1, &block.gate1),
                     conv2: fold_conv_bn(&block.conv2, &stage.gate),
-                    shortcut: block.shortcut.as_ref().map(|projection| fold_conv_bn(projection, &stage.gate)),
+                    shortcut: block
+                        .shortcut
+                        .as_ref()
+                        .map(|projection| fold_conv_bn(projection, &stage.gate)),
                 })
             })
             .collect();
@@ -81,7 +84,11 @@ impl FoldedBranch {
 fn fold_conv_bn(layer: &ConvBn, gate: &ChannelGate) -> Conv2d {
     let bn = &layer.bn;
     let mask = gate.mask(GateMode::Binary);
-    let scale = bn.gamma.val().mul(bn.running_var.value().add_scalar(bn.epsilon).sqrt().recip()).mul(mask.clone());
+    let scale = bn
+        .gamma
+        .val()
+        .mul(bn.running_var.value().add_scalar(bn.epsilon).sqrt().recip())
+        .mul(mask.clone());
     // A convolution's own bias shifts what BatchNorm subtracts (the branch's have none).
     let centre = match &layer.conv.bias {
         Some(b) => bn.running_mean.value().sub(b.val()),
@@ -90,7 +97,11 @@ fn fold_conv_bn(layer: &ConvBn, gate: &ChannelGate) -> Conv2d {
     let bias = bn.beta.val().mul(mask).sub(centre.mul(scale.clone()));
     let [out_channels, _, _, _] = layer.weight_dims();
     let mut conv = layer.conv.clone();
-    conv.weight = Param::from_tensor(conv.weight.val().mul(scale.reshape([out_channels, 1, 1, 1])));
+    conv.weight = Param::from_tensor(
+        conv.weight
+            .val()
+            .mul(scale.reshape([out_channels, 1, 1, 1])),
+    );
     conv.bias = Some(Param::from_tensor(bias));
     conv
 }
@@ -109,7 +120,10 @@ pub fn features(branches: &[FoldedBranch], x: Tensor<4>) -> Option<Tensor<2>> {
 /// device without autodiff: they never change during the step.
 pub fn fold_frozen(network: &DerNetwork) -> Vec<FoldedBranch> {
     let frozen = &network.branches[..network.branches.len() - 1];
-    frozen.iter().map(|b| FoldedBranch::fold(&b.valid())).collect()
+    frozen
+        .iter()
+        .map(|b| FoldedBranch::fold(&b.valid()))
+        .collect()
 }
 
 /// The frozen branches' features of a training batch `x` (on the autodiff device), computed
@@ -130,7 +144,10 @@ impl FoldedNetwork {
     /// Folds `network` (on either device; the folded copy has no autodiff).
     pub fn fold(network: &DerNetwork) -> Self {
         let valid = network.valid();
-        Self { branches: valid.branches.iter().map(FoldedBranch::fold).collect(), classifier: valid.classifier }
+        Self {
+            branches: valid.branches.iter().map(FoldedBranch::fold).collect(),
+            classifier: valid.classifier,
+        }
     }
 
     /// u = [F_1(x), …, F_t(x)], as [`DerNetwork::features`] with binary masks.
@@ -141,7 +158,10 @@ impl FoldedNetwork {
     /// The same folded branches with another classifier (the re-learned one): the branches
     /// do not change after pruning, so a step folds them once.
     pub fn with_classifier(self, classifier: &Head) -> Self {
-        Self { classifier: classifier.valid(), ..self }
+        Self {
+            classifier: classifier.valid(),
+            ..self
+        }
     }
 
     /// The classifier's logits over every class learned.
@@ -165,16 +185,22 @@ mod tests {
         let mut branch = seeded_module(device, seed, || Branch::new(config, device));
         branch.for_each_conv_bn_mut(|layer| {
             let n = layer.weight_dims()[0];
-            layer.bn.running_mean = RunningState::new(Tensor::random([n], Distribution::Normal(0.0, 0.5), device));
-            layer.bn.running_var = RunningState::new(Tensor::random([n], Distribution::Uniform(0.5, 2.0), device));
-            layer.bn.gamma = Param::from_tensor(Tensor::random([n], Distribution::Uniform(0.5, 1.5), device));
-            layer.bn.beta = Param::from_tensor(Tensor::random([n], Distribution::Normal(0.0, 0.3), device));
+            layer.bn.running_mean =
+                RunningState::new(Tensor::random([n], Distribution::Normal(0.0, 0.5), device));
+            layer.bn.running_var =
+                RunningState::new(Tensor::random([n], Distribution::Uniform(0.5, 2.0), device));
+            layer.bn.gamma =
+                Param::from_tensor(Tensor::random([n], Distribution::Uniform(0.5, 1.5), device));
+            layer.bn.beta =
+                Param::from_tensor(Tensor::random([n], Distribution::Normal(0.0, 0.3), device));
         });
         let mut k = 0;
         branch.for_each_gate_mut(|gate| {
             let n = gate.channels();
             // Every third channel off, shifted per gate.
-            let logits: Vec<f32> = (0..n).map(|c| if (c + k) % 3 == 0 { -1.0 } else { 1.0 }).collect();
+            let logits: Vec<f32> = (0..n)
+                .map(|c| if (c + k) % 3 == 0 { -1.0 } else { 1.0 })
+                .collect();
             *gate = ChannelGate::from_logits(floats(logits, [n], device));
             k += 1;
         });
@@ -183,7 +209,11 @@ mod tests {
 
     fn assert_close(a: &[f32], b: &[f32]) {
         assert_eq!(a.len(), b.len());
-        let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs() / (1.0 + y.abs())).fold(0.0f32, f32::max);
+        let worst = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs() / (1.0 + y.abs()))
+            .fold(0.0f32, f32::max);
         assert!(worst < 1e-4, "folded features differ by {worst} (relative)");
     }
 
@@ -192,20 +222,42 @@ mod tests {
         let device = Device::flex();
         // Projection shortcuts only, and two blocks a stage (identity shortcuts too).
         for config in [
-            BackboneConfig { input_size: 16, width: 4, stages: 3, blocks_per_stage: 1 },
-            BackboneConfig { input_size: 16, width: 4, stages: 2, blocks_per_stage: 2 },
+            BackboneConfig {
+                input_size: 16,
+                width: 4,
+                stages: 3,
+                blocks_per_stage: 1,
+            },
+            BackboneConfig {
+                input_size: 16,
+                width: 4,
+                stages: 2,
+                blocks_per_stage: 2,
+            },
         ] {
             let branch = trained_looking(&config, 3, &device);
-            let x = seeded_module(&device, 4, || Tensor::<4>::random([5, 3, 16, 16], Distribution::Uniform(-1.0, 1.0), &device));
-            let expected = pollster::block_on(read_f32(branch.forward(x.clone(), GateMode::Binary))).unwrap();
-            let folded = pollster::block_on(read_f32(FoldedBranch::fold(&branch).forward(x))).unwrap();
+            let x = seeded_module(&device, 4, || {
+                Tensor::<4>::random([5, 3, 16, 16], Distribution::Uniform(-1.0, 1.0), &device)
+            });
+            let expected =
+                pollster::block_on(read_f32(branch.forward(x.clone(), GateMode::Binary))).unwrap();
+            let folded =
+                pollster::block_on(read_f32(FoldedBranch::fold(&branch).forward(x))).unwrap();
             assert_close(&folded, &expected);
             // The gates matter: an unfolded branch with every channel on gives other features.
             let mut all_on = branch.clone();
             all_on.for_each_gate_mut(|g| *g = ChannelGate::new(g.channels(), &device));
-            let x = seeded_module(&device, 4, || Tensor::<4>::random([5, 3, 16, 16], Distribution::Uniform(-1.0, 1.0), &device));
-            let ungated = pollster::block_on(read_f32(all_on.forward(x, GateMode::Binary))).unwrap();
-            assert!(ungated.iter().zip(&folded).any(|(a, b)| (a - b).abs() > 1e-2));
+            let x = seeded_module(&device, 4, || {
+                Tensor::<4>::random([5, 3, 16, 16], Distribution::Uniform(-1.0, 1.0), &device)
+            });
+            let ungated =
+                pollster::block_on(read_f32(all_on.forward(x, GateMode::Binary))).unwrap();
+            assert!(
+                ungated
+                    .iter()
+                    .zip(&folded)
+                    .any(|(a, b)| (a - b).abs() > 1e-2)
+            );
         }
     }
 
@@ -213,7 +265,12 @@ mod tests {
     fn a_folded_network_predicts_what_the_network_predicts_and_its_frozen_part_matches() {
         let device = Device::flex();
         let train_device = device.clone().autodiff();
-        let config = BackboneConfig { input_size: 16, width: 4, stages: 3, blocks_per_stage: 1 };
+        let config = BackboneConfig {
+            input_size: 16,
+            width: 4,
+            stages: 3,
+            blocks_per_stage: 1,
+        };
         // Frozen as a step leaves them: the first two in eval (BatchNorm's running statistics).
         let branches: Vec<Branch> = (0..3)
             .map(|i| {
@@ -227,14 +284,28 @@ mod tests {
             aux: Some(Head::new(dim, 3, &train_device)),
             branches,
         });
-        let inputs = || seeded_module(&device, 7, || Tensor::<4>::random([4, 3, 16, 16], Distribution::Uniform(-1.0, 1.0), &device));
-        let expected = pollster::block_on(read_f32(network.valid().forward(inputs(), GateMode::Binary).logits)).unwrap();
-        let folded = pollster::block_on(read_f32(FoldedNetwork::fold(&network).logits(inputs()))).unwrap();
+        let inputs = || {
+            seeded_module(&device, 7, || {
+                Tensor::<4>::random([4, 3, 16, 16], Distribution::Uniform(-1.0, 1.0), &device)
+            })
+        };
+        let expected = pollster::block_on(read_f32(
+            network.valid().forward(inputs(), GateMode::Binary).logits,
+        ))
+        .unwrap();
+        let folded =
+            pollster::block_on(read_f32(FoldedNetwork::fold(&network).logits(inputs()))).unwrap();
         assert_close(&folded, &expected);
         // The frozen part, from a batch on the training device, as a constant there.
         let x = inputs().autodiff();
         // The frozen branches as they ran before folding: on the training device, in eval mode.
-        let unfolded = Tensor::cat(network.branches[..2].iter().map(|b| b.forward(x.clone(), GateMode::Binary)).collect(), 1);
+        let unfolded = Tensor::cat(
+            network.branches[..2]
+                .iter()
+                .map(|b| b.forward(x.clone(), GateMode::Binary))
+                .collect(),
+            1,
+        );
         let expected = pollster::block_on(read_f32(unfolded)).unwrap();
         let frozen = frozen_features(&fold_frozen(&network), x).unwrap();
         assert!(frozen.device().is_autodiff());

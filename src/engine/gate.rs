@@ -38,7 +38,9 @@ impl ChannelGate {
     }
 
     pub fn from_logits(logits: Tensor<1>) -> Self {
-        Self { logits: Param::from_tensor(logits) }
+        Self {
+            logits: Param::from_tensor(logits),
+        }
     }
 
     pub fn channels(&self) -> usize {
@@ -74,7 +76,12 @@ pub fn mask_scale(batch: usize, batches: usize, s_max: f32) -> f32 {
 ///
 /// Without it, the sigmoid's slope at large s shrinks the gradient of e to nothing late in
 /// every epoch and the masks stop learning.
-pub fn compensate_gradient(grad: Tensor<1>, logits: Tensor<1>, scale: f32, s_max: f32) -> Tensor<1> {
+pub fn compensate_gradient(
+    grad: Tensor<1>,
+    logits: Tensor<1>,
+    scale: f32,
+    s_max: f32,
+) -> Tensor<1> {
     let numerator = logits
         .clone()
         .mul_scalar(scale)
@@ -82,7 +89,9 @@ pub fn compensate_gradient(grad: Tensor<1>, logits: Tensor<1>, scale: f32, s_max
         .cosh()
         .add_scalar(1.0);
     let denominator = logits.cosh().add_scalar(1.0);
-    grad.mul(numerator).div(denominator).mul_scalar(s_max / scale)
+    grad.mul(numerator)
+        .div(denominator)
+        .mul_scalar(s_max / scale)
 }
 
 #[cfg(test)]
@@ -99,7 +108,10 @@ mod tests {
         assert!((mid - (1.0 / 400.0 + (400.0 - 1.0 / 400.0) * 0.5)).abs() < 1e-3);
         let steps: Vec<f32> = (0..11).map(|b| mask_scale(b, 11, s_max)).collect();
         let diffs: Vec<f32> = steps.windows(2).map(|w| w[1] - w[0]).collect();
-        assert!(diffs.iter().all(|d| (d - diffs[0]).abs() < 1e-3), "not linear: {diffs:?}");
+        assert!(
+            diffs.iter().all(|d| (d - diffs[0]).abs() < 1e-3),
+            "not linear: {diffs:?}"
+        );
     }
 
     #[test]
@@ -108,7 +120,8 @@ mod tests {
         let gate = ChannelGate::from_logits(floats(vec![-2.0, 0.0, 0.5, -0.01], [4], &device));
         let mask = pollster::block_on(read_f32(gate.mask(GateMode::Binary))).unwrap();
         assert_eq!(mask, vec![0.0, 1.0, 1.0, 0.0]);
-        let soft = pollster::block_on(read_f32(gate.mask(GateMode::Soft { scale: 400.0 }))).unwrap();
+        let soft =
+            pollster::block_on(read_f32(gate.mask(GateMode::Soft { scale: 400.0 }))).unwrap();
         assert!(soft[0] < 1e-6 && soft[2] > 1.0 - 1e-6 && (soft[1] - 0.5).abs() < 1e-6);
     }
 
@@ -127,8 +140,13 @@ mod tests {
         let out = pollster::block_on(read_f32(out)).unwrap();
         for i in 0..3 {
             let e = logits[i];
-            let expected = grad[i] * s_max / s * (((s * e).clamp(-50.0, 50.0)).cosh() + 1.0) / (e.cosh() + 1.0);
-            assert!((out[i] - expected).abs() <= 1e-3 * expected.abs().max(1.0), "{i}: {} vs {expected}", out[i]);
+            let expected = grad[i] * s_max / s * (((s * e).clamp(-50.0, 50.0)).cosh() + 1.0)
+                / (e.cosh() + 1.0);
+            assert!(
+                (out[i] - expected).abs() <= 1e-3 * expected.abs().max(1.0),
+                "{i}: {} vs {expected}",
+                out[i]
+            );
         }
     }
 }

@@ -20,12 +20,22 @@ impl Head {
     pub fn new(inputs: usize, outputs: usize, device: &Device) -> Self {
         let bound = 1.0 / (inputs.max(1) as f64).sqrt();
         let cpu = draw_device();
-        let weight = Tensor::random([inputs, outputs], Distribution::Uniform(-bound, bound), &cpu);
-        moved_to(Self::from_tensors(weight, Tensor::zeros([outputs], &cpu)), device)
+        let weight = Tensor::random(
+            [inputs, outputs],
+            Distribution::Uniform(-bound, bound),
+            &cpu,
+        );
+        moved_to(
+            Self::from_tensors(weight, Tensor::zeros([outputs], &cpu)),
+            device,
+        )
     }
 
     pub fn from_tensors(weight: Tensor<2>, bias: Tensor<1>) -> Self {
-        Self { weight: Param::from_tensor(weight), bias: Param::from_tensor(bias) }
+        Self {
+            weight: Param::from_tensor(weight),
+            bias: Param::from_tensor(bias),
+        }
     }
 
     pub fn inputs(&self) -> usize {
@@ -38,20 +48,27 @@ impl Head {
 
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let outputs = self.outputs();
-        x.matmul(self.weight.val()).add(self.bias.val().reshape([1, outputs]))
+        x.matmul(self.weight.val())
+            .add(self.bias.val().reshape([1, outputs]))
     }
 
     /// A larger head whose top-left block is this one: old features keep their weights for old
     /// classes; the rows of new features and the columns of new classes start fresh.
     pub fn grown(&self, inputs: usize, outputs: usize, device: &Device) -> Self {
         let (old_in, old_out) = (self.inputs(), self.outputs());
-        assert!(inputs >= old_in && outputs >= old_out, "a head can only grow");
+        assert!(
+            inputs >= old_in && outputs >= old_out,
+            "a head can only grow"
+        );
         let fresh = Head::new(inputs, outputs, device);
         let weight = fresh
             .weight
             .val()
             .slice_assign([0..old_in, 0..old_out], self.weight.val().detach());
-        let bias = fresh.bias.val().slice_assign([0..old_out], self.bias.val().detach());
+        let bias = fresh
+            .bias
+            .val()
+            .slice_assign([0..old_out], self.bias.val().detach());
         Self::from_tensors(weight.detach(), bias.detach())
     }
 

@@ -14,7 +14,12 @@ impl AccuracyMatrix {
     /// Adds the row for the newest step from its predictions.
     ///
     /// `task_of(label)` is the step a test label belongs to; `pairs` are (true, predicted).
-    pub fn push_step(&mut self, steps: usize, pairs: &[(usize, usize)], task_of: impl Fn(usize) -> usize) {
+    pub fn push_step(
+        &mut self,
+        steps: usize,
+        pairs: &[(usize, usize)],
+        task_of: impl Fn(usize) -> usize,
+    ) {
         let mut correct = vec![0usize; steps];
         let mut total = vec![0usize; steps];
         for &(truth, predicted) in pairs {
@@ -23,12 +28,22 @@ impl AccuracyMatrix {
             correct[task] += usize::from(truth == predicted);
         }
         let row = (0..steps)
-            .map(|t| if total[t] == 0 { 0.0 } else { correct[t] as f32 / total[t] as f32 })
+            .map(|t| {
+                if total[t] == 0 {
+                    0.0
+                } else {
+                    correct[t] as f32 / total[t] as f32
+                }
+            })
             .collect();
         let all: usize = total.iter().sum();
         let right: usize = correct.iter().sum();
         self.rows.push(row);
-        self.seen.push(if all == 0 { 0.0 } else { right as f32 / all as f32 });
+        self.seen.push(if all == 0 {
+            0.0
+        } else {
+            right as f32 / all as f32
+        });
     }
 
     /// Mean over steps of the accuracy on all classes seen.
@@ -45,7 +60,9 @@ impl AccuracyMatrix {
 
     /// Mean over old tasks of (best accuracy before the last step − accuracy after it).
     pub fn forgetting(&self) -> f32 {
-        let Some(last) = self.rows.last() else { return 0.0 };
+        let Some(last) = self.rows.last() else {
+            return 0.0;
+        };
         let old_tasks = self.rows.len() - 1;
         if old_tasks == 0 {
             return 0.0;
@@ -86,14 +103,41 @@ mod tests {
         // Step 0: 4 test images of task 0, 3 right.
         m.push_step(1, &[(0, 0), (0, 0), (1, 1), (1, 0)], task_of);
         // Step 1: task 0 2/4 right, task 1 4/4 right.
-        m.push_step(2, &[(0, 0), (0, 2), (1, 1), (1, 3), (2, 2), (2, 2), (3, 3), (3, 3)], task_of);
+        m.push_step(
+            2,
+            &[
+                (0, 0),
+                (0, 2),
+                (1, 1),
+                (1, 3),
+                (2, 2),
+                (2, 2),
+                (3, 3),
+                (3, 3),
+            ],
+            task_of,
+        );
         // Step 2: task 0 1/4, task 1 3/4, task 2 2/2.
         m.push_step(
             3,
-            &[(0, 0), (0, 4), (1, 5), (1, 3), (2, 2), (2, 2), (3, 3), (3, 0), (4, 4), (5, 5)],
+            &[
+                (0, 0),
+                (0, 4),
+                (1, 5),
+                (1, 3),
+                (2, 2),
+                (2, 2),
+                (3, 3),
+                (3, 0),
+                (4, 4),
+                (5, 5),
+            ],
             task_of,
         );
-        assert_eq!(m.rows, vec![vec![0.75], vec![0.5, 1.0], vec![0.25, 0.75, 1.0]]);
+        assert_eq!(
+            m.rows,
+            vec![vec![0.75], vec![0.5, 1.0], vec![0.25, 0.75, 1.0]]
+        );
         assert_eq!(m.seen, vec![0.75, 0.75, 0.6]);
         assert!((m.average_incremental_accuracy() - 0.7).abs() < 1e-6);
         assert!((m.last_accuracy() - 0.6).abs() < 1e-6);

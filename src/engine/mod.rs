@@ -31,13 +31,13 @@ pub mod head;
 #[cfg(feature = "train")]
 pub mod learner;
 #[cfg(feature = "train")]
+pub mod model_file;
+#[cfg(feature = "train")]
 pub mod network;
 #[cfg(feature = "train")]
 pub mod prune;
 #[cfg(feature = "train")]
 pub mod seeding;
-#[cfg(feature = "train")]
-pub mod model_file;
 #[cfg(feature = "train")]
 pub mod tensor_io;
 

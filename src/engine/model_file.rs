@@ -21,7 +21,7 @@ use super::learner::Learner;
 use super::memory::Memory;
 use super::network::DerNetwork;
 use super::report::StepSummary;
-use super::tensor_io::{floats, read_f32, ReadError};
+use super::tensor_io::{ReadError, floats, read_f32};
 use crate::classroom::archive::{Archive, ArchiveError, Entry};
 
 /// What the JSON part of a saved model says.
@@ -55,20 +55,35 @@ impl Learner {
             memory_classes: memory_classes.clone(),
         };
         let mut archive = Archive::new();
-        archive.push(Entry::json(META, serde_json::to_string(&meta).expect("plain data")));
+        archive.push(Entry::json(
+            META,
+            serde_json::to_string(&meta).expect("plain data"),
+        ));
         if let Some(network) = network {
             for (b, branch) in network.branches.iter().enumerate() {
                 save_branch(&mut archive, &format!("branch{b}"), branch).await?;
             }
-            save_tensor(&mut archive, "classifier.weight", network.classifier.weight.val()).await?;
-            save_tensor(&mut archive, "classifier.bias", network.classifier.bias.val()).await?;
+            save_tensor(
+                &mut archive,
+                "classifier.weight",
+                network.classifier.weight.val(),
+            )
+            .await?;
+            save_tensor(
+                &mut archive,
+                "classifier.bias",
+                network.classifier.bias.val(),
+            )
+            .await?;
         }
         if let Some(source) = init_source {
             save_branch(&mut archive, "init", source).await?;
         }
         for class in memory_classes {
-            let pixels: Vec<u8> =
-                self.memory.by_class[&class].iter().flat_map(|s| s.pixels.iter().copied()).collect();
+            let pixels: Vec<u8> = self.memory.by_class[&class]
+                .iter()
+                .flat_map(|s| s.pixels.iter().copied())
+                .collect();
             archive.push(Entry::bytes(format!("memory/{class}"), pixels));
         }
         Ok(archive)
@@ -86,7 +101,9 @@ impl Learner {
             || !(1..=4).contains(&backbone.blocks_per_stage)
             || meta.branches > MAX_BRANCHES
         {
-            return Err(invalid("the network's size is outside what DER Studio builds".into()));
+            return Err(invalid(
+                "the network's size is outside what DER Studio builds".into(),
+            ));
         }
         let mut seen = meta.class_order.clone();
         seen.sort_unstable();
@@ -95,7 +112,9 @@ impl Learner {
             return Err(invalid("a class appears twice in the class order".into()));
         }
         if (meta.branches == 0) != meta.class_order.is_empty() {
-            return Err(invalid("classes without a network, or a network without classes".into()));
+            return Err(invalid(
+                "classes without a network, or a network without classes".into(),
+            ));
         }
 
         let train_device = device.clone().autodiff();
@@ -106,9 +125,18 @@ impl Learner {
                 .collect::<Result<Vec<_>, _>>()?;
             let features: usize = branches.iter().map(Branch::feature_dim).sum();
             let classes = meta.class_order.len();
-            let weight = load_tensor::<2>(archive, "classifier.weight", [features, classes], &train_device)?;
+            let weight = load_tensor::<2>(
+                archive,
+                "classifier.weight",
+                [features, classes],
+                &train_device,
+            )?;
             let bias = load_tensor::<1>(archive, "classifier.bias", [classes], &train_device)?;
-            let network = DerNetwork { branches, classifier: Head::from_tensors(weight, bias), aux: None };
+            let network = DerNetwork {
+                branches,
+                classifier: Head::from_tensors(weight, bias),
+                aux: None,
+            };
             learner.restore_network(network);
         }
         if meta.has_init_source {
@@ -118,13 +146,23 @@ impl Learner {
         let mut memory = Memory::default();
         for class in meta.memory_classes {
             if !meta.class_order.contains(&class) {
-                return Err(invalid(format!("the memory holds class {class}, which the model never learned")));
+                return Err(invalid(format!(
+                    "the memory holds class {class}, which the model never learned"
+                )));
             }
             let pixels = archive.bytes(&format!("memory/{class}"))?;
             if pixels.len() % per_sample != 0 {
-                return Err(invalid(format!("class {class}'s memory is not a whole number of images")));
+                return Err(invalid(format!(
+                    "class {class}'s memory is not a whole number of images"
+                )));
             }
-            let samples = pixels.chunks_exact(per_sample).map(|p| Sample { pixels: p.to_vec(), label: class }).collect();
+            let samples = pixels
+                .chunks_exact(per_sample)
+                .map(|p| Sample {
+                    pixels: p.to_vec(),
+                    label: class,
+                })
+                .collect();
             memory.by_class.insert(class, samples);
         }
         learner.class_order = meta.class_order;
@@ -134,23 +172,55 @@ impl Learner {
     }
 }
 
-async fn save_tensor<const D: usize>(archive: &mut Archive, name: &str, tensor: burn::tensor::Tensor<D>) -> Result<(), ReadError> {
+async fn save_tensor<const D: usize>(
+    archive: &mut Archive,
+    name: &str,
+    tensor: burn::tensor::Tensor<D>,
+) -> Result<(), ReadError> {
     let dims = tensor.dims().to_vec();
     archive.push(Entry::tensor(name, dims, read_f32(tensor).await?));
     Ok(())
 }
 
-async fn save_conv_bn(archive: &mut Archive, prefix: &str, layer: &ConvBn) -> Result<(), ReadError> {
-    save_tensor(archive, &format!("{prefix}.weight"), layer.conv.weight.val()).await?;
+async fn save_conv_bn(
+    archive: &mut Archive,
+    prefix: &str,
+    layer: &ConvBn,
+) -> Result<(), ReadError> {
+    save_tensor(
+        archive,
+        &format!("{prefix}.weight"),
+        layer.conv.weight.val(),
+    )
+    .await?;
     save_tensor(archive, &format!("{prefix}.gamma"), layer.bn.gamma.val()).await?;
     save_tensor(archive, &format!("{prefix}.beta"), layer.bn.beta.val()).await?;
-    save_tensor(archive, &format!("{prefix}.mean"), layer.bn.running_mean.value_sync()).await?;
-    save_tensor(archive, &format!("{prefix}.var"), layer.bn.running_var.value_sync()).await
+    save_tensor(
+        archive,
+        &format!("{prefix}.mean"),
+        layer.bn.running_mean.value_sync(),
+    )
+    .await?;
+    save_tensor(
+        archive,
+        &format!("{prefix}.var"),
+        layer.bn.running_var.value_sync(),
+    )
+    .await
 }
 
-async fn save_branch(archive: &mut Archive, prefix: &str, branch: &Branch) -> Result<(), ReadError> {
+async fn save_branch(
+    archive: &mut Archive,
+    prefix: &str,
+    branch: &Branch,
+) -> Result<(), ReadError> {
     save_conv_bn(archive, &format!("{prefix}.stem"), &branch.stem).await?;
-    save_tensor(archive, &format!("{prefix}.stem.gate"), branch.stem_gate.logits.val()).await?;
+    save_tensor(
+        archive,
+        &format!("{prefix}.stem.gate"),
+        branch.stem_gate.logits.val(),
+    )
+    .await?;
     for (s, stage) in branch.stages.iter().enumerate() {
         for (b, block) in stage.blocks.iter().enumerate() {
             let p = format!("{prefix}.s{s}.b{b}");
@@ -161,7 +231,12 @@ async fn save_branch(archive: &mut Archive, prefix: &str, branch: &Branch) -> Re
                 save_conv_bn(archive, &format!("{p}.shortcut"), shortcut).await?;
             }
         }
-        save_tensor(archive, &format!("{prefix}.s{s}.gate"), stage.gate.logits.val()).await?;
+        save_tensor(
+            archive,
+            &format!("{prefix}.s{s}.gate"),
+            stage.gate.logits.val(),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -175,10 +250,14 @@ fn load_tensor<const D: usize>(
 ) -> Result<burn::tensor::Tensor<D>, ArchiveError> {
     let (dims, values) = archive.tensor(name)?;
     if dims != expected {
-        return Err(ArchiveError::Invalid(format!("“{name}” has shape {dims:?}, expected {expected:?}")));
+        return Err(ArchiveError::Invalid(format!(
+            "“{name}” has shape {dims:?}, expected {expected:?}"
+        )));
     }
     if values.iter().any(|v| !v.is_finite()) {
-        return Err(ArchiveError::Invalid(format!("“{name}” holds NaN or infinite values")));
+        return Err(ArchiveError::Invalid(format!(
+            "“{name}” holds NaN or infinite values"
+        )));
     }
     Ok(floats(values.to_vec(), expected, device))
 }
@@ -188,7 +267,9 @@ fn out_channels(archive: &Archive, name: &str) -> Result<usize, ArchiveError> {
     let (dims, _) = archive.tensor(name)?;
     match dims.first() {
         Some(&c) if (1..=MAX_WIDTH * 16).contains(&c) && dims.len() == 4 => Ok(c),
-        _ => Err(ArchiveError::Invalid(format!("“{name}” is not a convolution kernel of a usable size"))),
+        _ => Err(ArchiveError::Invalid(format!(
+            "“{name}” is not a convolution kernel of a usable size"
+        ))),
     }
 }
 
@@ -201,7 +282,12 @@ fn load_conv_bn(
     device: &Device,
 ) -> Result<ConvBn, ArchiveError> {
     let c_out = out_channels(archive, &format!("{prefix}.weight"))?;
-    let weight = load_tensor::<4>(archive, &format!("{prefix}.weight"), [c_out, c_in, kernel, kernel], device)?;
+    let weight = load_tensor::<4>(
+        archive,
+        &format!("{prefix}.weight"),
+        [c_out, c_in, kernel, kernel],
+        device,
+    )?;
     let conv = Conv2d {
         weight: Param::from_tensor(weight),
         bias: None,
@@ -212,19 +298,49 @@ fn load_conv_bn(
         padding: PaddingConfig2d::Explicit(kernel / 2, kernel / 2, kernel / 2, kernel / 2),
     };
     let mut bn = BatchNormConfig::new(c_out).init(device);
-    bn.gamma = Param::from_tensor(load_tensor(archive, &format!("{prefix}.gamma"), [c_out], device)?);
-    bn.beta = Param::from_tensor(load_tensor(archive, &format!("{prefix}.beta"), [c_out], device)?);
-    bn.running_mean = RunningState::new(load_tensor(archive, &format!("{prefix}.mean"), [c_out], device)?);
+    bn.gamma = Param::from_tensor(load_tensor(
+        archive,
+        &format!("{prefix}.gamma"),
+        [c_out],
+        device,
+    )?);
+    bn.beta = Param::from_tensor(load_tensor(
+        archive,
+        &format!("{prefix}.beta"),
+        [c_out],
+        device,
+    )?);
+    bn.running_mean = RunningState::new(load_tensor(
+        archive,
+        &format!("{prefix}.mean"),
+        [c_out],
+        device,
+    )?);
     let var = load_tensor::<1>(archive, &format!("{prefix}.var"), [c_out], device)?;
     bn.running_var = RunningState::new(var);
     Ok(ConvBn { conv, bn })
 }
 
-fn load_gate(archive: &Archive, name: &str, channels: usize, device: &Device) -> Result<ChannelGate, ArchiveError> {
-    Ok(ChannelGate::from_logits(load_tensor(archive, name, [channels], device)?))
+fn load_gate(
+    archive: &Archive,
+    name: &str,
+    channels: usize,
+    device: &Device,
+) -> Result<ChannelGate, ArchiveError> {
+    Ok(ChannelGate::from_logits(load_tensor(
+        archive,
+        name,
+        [channels],
+        device,
+    )?))
 }
 
-fn load_branch(archive: &Archive, prefix: &str, config: &LearnerConfig, device: &Device) -> Result<Branch, ArchiveError> {
+fn load_branch(
+    archive: &Archive,
+    prefix: &str,
+    config: &LearnerConfig,
+    device: &Device,
+) -> Result<Branch, ArchiveError> {
     let stem = load_conv_bn(archive, &format!("{prefix}.stem"), 3, 3, 1, device)?;
     let mut channels = stem.weight_dims()[0];
     let stem_gate = load_gate(archive, &format!("{prefix}.stem.gate"), channels, device)?;
@@ -235,28 +351,55 @@ fn load_branch(archive: &Archive, prefix: &str, config: &LearnerConfig, device: 
         for b in 0..config.backbone.blocks_per_stage {
             let p = format!("{prefix}.s{s}.b{b}");
             let first = b == 0;
-            let conv1 = load_conv_bn(archive, &format!("{p}.conv1"), channels, 3, if first { stride } else { 1 }, device)?;
+            let conv1 = load_conv_bn(
+                archive,
+                &format!("{p}.conv1"),
+                channels,
+                3,
+                if first { stride } else { 1 },
+                device,
+            )?;
             let inner = conv1.weight_dims()[0];
             let gate1 = load_gate(archive, &format!("{p}.gate1"), inner, device)?;
             let conv2 = load_conv_bn(archive, &format!("{p}.conv2"), inner, 3, 1, device)?;
             let out = conv2.weight_dims()[0];
             if !first && out != channels {
-                return Err(ArchiveError::Invalid(format!("“{p}” changes the stage's width")));
+                return Err(ArchiveError::Invalid(format!(
+                    "“{p}” changes the stage's width"
+                )));
             }
             let shortcut = if first {
-                let shortcut = load_conv_bn(archive, &format!("{p}.shortcut"), channels, 1, stride, device)?;
+                let shortcut = load_conv_bn(
+                    archive,
+                    &format!("{p}.shortcut"),
+                    channels,
+                    1,
+                    stride,
+                    device,
+                )?;
                 if shortcut.weight_dims()[0] != out {
-                    return Err(ArchiveError::Invalid(format!("“{p}.shortcut” does not match its block")));
+                    return Err(ArchiveError::Invalid(format!(
+                        "“{p}.shortcut” does not match its block"
+                    )));
                 }
                 Some(shortcut)
             } else {
                 None
             };
             channels = out;
-            blocks.push(Block { conv1, gate1, conv2, shortcut });
+            blocks.push(Block {
+                conv1,
+                gate1,
+                conv2,
+                shortcut,
+            });
         }
         let gate = load_gate(archive, &format!("{prefix}.s{s}.gate"), channels, device)?;
         stages.push(Stage { blocks, gate });
     }
-    Ok(Branch { stem, stem_gate, stages })
+    Ok(Branch {
+        stem,
+        stem_gate,
+        stages,
+    })
 }

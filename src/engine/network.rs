@@ -30,7 +30,11 @@ impl DerNetwork {
     pub fn new(backbone: &BackboneConfig, classes: usize, device: &Device) -> Self {
         let branch = Branch::new(backbone, device);
         let classifier = Head::new(branch.feature_dim(), classes, device);
-        Self { branches: vec![branch], classifier, aux: None }
+        Self {
+            branches: vec![branch],
+            classifier,
+            aux: None,
+        }
     }
 
     /// A fresh network drawn on [`draw_device`] (the CPU) and moved to `device`: the same seed
@@ -59,7 +63,11 @@ impl DerNetwork {
                 }
             })
             .collect();
-        if parts.len() == 1 { parts.into_iter().next().unwrap() } else { Tensor::cat(parts, 1) }
+        if parts.len() == 1 {
+            parts.into_iter().next().unwrap()
+        } else {
+            Tensor::cat(parts, 1)
+        }
     }
 
     pub fn forward(&self, x: Tensor<4>, newest: GateMode) -> Forward {
@@ -69,8 +77,17 @@ impl DerNetwork {
 
     /// Like [`Self::forward`], with the frozen branches' features already computed (by their
     /// folded form, `engine/folded.rs`): frozen branches never change during a step.
-    pub fn forward_with_frozen(&self, x: Tensor<4>, frozen: Option<Tensor<2>>, newest: GateMode) -> Forward {
-        let new = self.branches.last().expect("a network has a branch").forward(x, newest);
+    pub fn forward_with_frozen(
+        &self,
+        x: Tensor<4>,
+        frozen: Option<Tensor<2>>,
+        newest: GateMode,
+    ) -> Forward {
+        let new = self
+            .branches
+            .last()
+            .expect("a network has a branch")
+            .forward(x, newest);
         let u = match frozen {
             Some(old) => Tensor::cat(vec![old, new], 1),
             None => new,
@@ -84,7 +101,10 @@ impl DerNetwork {
             let total = u.dims()[1];
             aux.forward(u.clone().narrow(1, total - dim, dim))
         });
-        Forward { logits: self.classifier.forward(u), aux_logits }
+        Forward {
+            logits: self.classifier.forward(u),
+            aux_logits,
+        }
     }
 
     pub fn feature_dim(&self) -> usize {

@@ -3,13 +3,13 @@
 //! and computes exactly the features of the masked one.
 
 use burn::module::{Param, RunningState};
-use burn::nn::conv::Conv2d;
 use burn::nn::BatchNormConfig;
+use burn::nn::conv::Conv2d;
 use burn::tensor::Device;
 
 use super::branch::{Block, Branch, ConvBn, Stage};
 use super::gate::ChannelGate;
-use super::tensor_io::{indices, read_f32, ReadError};
+use super::tensor_io::{ReadError, indices, read_f32};
 
 /// The channels kept at every gate of a branch (sorted indices).
 #[derive(Clone, Debug, PartialEq)]
@@ -63,9 +63,15 @@ impl ChannelSelection {
             for block in &stage.blocks {
                 inner.push(kept(&block.gate1).await?);
             }
-            stages.push(StageSelection { inner, out: kept(&stage.gate).await? });
+            stages.push(StageSelection {
+                inner,
+                out: kept(&stage.gate).await?,
+            });
         }
-        Ok(Self { stem: kept(&branch.stem_gate).await?, stages })
+        Ok(Self {
+            stem: kept(&branch.stem_gate).await?,
+            stages,
+        })
     }
 
     /// Channels kept per gate, in [`Branch::gates`] order.
@@ -108,10 +114,17 @@ pub fn rebuild(branch: &Branch, selection: &ChannelSelection, device: &Device) -
                     }
                 })
                 .collect();
-            Stage { blocks, gate: slice_gate(&stage.gate, &chosen.out, device) }
+            Stage {
+                blocks,
+                gate: slice_gate(&stage.gate, &chosen.out, device),
+            }
         })
         .collect();
-    Branch { stem, stem_gate, stages }
+    Branch {
+        stem,
+        stem_gate,
+        stages,
+    }
 }
 
 fn slice_gate(gate: &ChannelGate, kept: &[usize], device: &Device) -> ChannelGate {
@@ -145,8 +158,20 @@ fn slice_conv_bn(layer: &ConvBn, outputs: &[usize], inputs: &[usize], device: &D
         .init(device);
     bn.gamma = Param::from_tensor(bn_old.gamma.val().select(0, out_index.clone()).detach());
     bn.beta = Param::from_tensor(bn_old.beta.val().select(0, out_index.clone()).detach());
-    bn.running_mean = RunningState::new(bn_old.running_mean.value_sync().select(0, out_index.clone()).detach());
-    bn.running_var = RunningState::new(bn_old.running_var.value_sync().select(0, out_index).detach());
+    bn.running_mean = RunningState::new(
+        bn_old
+            .running_mean
+            .value_sync()
+            .select(0, out_index.clone())
+            .detach(),
+    );
+    bn.running_var = RunningState::new(
+        bn_old
+            .running_var
+            .value_sync()
+            .select(0, out_index)
+            .detach(),
+    );
     ConvBn { conv, bn }
 }
 
@@ -155,15 +180,20 @@ mod tests {
     use super::*;
     use crate::engine::config::BackboneConfig;
     use crate::engine::gate::GateMode;
+    use crate::engine::seeding::{seeded, seeded_module};
     use crate::engine::tensor_io::floats;
     use burn::module::Module;
-    use crate::engine::seeding::{seeded, seeded_module};
     use burn::tensor::{Distribution, Tensor};
 
     /// Gives every gate a pattern of on and off channels and random BatchNorm statistics, so the
     /// test exercises every slicing path (including identity shortcuts with two blocks).
     fn masked_branch(device: &Device) -> Branch {
-        let config = BackboneConfig { input_size: 12, width: 6, stages: 3, blocks_per_stage: 2 };
+        let config = BackboneConfig {
+            input_size: 12,
+            width: 6,
+            stages: 3,
+            blocks_per_stage: 2,
+        };
         let mut branch = Branch::new(&config, device);
         let mut counter = 0usize;
         let mut pattern = |gate: &mut ChannelGate| {
@@ -171,7 +201,11 @@ mod tests {
             let values: Vec<f32> = (0..n)
                 .map(|i| {
                     counter += 1;
-                    if (i + counter) % 3 == 0 { -0.7 } else { 0.4 + 0.1 * i as f32 }
+                    if (i + counter) % 3 == 0 {
+                        -0.7
+                    } else {
+                        0.4 + 0.1 * i as f32
+                    }
                 })
                 .collect();
             *gate = ChannelGate::from_logits(floats(values, [n], device));
@@ -179,9 +213,12 @@ mod tests {
         branch.for_each_gate_mut(&mut pattern);
         let randomize = |layer: &mut ConvBn| {
             let n = layer.bn.gamma.shape().dims::<1>()[0];
-            layer.bn.running_mean = RunningState::new(Tensor::random([n], Distribution::Normal(0.0, 0.5), device));
-            layer.bn.running_var = RunningState::new(Tensor::random([n], Distribution::Uniform(0.5, 2.0), device));
-            layer.bn.beta = Param::from_tensor(Tensor::random([n], Distribution::Normal(0.0, 0.5), device));
+            layer.bn.running_mean =
+                RunningState::new(Tensor::random([n], Distribution::Normal(0.0, 0.5), device));
+            layer.bn.running_var =
+                RunningState::new(Tensor::random([n], Distribution::Uniform(0.5, 2.0), device));
+            layer.bn.beta =
+                Param::from_tensor(Tensor::random([n], Distribution::Normal(0.0, 0.5), device));
         };
         branch.for_each_conv_bn_mut(randomize);
         branch
@@ -194,8 +231,11 @@ mod tests {
         let selection = pollster::block_on(ChannelSelection::from_masks(&branch)).unwrap();
         let pruned = rebuild(&branch, &selection, &device).valid();
 
-        let x = seeded(&device, 4, || Tensor::<4>::random([5, 3, 12, 12], Distribution::Normal(0.0, 1.0), &device));
-        let masked = pollster::block_on(read_f32(branch.forward(x.clone(), GateMode::Binary))).unwrap();
+        let x = seeded(&device, 4, || {
+            Tensor::<4>::random([5, 3, 12, 12], Distribution::Normal(0.0, 1.0), &device)
+        });
+        let masked =
+            pollster::block_on(read_f32(branch.forward(x.clone(), GateMode::Binary))).unwrap();
         let kept = pollster::block_on(read_f32(pruned.forward(x, GateMode::Binary))).unwrap();
 
         let full_dim = branch.feature_dim();
@@ -206,14 +246,22 @@ mod tests {
             for (j, &c) in out.iter().enumerate() {
                 let a = masked[row * full_dim + c];
                 let b = kept[row * out.len() + j];
-                assert!((a - b).abs() < 1e-4, "row {row} channel {c}: masked {a} vs pruned {b}");
+                assert!(
+                    (a - b).abs() < 1e-4,
+                    "row {row} channel {c}: masked {a} vs pruned {b}"
+                );
             }
             // Channels switched off are exactly zero in the masked branch.
             for c in (0..full_dim).filter(|c| !out.contains(c)) {
                 assert_eq!(masked[row * full_dim + c], 0.0);
             }
         }
-        assert!(pruned.param_count() < branch.param_count() * 3 / 4, "{} vs {}", pruned.param_count(), branch.param_count());
+        assert!(
+            pruned.param_count() < branch.param_count() * 3 / 4,
+            "{} vs {}",
+            pruned.param_count(),
+            branch.param_count()
+        );
         assert!(pruned.macs(12) < branch.macs(12));
     }
 

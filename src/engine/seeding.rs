@@ -28,13 +28,19 @@ pub fn draw_device() -> Device {
 /// are then tracked (a fork alone keeps the plain device's untracked state).
 pub fn moved_to<M: Module>(module: M, device: &Device) -> M {
     let moved = module.fork(device);
-    if device.is_autodiff() { moved.train() } else { moved }
+    if device.is_autodiff() {
+        moved.train()
+    } else {
+        moved
+    }
 }
 
 /// Seeds `device` and runs `draw` while no other thread can use the device's generator.
 pub fn seeded<T>(device: &Device, seed: u64, draw: impl FnOnce() -> T) -> T {
     // A panic in another draw leaves nothing half-updated that matters here: keep going.
-    let _guard = DEVICE_RANDOM.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _guard = DEVICE_RANDOM
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     device.seed(seed);
     draw()
 }
@@ -75,11 +81,14 @@ mod tests {
         let noise = std::thread::spawn(|| {
             let device = Device::flex();
             for i in 0..200 {
-                let _ = seeded(&device, i, || Tensor::<1>::random([64], burn::tensor::Distribution::Default, &device));
+                let _ = seeded(&device, i, || {
+                    Tensor::<1>::random([64], burn::tensor::Distribution::Default, &device)
+                });
             }
         });
-        let runs: Vec<Vec<f32>> =
-            (0..20).map(|_| weights(&seeded_module(&device, 7, || Head::new(16, 4, &device)))).collect();
+        let runs: Vec<Vec<f32>> = (0..20)
+            .map(|_| weights(&seeded_module(&device, 7, || Head::new(16, 4, &device))))
+            .collect();
         noise.join().unwrap();
         assert!(runs.iter().all(|w| w == &runs[0]));
         let other = weights(&seeded_module(&device, 8, || Head::new(16, 4, &device)));

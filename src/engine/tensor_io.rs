@@ -52,7 +52,10 @@ pub fn batch_tensor(samples: &[&Sample], size: usize, device: &Device) -> (Tenso
         values.extend(sample.pixels.iter().map(|&p| p as f32 * SCALE - 1.0));
         labels.push(sample.label);
     }
-    (floats(values, [samples.len(), 3, size, size], device), labels)
+    (
+        floats(values, [samples.len(), 3, size, size], device),
+        labels,
+    )
 }
 
 /// One-hot targets `[batch, classes]` built on the host (cheaper than a device gather).
@@ -63,4 +66,3 @@ pub fn one_hot(labels: &[usize], classes: usize, device: &Device) -> Tensor<2> {
     }
     floats(values, [labels.len(), classes], device)
 }
-

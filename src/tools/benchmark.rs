@@ -10,8 +10,8 @@
 //! `bench/torch_step.py` is the same network and iteration in PyTorch.
 
 use burn::module::Module;
-use burn::optim::momentum::MomentumConfig;
 use burn::optim::SgdConfig;
+use burn::optim::momentum::MomentumConfig;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Distribution, Tensor};
 
@@ -19,10 +19,10 @@ use crate::engine::branch::Branch;
 use crate::engine::config::BackboneConfig;
 use crate::engine::folded::{self, FoldedNetwork};
 use crate::engine::head::Head;
-use crate::engine::learner::iteration::{train_iteration, IterationBatch, IterationSettings};
+use crate::engine::learner::iteration::{IterationBatch, IterationSettings, train_iteration};
 use crate::engine::network::DerNetwork;
 use crate::engine::seeding::{seeded, seeded_module};
-use crate::engine::tensor_io::{read_f32, ReadError};
+use crate::engine::tensor_io::{ReadError, read_f32};
 pub use crate::protocol::{SpeedCase, SpeedSettings};
 
 const CLASSES_PER_STEP: usize = 2;
@@ -38,7 +38,12 @@ fn warmup(settings: &SpeedSettings) -> usize {
 }
 
 fn backbone(width: usize, input_size: usize) -> BackboneConfig {
-    BackboneConfig { input_size, width, stages: 3, blocks_per_stage: 1 }
+    BackboneConfig {
+        input_size,
+        width,
+        stages: 3,
+        blocks_per_stage: 1,
+    }
 }
 
 /// `branches` branches (all but the last frozen) with classifier and auxiliary head.
@@ -66,16 +71,35 @@ fn median(mut values: Vec<f64>) -> (f64, f64) {
 }
 
 /// Times training iterations; `cached` feeds the frozen branches' features from a cache.
-pub async fn time_training(settings: &SpeedSettings, branches: usize, cached: bool, device: &Device) -> Result<SpeedCase, ReadError> {
+pub async fn time_training(
+    settings: &SpeedSettings,
+    branches: usize,
+    cached: bool,
+    device: &Device,
+) -> Result<SpeedCase, ReadError> {
     let train_device = device.clone().autodiff();
     let mut net = network(branches, settings, &train_device);
-    let x = seeded(device, 1, || Tensor::<4>::random([settings.batch, 3, settings.input_size, settings.input_size], Distribution::Uniform(-1.0, 1.0), &train_device));
-    let labels: Vec<usize> = (0..settings.batch).map(|i| i % (CLASSES_PER_STEP * branches)).collect();
+    let x = seeded(device, 1, || {
+        Tensor::<4>::random(
+            [settings.batch, 3, settings.input_size, settings.input_size],
+            Distribution::Uniform(-1.0, 1.0),
+            &train_device,
+        )
+    });
+    let labels: Vec<usize> = (0..settings.batch)
+        .map(|i| i % (CLASSES_PER_STEP * branches))
+        .collect();
     let old_classes = CLASSES_PER_STEP * (branches - 1);
     // Folded once, as a step does (engine/folded.rs).
     let folded_frozen = folded::fold_frozen(&net);
-    let frozen = if cached { folded::frozen_features(&folded_frozen, x.clone()) } else { None };
-    let mut optim = SgdConfig::new().with_momentum(Some(MomentumConfig::new().with_dampening(0.0))).init();
+    let frozen = if cached {
+        folded::frozen_features(&folded_frozen, x.clone())
+    } else {
+        None
+    };
+    let mut optim = SgdConfig::new()
+        .with_momentum(Some(MomentumConfig::new().with_dampening(0.0)))
+        .init();
     let mut times = Vec::with_capacity(settings.iterations);
     for i in 0..warmup(settings) + settings.iterations {
         let start = web_time::Instant::now();
@@ -88,8 +112,18 @@ pub async fn time_training(settings: &SpeedSettings, branches: usize, cached: bo
         };
         // Without the cache the folded frozen branches run on every batch, as in a step with
         // augmentation.
-        let frozen_rows = if cached { frozen.clone() } else { folded::frozen_features(&folded_frozen, x.clone()) };
-        let batch = IterationBatch { images: x.clone(), frozen: frozen_rows, targets: &labels, old_classes, device: &train_device };
+        let frozen_rows = if cached {
+            frozen.clone()
+        } else {
+            folded::frozen_features(&folded_frozen, x.clone())
+        };
+        let batch = IterationBatch {
+            images: x.clone(),
+            frozen: frozen_rows,
+            targets: &labels,
+            old_classes,
+            device: &train_device,
+        };
         let (trained, losses) = train_iteration(net, &mut optim, batch, &iteration);
         net = trained;
         let loss = losses.loss;
@@ -103,14 +137,33 @@ pub async fn time_training(settings: &SpeedSettings, branches: usize, cached: bo
         }
     }
     let (median_ms, min_ms) = median(times);
-    let case = if cached { "train step, frozen features cached" } else { "train step, frozen branches run" };
-    Ok(SpeedCase { case: case.into(), branches, median_ms, min_ms })
+    let case = if cached {
+        "train step, frozen features cached"
+    } else {
+        "train step, frozen branches run"
+    };
+    Ok(SpeedCase {
+        case: case.into(),
+        branches,
+        median_ms,
+        min_ms,
+    })
 }
 
-pub async fn time_prediction(settings: &SpeedSettings, branches: usize, device: &Device) -> Result<SpeedCase, ReadError> {
+pub async fn time_prediction(
+    settings: &SpeedSettings,
+    branches: usize,
+    device: &Device,
+) -> Result<SpeedCase, ReadError> {
     // What the learner predicts with: every branch folded.
     let net = FoldedNetwork::fold(&network(branches, settings, device));
-    let x = seeded(device, 2, || Tensor::<4>::random([1, 3, settings.input_size, settings.input_size], Distribution::Uniform(-1.0, 1.0), device));
+    let x = seeded(device, 2, || {
+        Tensor::<4>::random(
+            [1, 3, settings.input_size, settings.input_size],
+            Distribution::Uniform(-1.0, 1.0),
+            device,
+        )
+    });
     let mut times = Vec::with_capacity(settings.iterations);
     for i in 0..warmup(settings) + settings.iterations {
         let start = web_time::Instant::now();
@@ -123,5 +176,10 @@ pub async fn time_prediction(settings: &SpeedSettings, branches: usize, device: 
         }
     }
     let (median_ms, min_ms) = median(times);
-    Ok(SpeedCase { case: "predict one image".into(), branches, median_ms, min_ms })
+    Ok(SpeedCase {
+        case: "predict one image".into(),
+        branches,
+        median_ms,
+        min_ms,
+    })
 }

@@ -95,10 +95,18 @@ struct EpochPrinter;
 impl Observer for EpochPrinter {
     async fn progress(&mut self, p: &Progress) -> Control {
         if p.phase == Phase::Train && p.batch == p.batches {
-            let (on, all) = p.gate_masks.iter().flatten().fold((0, 0), |(on, all), &m| (on + usize::from(m >= 0.5), all + 1));
+            let (on, all) = p.gate_masks.iter().flatten().fold((0, 0), |(on, all), &m| {
+                (on + usize::from(m >= 0.5), all + 1)
+            });
             println!(
                 "      epoch {:>3}/{}  loss {:.4} (cls {:.4} aux {:.4} sparsity {:.4})  train acc {:>5.1}%  channels on {on}/{all}",
-                p.epoch + 1, p.epochs, p.loss, p.loss_classifier, p.loss_aux, p.loss_sparsity, p.train_accuracy * 100.0
+                p.epoch + 1,
+                p.epochs,
+                p.loss,
+                p.loss_classifier,
+                p.loss_aux,
+                p.loss_sparsity,
+                p.train_accuracy * 100.0
             );
         }
         Control::Continue
@@ -146,7 +154,12 @@ pub struct StepReport {
 /// the user.
 pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     let device = device_for(&args.backend)?;
-    let mut config = LearnerConfig { method: args.method, seed: args.seed, augment: args.augment, ..LearnerConfig::default() };
+    let mut config = LearnerConfig {
+        method: args.method,
+        seed: args.seed,
+        augment: args.augment,
+        ..LearnerConfig::default()
+    };
     match (args.memory, args.memory_per_class) {
         (Some(total), _) => (config.memory_total, config.memory_per_class) = (total, None),
         (None, Some(per_class)) => config.memory_per_class = Some(per_class),
@@ -164,11 +177,14 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     if let Some(w) = args.width {
         config.backbone.width = w;
     }
-    let mut data = ImageFolder::load(&args.data, config.backbone.input_size, args.limit).map_err(|e| e.to_string())?;
+    let mut data = ImageFolder::load(&args.data, config.backbone.input_size, args.limit)
+        .map_err(|e| e.to_string())?;
     let evaluated_on = match args.validation {
         Some(n) => {
             data = data.hold_out_validation(n).map_err(|e| e.to_string())?;
-            format!("validation images (the last {n} training images of each class; the test images are not used)")
+            format!(
+                "validation images (the last {n} training images of each class; the test images are not used)"
+            )
         }
         None => "test images".to_string(),
     };
@@ -180,7 +196,10 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     }
     let class_count = data.classes.len();
     if args.init_classes == 0 || args.increment == 0 || args.init_classes > class_count {
-        return Err(format!("cannot split {class_count} classes into a first step of {} and increments of {}", args.init_classes, args.increment));
+        return Err(format!(
+            "cannot split {class_count} classes into a first step of {} and increments of {}",
+            args.init_classes, args.increment
+        ));
     }
     let mut tasks: Vec<Vec<usize>> = vec![(0..args.init_classes).collect()];
     let mut next = args.init_classes;
@@ -193,12 +212,21 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     for (t, classes) in tasks.iter().enumerate() {
         let seen = tasks[..=t].iter().map(Vec::len).sum();
         let images = data.train.filter_classes(classes).len();
-        config.check_for_step(seen, images).map_err(|e| format!("step {} cannot run: {e}", t + 1))?;
+        config
+            .check_for_step(seen, images)
+            .map_err(|e| format!("step {} cannot run: {e}", t + 1))?;
     }
     let mut learner = Learner::new(config.clone(), device);
     let mut matrix = AccuracyMatrix::default();
     let mut steps = Vec::new();
-    println!("{} on {} ({} classes, {} steps), backend {}", method_name(args.method), args.data.display(), class_count, tasks.len(), args.backend);
+    println!(
+        "{} on {} ({} classes, {} steps), backend {}",
+        method_name(args.method),
+        args.data.display(),
+        class_count,
+        tasks.len(),
+        args.backend
+    );
     println!(
         "λs {}, {} epochs (at least {} updates a step), augmentation {:?}, evaluated on {evaluated_on}",
         config.effective_lambda_sparsity(),
@@ -206,7 +234,10 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         config.min_updates,
         config.augment
     );
-    println!("{:>4} {:>6} {:>9} {:>12} {:>12} {:>8}  per-task accuracy", "step", "seen", "accuracy", "params", "pruned", "seconds");
+    println!(
+        "{:>4} {:>6} {:>9} {:>12} {:>12} {:>8}  per-task accuracy",
+        "step", "seen", "accuracy", "params", "pruned", "seconds"
+    );
     for (t, classes) in tasks.iter().enumerate() {
         let train = data.train.filter_classes(classes);
         let summary: StepSummary = if args.progress {
@@ -218,12 +249,26 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         let seen: Vec<usize> = tasks[..=t].iter().flatten().copied().collect();
         let test = data.test.filter_classes(&seen);
         let pairs = pollster::block_on(learner.evaluate(&test)).map_err(|e| e.to_string())?;
-        matrix.push_step(t + 1, &pairs, |label| tasks.iter().position(|task| task.contains(&label)).unwrap());
+        matrix.push_step(t + 1, &pairs, |label| {
+            tasks.iter().position(|task| task.contains(&label)).unwrap()
+        });
         let accuracy = *matrix.seen.last().unwrap();
-        let row: Vec<String> = matrix.rows.last().unwrap().iter().map(|a| format!("{:.1}", a * 100.0)).collect();
+        let row: Vec<String> = matrix
+            .rows
+            .last()
+            .unwrap()
+            .iter()
+            .map(|a| format!("{:.1}", a * 100.0))
+            .collect();
         println!(
             "{:>4} {:>6} {:>8.2}% {:>12} {:>12} {:>8.1}  [{}]",
-            t + 1, seen.len(), accuracy * 100.0, summary.params_before_prune, summary.params_after_prune, summary.train_seconds, row.join(", ")
+            t + 1,
+            seen.len(),
+            accuracy * 100.0,
+            summary.params_before_prune,
+            summary.params_after_prune,
+            summary.train_seconds,
+            row.join(", ")
         );
         steps.push(StepReport {
             step: t + 1,
@@ -246,7 +291,11 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         lambda_sparsity: config.effective_lambda_sparsity(),
         epochs: config.epochs,
         min_updates: config.min_updates,
-        evaluated_on: if args.validation.is_some() { "validation" } else { "test" },
+        evaluated_on: if args.validation.is_some() {
+            "validation"
+        } else {
+            "test"
+        },
         classes: data.classes.clone(),
         steps,
         accuracy_matrix: matrix.rows.clone(),
@@ -275,7 +324,11 @@ impl Spread {
     pub fn of(values: &[f64]) -> Self {
         let n = values.len().max(1) as f64;
         let mean = values.iter().sum::<f64>() / n;
-        let sd = if values.len() > 1 { (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
+        let sd = if values.len() > 1 {
+            (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
         Self { mean, sd }
     }
 }
@@ -305,7 +358,10 @@ pub fn bench_seeds(args: &BenchArgs) -> Result<SeedsReport, String> {
         if args.seeds > 1 {
             println!("— seed {seed} —");
         }
-        runs.push(bench(&BenchArgs { seed, ..args.clone() })?);
+        runs.push(bench(&BenchArgs {
+            seed,
+            ..args.clone()
+        })?);
     }
     let spread = |f: fn(&BenchReport) -> f64| Spread::of(&runs.iter().map(f).collect::<Vec<f64>>());
     let report = SeedsReport {

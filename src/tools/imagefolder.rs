@@ -20,8 +20,14 @@ pub enum ImageFolderError {
     Unreadable { path: PathBuf, reason: String },
     #[error("class '{class}' has no folder in the {split} split")]
     ClassMismatch { class: String, split: &'static str },
-    #[error("class '{class}' has {images} training images: too few to hold {held_out} out for validation and still train")]
-    TooFewForValidation { class: String, images: usize, held_out: usize },
+    #[error(
+        "class '{class}' has {images} training images: too few to hold {held_out} out for validation and still train"
+    )]
+    TooFewForValidation {
+        class: String,
+        images: usize,
+        held_out: usize,
+    },
 }
 
 /// A data set's two splits and the class names (label = index in `classes`).
@@ -45,7 +51,11 @@ impl ImageFolder {
         let classes = class_names(&train_root)?;
         let train = read_split(&train_root, &classes, size, limit, "train")?;
         let test = read_split(&test_root, &classes, size, limit, "test")?;
-        Ok(Self { classes, train, test })
+        Ok(Self {
+            classes,
+            train,
+            test,
+        })
     }
 
     /// Holds out the last `per_class` training images of every class (in file order) as the
@@ -55,20 +65,35 @@ impl ImageFolder {
         let mut train = Vec::new();
         let mut validation = Vec::new();
         for (label, class) in self.classes.iter().enumerate() {
-            let mut of_class: Vec<Sample> = self.train.samples.iter().filter(|s| s.label == label).cloned().collect();
+            let mut of_class: Vec<Sample> = self
+                .train
+                .samples
+                .iter()
+                .filter(|s| s.label == label)
+                .cloned()
+                .collect();
             if of_class.len() <= per_class {
-                return Err(ImageFolderError::TooFewForValidation { class: class.clone(), images: of_class.len(), held_out: per_class });
+                return Err(ImageFolderError::TooFewForValidation {
+                    class: class.clone(),
+                    images: of_class.len(),
+                    held_out: per_class,
+                });
             }
             validation.extend(of_class.split_off(of_class.len() - per_class));
             train.extend(of_class);
         }
         let size = self.train.size;
-        Ok(Self { classes: self.classes, train: Dataset::new(size, train), test: Dataset::new(size, validation) })
+        Ok(Self {
+            classes: self.classes,
+            train: Dataset::new(size, train),
+            test: Dataset::new(size, validation),
+        })
     }
 }
 
 fn class_names(split: &Path) -> Result<Vec<String>, ImageFolderError> {
-    let entries = std::fs::read_dir(split).map_err(|_| ImageFolderError::MissingFolder(split.to_path_buf()))?;
+    let entries = std::fs::read_dir(split)
+        .map_err(|_| ImageFolderError::MissingFolder(split.to_path_buf()))?;
     let mut names: Vec<String> = entries
         .filter_map(Result::ok)
         .filter(|e| e.path().is_dir())
@@ -92,17 +117,26 @@ fn read_split(
     for (label, class) in classes.iter().enumerate() {
         let dir = split.join(class);
         if !dir.is_dir() {
-            return Err(ImageFolderError::ClassMismatch { class: class.clone(), split: split_name });
+            return Err(ImageFolderError::ClassMismatch {
+                class: class.clone(),
+                split: split_name,
+            });
         }
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|e| ImageFolderError::Unreadable { path: dir.clone(), reason: e.to_string() })?
+            .map_err(|e| ImageFolderError::Unreadable {
+                path: dir.clone(),
+                reason: e.to_string(),
+            })?
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| p.is_file())
             .collect();
         // Numeric file names sort as numbers (10.png after 9.png).
         files.sort_by_key(|p| {
-            let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let stem = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             (stem.parse::<u64>().unwrap_or(u64::MAX), stem)
         });
         if let Some(limit) = limit {
@@ -124,7 +158,9 @@ pub fn read_image(path: &Path, label: usize, size: usize) -> Result<Sample, Imag
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    let rgb = image.resize_exact(size as u32, size as u32, FilterType::Triangle).to_rgb8();
+    let rgb = image
+        .resize_exact(size as u32, size as u32, FilterType::Triangle)
+        .to_rgb8();
     let rgba: Vec<u8> = rgb.pixels().flat_map(|p| [p[0], p[1], p[2], 255]).collect();
     Ok(Sample::from_rgba(&rgba, label))
 }

@@ -1,6 +1,6 @@
 //! `der speed`: prints the timings of [`crate::tools::benchmark`] for a native backend.
 
-use crate::tools::benchmark::{time_prediction, time_training, SpeedCase, SpeedSettings};
+use crate::tools::benchmark::{SpeedCase, SpeedSettings, time_prediction, time_training};
 
 #[derive(clap::Args, Clone)]
 pub struct SpeedArgs {
@@ -23,8 +23,16 @@ pub struct SpeedArgs {
 
 pub fn run(args: SpeedArgs) -> Result<(), String> {
     let device = crate::tools::device::device_for(&args.backend)?;
-    let settings = SpeedSettings { batch: args.batch, width: args.width, input_size: 32, iterations: args.iterations.max(1) };
-    println!("backend {} · batch {} · width {} · {} timed iterations per case", args.backend, args.batch, args.width, settings.iterations);
+    let settings = SpeedSettings {
+        batch: args.batch,
+        width: args.width,
+        input_size: 32,
+        iterations: args.iterations.max(1),
+    };
+    println!(
+        "backend {} · batch {} · width {} · {} timed iterations per case",
+        args.backend, args.batch, args.width, settings.iterations
+    );
     let mut cases = Vec::new();
     let fail = |e: crate::engine::tensor_io::ReadError| e.to_string();
     for &branches in &args.branches {
@@ -32,7 +40,10 @@ pub fn run(args: SpeedArgs) -> Result<(), String> {
             if cached && branches == 1 {
                 continue;
             }
-            cases.push(pollster::block_on(time_training(&settings, branches, cached, &device)).map_err(fail)?);
+            cases.push(
+                pollster::block_on(time_training(&settings, branches, cached, &device))
+                    .map_err(fail)?,
+            );
             print_case(cases.last().unwrap());
         }
     }
@@ -40,11 +51,18 @@ pub fn run(args: SpeedArgs) -> Result<(), String> {
     cases.push(pollster::block_on(time_prediction(&settings, most, &device)).map_err(fail)?);
     print_case(cases.last().unwrap());
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&cases).expect("plain data")).map_err(|e| e.to_string())?;
+        std::fs::write(
+            path,
+            serde_json::to_string_pretty(&cases).expect("plain data"),
+        )
+        .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
 
 fn print_case(c: &SpeedCase) {
-    println!("{:<38} branches {}  median {:>8.2} ms  min {:>8.2} ms", c.case, c.branches, c.median_ms, c.min_ms);
+    println!(
+        "{:<38} branches {}  median {:>8.2} ms  min {:>8.2} ms",
+        c.case, c.branches, c.median_ms, c.min_ms
+    );
 }

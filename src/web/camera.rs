@@ -10,10 +10,13 @@ use std::rc::Rc;
 use gloo_events::EventListener;
 use gloo_timers::future::TimeoutFuture;
 use js_sys::{Array, Reflect};
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, MediaStream, MediaStreamConstraints};
+use web_sys::{
+    CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, MediaStream,
+    MediaStreamConstraints,
+};
 
 use crate::engine::Sample;
 
@@ -25,7 +28,10 @@ pub struct CameraInfo {
 }
 
 fn error_name(e: &JsValue) -> String {
-    Reflect::get(e, &"name".into()).ok().and_then(|n| n.as_string()).unwrap_or_default()
+    Reflect::get(e, &"name".into())
+        .ok()
+        .and_then(|n| n.as_string())
+        .unwrap_or_default()
 }
 
 /// A message a teacher can act on, for a `getUserMedia` failure.
@@ -69,24 +75,42 @@ pub async fn open(device_id: Option<&str>) -> Result<MediaStream, String> {
     }
     let constraints = MediaStreamConstraints::new();
     constraints.set_video(&video);
-    let promise = devices.get_user_media_with_constraints(&constraints).map_err(|e| explain(&e))?;
+    let promise = devices
+        .get_user_media_with_constraints(&constraints)
+        .map_err(|e| explain(&e))?;
     let stream = JsFuture::from(promise).await.map_err(|e| explain(&e))?;
     Ok(stream.unchecked_into())
 }
 
 /// The cameras the browser reports (labels appear once permission was given).
 pub async fn cameras() -> Vec<CameraInfo> {
-    let Some(devices) = web_sys::window().and_then(|w| w.navigator().media_devices().ok()) else { return Vec::new() };
-    let Ok(promise) = devices.enumerate_devices() else { return Vec::new() };
-    let Ok(list) = JsFuture::from(promise).await else { return Vec::new() };
+    let Some(devices) = web_sys::window().and_then(|w| w.navigator().media_devices().ok()) else {
+        return Vec::new();
+    };
+    let Ok(promise) = devices.enumerate_devices() else {
+        return Vec::new();
+    };
+    let Ok(list) = JsFuture::from(promise).await else {
+        return Vec::new();
+    };
     Array::from(&list)
         .iter()
-        .filter(|d| Reflect::get(d, &"kind".into()).ok().and_then(|k| k.as_string()).as_deref() == Some("videoinput"))
+        .filter(|d| {
+            Reflect::get(d, &"kind".into())
+                .ok()
+                .and_then(|k| k.as_string())
+                .as_deref()
+                == Some("videoinput")
+        })
         .map(|d| d.unchecked_into::<web_sys::MediaDeviceInfo>())
         .enumerate()
         .map(|(i, d)| CameraInfo {
             id: d.device_id(),
-            label: if d.label().is_empty() { format!("Camera {}", i + 1) } else { d.label() },
+            label: if d.label().is_empty() {
+                format!("Camera {}", i + 1)
+            } else {
+                d.label()
+            },
         })
         .collect()
 }
@@ -118,15 +142,25 @@ pub fn on_ended(stream: &MediaStream, on_end: impl FnMut() + 'static) {
         .iter()
         .map(|track| {
             let on_end = on_end.clone();
-            EventListener::once(track.unchecked_ref::<web_sys::EventTarget>(), "ended", move |_| {
-                // A second track ending while the first one's call is running finds it busy.
-                if let Ok(mut on_end) = on_end.try_borrow_mut() {
-                    on_end();
-                }
-            })
+            EventListener::once(
+                track.unchecked_ref::<web_sys::EventTarget>(),
+                "ended",
+                move |_| {
+                    // A second track ending while the first one's call is running finds it busy.
+                    if let Ok(mut on_end) = on_end.try_borrow_mut() {
+                        on_end();
+                    }
+                },
+            )
         })
         .collect();
-    ENDED.with(|ended| ended.borrow_mut().entry(stream.id()).or_default().extend(listeners));
+    ENDED.with(|ended| {
+        ended
+            .borrow_mut()
+            .entry(stream.id())
+            .or_default()
+            .extend(listeners)
+    });
 }
 
 /// Resolves when the video element has a frame to draw.
@@ -154,9 +188,20 @@ pub fn grab(video: &HtmlVideoElement, size: usize, label: usize) -> Option<Sampl
     let side = w.min(h);
     context
         .draw_image_with_html_video_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
-            video, (w - side) / 2.0, (h - side) / 2.0, side, side, 0.0, 0.0, size as f64, size as f64,
+            video,
+            (w - side) / 2.0,
+            (h - side) / 2.0,
+            side,
+            side,
+            0.0,
+            0.0,
+            size as f64,
+            size as f64,
         )
         .ok()?;
-    let rgba = context.get_image_data(0.0, 0.0, size as f64, size as f64).ok()?.data();
+    let rgba = context
+        .get_image_data(0.0, 0.0, size as f64, size as f64)
+        .ok()?
+        .data();
     Some(Sample::from_rgba(&rgba, label))
 }

@@ -12,15 +12,22 @@ use wasm_bindgen::JsCast;
 pub fn wasm_memory_bytes() -> f64 {
     // Read by name: in the threaded worker the buffer is a SharedArrayBuffer, and a u32 length
     // would read 0 at its 4 GiB maximum.
-    let buffer = wasm_bindgen::memory().unchecked_into::<WebAssembly::Memory>().buffer();
-    js_sys::Reflect::get(&buffer, &"byteLength".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0)
+    let buffer = wasm_bindgen::memory()
+        .unchecked_into::<WebAssembly::Memory>()
+        .buffer();
+    js_sys::Reflect::get(&buffer, &"byteLength".into())
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0)
 }
 
 /// The page's JavaScript heap in use, where the browser tells (Chromium's `performance.memory`).
 pub fn js_heap_bytes() -> Option<f64> {
     let performance = web_sys::window()?.performance()?;
     let memory = Reflect::get(&performance, &"memory".into()).ok()?;
-    Reflect::get(&memory, &"usedJSHeapSize".into()).ok()?.as_f64()
+    Reflect::get(&memory, &"usedJSHeapSize".into())
+        .ok()?
+        .as_f64()
 }
 
 /// What the browser's own memory measure gave.
@@ -41,12 +48,24 @@ pub const BROWSER_MEASURE_PATIENCE: std::time::Duration = std::time::Duration::f
 /// only on a cross-origin isolated page (COOP/COEP headers) in Chromium.
 pub async fn browser_measure() -> BrowserMeasure {
     use js_sys::Promise;
-    let Some(promise) = browser_measure_promise() else { return BrowserMeasure::Unavailable };
+    let Some(promise) = browser_measure_promise() else {
+        return BrowserMeasure::Unavailable;
+    };
     let timeout = Promise::new(&mut |resolve, _reject| {
-        leptos::prelude::set_timeout(move || drop(resolve.call0(&wasm_bindgen::JsValue::NULL)), BROWSER_MEASURE_PATIENCE);
+        leptos::prelude::set_timeout(
+            move || drop(resolve.call0(&wasm_bindgen::JsValue::NULL)),
+            BROWSER_MEASURE_PATIENCE,
+        );
     });
-    let result = wasm_bindgen_futures::JsFuture::from(Promise::race(&js_sys::Array::of2(&promise, &timeout))).await;
-    match result.ok().and_then(|r| Reflect::get(&r, &"bytes".into()).ok()).and_then(|b| b.as_f64()) {
+    let result = wasm_bindgen_futures::JsFuture::from(Promise::race(&js_sys::Array::of2(
+        &promise, &timeout,
+    )))
+    .await;
+    match result
+        .ok()
+        .and_then(|r| Reflect::get(&r, &"bytes".into()).ok())
+        .and_then(|b| b.as_f64())
+    {
         Some(bytes) => BrowserMeasure::Bytes(bytes),
         None => BrowserMeasure::NoAnswer,
     }
@@ -55,11 +74,18 @@ pub async fn browser_measure() -> BrowserMeasure {
 fn browser_measure_promise() -> Option<js_sys::Promise> {
     use js_sys::Function;
     let window = web_sys::window()?;
-    if Reflect::get(&window, &"crossOriginIsolated".into()).ok()?.as_bool() != Some(true) {
+    if Reflect::get(&window, &"crossOriginIsolated".into())
+        .ok()?
+        .as_bool()
+        != Some(true)
+    {
         return None;
     }
     let performance = window.performance()?;
-    let measure: Function = Reflect::get(&performance, &"measureUserAgentSpecificMemory".into()).ok()?.dyn_into().ok()?;
+    let measure: Function = Reflect::get(&performance, &"measureUserAgentSpecificMemory".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
     measure.call0(&performance).ok()?.dyn_into().ok()
 }
 

@@ -38,7 +38,10 @@ async fn callback<T: JsCast>(start: impl FnOnce(&Function, &Function)) -> Result
             start(&resolve, &reject)
         }
     });
-    JsFuture::from(promise).await.map(|v| v.unchecked_into()).map_err(|e| crate::web::images::js_error(e))
+    JsFuture::from(promise)
+        .await
+        .map(|v| v.unchecked_into())
+        .map_err(|e| crate::web::images::js_error(e))
 }
 
 async fn file_of(entry: &FileSystemFileEntry) -> Result<File, String> {
@@ -91,13 +94,21 @@ pub async fn collect(entries: Vec<FileSystemEntry>) -> Dropped {
         }
         let directory: FileSystemDirectoryEntry = entry.unchecked_into();
         let inside = children(&directory).await.unwrap_or_default();
-        let sub_folders: Vec<FileSystemEntry> = inside.iter().filter(|e| e.is_directory()).cloned().collect();
+        let sub_folders: Vec<FileSystemEntry> = inside
+            .iter()
+            .filter(|e| e.is_directory())
+            .cloned()
+            .collect();
         if sub_folders.is_empty() {
-            dropped.folders.push((directory.name(), files_under(&directory, 0).await));
+            dropped
+                .folders
+                .push((directory.name(), files_under(&directory, 0).await));
         } else {
             for sub in sub_folders {
                 let name = sub.name();
-                dropped.folders.push((name, files_under(sub.unchecked_ref(), 4).await));
+                dropped
+                    .folders
+                    .push((name, files_under(sub.unchecked_ref(), 4).await));
             }
         }
     }

@@ -7,42 +7,64 @@ use wasm_bindgen::{Clamped, JsCast};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap, ImageData};
 
-use crate::engine::data::{resize_square, Sample};
+use crate::engine::data::{Sample, resize_square};
 
 /// Uploads larger than this are refused before decoding.
 pub const MAX_UPLOAD_BYTES: f64 = 25.0 * 1024.0 * 1024.0;
 
 pub fn js_error(e: JsValue) -> String {
     e.as_string()
-        .or_else(|| Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()))
+        .or_else(|| {
+            Reflect::get(&e, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+        })
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
 /// Fetches a same-origin file as bytes (relative URL, so sub-path hosting works), with
 /// gloo-net's `fetch` wrapper.
 pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let response = gloo_net::http::Request::get(url).send().await.map_err(|e| format!("could not load {url}: {e}"))?;
+    let response = gloo_net::http::Request::get(url)
+        .send()
+        .await
+        .map_err(|e| format!("could not load {url}: {e}"))?;
     if !response.ok() {
         return Err(format!("could not load {url}"));
     }
-    response.binary().await.map_err(|e| format!("could not load {url}: {e}"))
+    response
+        .binary()
+        .await
+        .map_err(|e| format!("could not load {url}: {e}"))
 }
 
 /// A file's bytes, read with gloo-file (`FileReader` behind a future).
 pub async fn file_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
-    gloo_file::futures::read_as_bytes(&gloo_file::Blob::from(file.clone())).await.map_err(|e| e.to_string())
+    gloo_file::futures::read_as_bytes(&gloo_file::Blob::from(file.clone()))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The built-in digits: `mnist-28.bin` holds 40 images of 28×28 per digit 0–9.
 pub fn bundled_digit(bytes: &[u8], digit: usize, index: usize, size: usize) -> Option<Vec<u8>> {
     let start = (digit * 40 + index) * 28 * 28;
     let gray = bytes.get(start..start + 28 * 28)?;
-    Some(resize_square(&Sample::from_gray(gray, 0).pixels, 3, 28, size))
+    Some(resize_square(
+        &Sample::from_gray(gray, 0).pixels,
+        3,
+        28,
+        size,
+    ))
 }
 
 fn canvas(size: u32) -> Result<(HtmlCanvasElement, CanvasRenderingContext2d), String> {
-    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
-    let canvas: HtmlCanvasElement = document.create_element("canvas").map_err(js_error)?.unchecked_into();
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let canvas: HtmlCanvasElement = document
+        .create_element("canvas")
+        .map_err(js_error)?
+        .unchecked_into();
     canvas.set_width(size);
     canvas.set_height(size);
     let context = canvas
@@ -63,11 +85,15 @@ pub async fn decode_upload(file: &web_sys::File, size: usize) -> Result<Vec<u8>,
     if file.size() > MAX_UPLOAD_BYTES {
         return Err(format!("“{name}” is larger than 25 MB."));
     }
-    let bytes = file_bytes(file).await.map_err(|_| format!("“{name}” could not be read."))?;
+    let bytes = file_bytes(file)
+        .await
+        .map_err(|_| format!("“{name}” could not be read."))?;
     crate::classroom::upload::check_declared_size(&name, &bytes)?;
     drop(bytes);
     let window = web_sys::window().ok_or("no window")?;
-    let promise = window.create_image_bitmap_with_blob(file).map_err(js_error)?;
+    let promise = window
+        .create_image_bitmap_with_blob(file)
+        .map_err(js_error)?;
     let bitmap: ImageBitmap = JsFuture::from(promise)
         .await
         .map_err(|_| format!("“{name}” is not an image this browser can read."))?
@@ -77,11 +103,22 @@ pub async fn decode_upload(file: &web_sys::File, size: usize) -> Result<Vec<u8>,
     let (_, context) = canvas(size as u32)?;
     context
         .draw_image_with_image_bitmap_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
-            &bitmap, (w - side) / 2.0, (h - side) / 2.0, side, side, 0.0, 0.0, size as f64, size as f64,
+            &bitmap,
+            (w - side) / 2.0,
+            (h - side) / 2.0,
+            side,
+            side,
+            0.0,
+            0.0,
+            size as f64,
+            size as f64,
         )
         .map_err(js_error)?;
     bitmap.close();
-    let rgba = context.get_image_data(0.0, 0.0, size as f64, size as f64).map_err(js_error)?.data();
+    let rgba = context
+        .get_image_data(0.0, 0.0, size as f64, size as f64)
+        .map_err(js_error)?
+        .data();
     Ok(Sample::from_rgba(&rgba, 0).pixels)
 }
 
@@ -99,9 +136,13 @@ pub fn draw_sample(target: &HtmlCanvasElement, pixels: &[u8], size: usize) {
     }
     target.set_width(size as u32);
     target.set_height(size as u32);
-    let Ok(Some(context)) = target.get_context("2d") else { return };
+    let Ok(Some(context)) = target.get_context("2d") else {
+        return;
+    };
     let context: CanvasRenderingContext2d = context.unchecked_into();
-    if let Ok(image) = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), size as u32, size as u32) {
+    if let Ok(image) =
+        ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), size as u32, size as u32)
+    {
         let _ = context.put_image_data(&image, 0.0, 0.0);
     }
 }

@@ -18,9 +18,9 @@ use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
 use leptos::prelude::*;
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 const OWNER: &str = "der-studio-session-owner";
 const WRITE: &str = "der-studio-session-write";
@@ -46,7 +46,9 @@ pub struct TabLock {
 
 fn locks() -> Option<JsValue> {
     let navigator = web_sys::window()?.navigator();
-    Reflect::get(&navigator, &"locks".into()).ok().filter(|l| !l.is_undefined() && !l.is_null())
+    Reflect::get(&navigator, &"locks".into())
+        .ok()
+        .filter(|l| !l.is_undefined() && !l.is_null())
 }
 
 /// `navigator.locks.request(name, options, callback)`; the callback gets the lock or `null`.
@@ -57,7 +59,9 @@ fn request(name: &str, options: &[(&str, bool)], callback: &Function) -> Result<
     for (key, value) in options {
         Reflect::set(&opts, &(*key).into(), &(*value).into())?;
     }
-    request.call3(&locks, &name.into(), &opts, callback).map(Promise::unchecked_from_js)
+    request
+        .call3(&locks, &name.into(), &opts, callback)
+        .map(Promise::unchecked_from_js)
 }
 
 /// A promise that never settles: returned from a lock callback, it holds the lock while the
@@ -68,7 +72,9 @@ fn forever() -> Promise {
 
 impl TabLock {
     pub fn new() -> Self {
-        Self { ownership: RwSignal::new(Ownership::Checking) }
+        Self {
+            ownership: RwSignal::new(Ownership::Checking),
+        }
     }
 
     /// Asks for the session if no other tab has it; resolves with whether this tab owns it.
@@ -105,13 +111,18 @@ impl TabLock {
                 forever()
             }
         });
-        let options: &[(&str, bool)] = if steal { &[("steal", true)] } else { &[("ifAvailable", true)] };
+        let options: &[(&str, bool)] = if steal {
+            &[("steal", true)]
+        } else {
+            &[("ifAvailable", true)]
+        };
         match request(OWNER, options, granted.unchecked_ref()) {
             Ok(held) => {
                 // The promise rejects (AbortError) when another tab steals the lock.
                 // (`once_into_js` frees the closure once called; `Promise::catch` would need a
                 // kept `Closure`, leaked for good when the lock is never stolen.)
-                let on_lost = Closure::once_into_js(move |_: JsValue| ownership.set(Ownership::TakenOver));
+                let on_lost =
+                    Closure::once_into_js(move |_: JsValue| ownership.set(Ownership::TakenOver));
                 if let Ok(catch) = Reflect::get(&held, &"catch".into()) {
                     let _ = catch.unchecked_into::<Function>().call1(&held, &on_lost);
                 }
@@ -122,7 +133,11 @@ impl TabLock {
                 tell(true);
             }
         }
-        JsFuture::from(granted_promise).await.ok().and_then(|v| v.as_bool()).unwrap_or(false)
+        JsFuture::from(granted_promise)
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
     }
 
     pub fn owns(self) -> bool {
@@ -140,7 +155,9 @@ pub async fn exclusively<T: 'static>(work: impl Future<Output = T> + 'static) ->
     let result = Rc::new(RefCell::new(None));
     let (queued, slot) = (pending.clone(), result.clone());
     let run = Closure::once_into_js(move |_lock: JsValue| -> Promise {
-        let Some(work) = queued.borrow_mut().take() else { return Promise::resolve(&JsValue::UNDEFINED) };
+        let Some(work) = queued.borrow_mut().take() else {
+            return Promise::resolve(&JsValue::UNDEFINED);
+        };
         future_to_promise(async move {
             *slot.borrow_mut() = Some(work.await);
             Ok(JsValue::UNDEFINED)
@@ -154,6 +171,9 @@ pub async fn exclusively<T: 'static>(work: impl Future<Output = T> + 'static) ->
         return done;
     }
     // The browser refused the request outright: run the work unlocked rather than lose it.
-    let work = pending.borrow_mut().take().expect("the lock callback either ran the work or never took it");
+    let work = pending
+        .borrow_mut()
+        .take()
+        .expect("the lock callback either ran the work or never took it");
     work.await
 }

@@ -6,14 +6,25 @@ use wasm_bindgen::JsValue;
 
 /// Encodes a message and posts it with `post` (the page's `Worker` or the worker's own scope),
 /// its buffer in the transfer list. `kind` names it in the log; `None`: not logged (progress).
-pub fn send(kind: Option<&str>, direction: &str, encode: impl FnOnce() -> Vec<u8>, post: impl FnOnce(&JsValue, &JsValue) -> Result<(), JsValue>) {
+pub fn send(
+    kind: Option<&str>,
+    direction: &str,
+    encode: impl FnOnce() -> Vec<u8>,
+    post: impl FnOnce(&JsValue, &JsValue) -> Result<(), JsValue>,
+) {
     let start = web_time::Instant::now();
     let bytes = encode();
     let array = js_sys::Uint8Array::from(bytes.as_slice());
     let _ = post(&array, &js_sys::Array::of1(&array.buffer()));
     if let Some(kind) = kind {
         let millis = start.elapsed().as_secs_f64() * 1000.0;
-        web_sys::console::debug_1(&format!("message {direction} {kind}: {} bytes, encoded and posted in {millis:.2} ms", bytes.len()).into());
+        web_sys::console::debug_1(
+            &format!(
+                "message {direction} {kind}: {} bytes, encoded and posted in {millis:.2} ms",
+                bytes.len()
+            )
+            .into(),
+        );
     }
 }
 

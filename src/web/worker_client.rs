@@ -16,8 +16,8 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use crate::protocol::{BackendChoice, BackendInfo, FromWorker, Request, ToWorker, WorkerError};
@@ -52,7 +52,10 @@ impl Script {
 /// Whether this page may share memory with workers (served with COOP and COEP).
 fn cross_origin_isolated() -> bool {
     let global = js_sys::global();
-    js_sys::Reflect::get(&global, &"crossOriginIsolated".into()).ok().and_then(|v| v.as_bool()).unwrap_or(false)
+    js_sys::Reflect::get(&global, &"crossOriginIsolated".into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
 }
 
 fn browser_has_webgpu() -> bool {
@@ -122,7 +125,11 @@ impl WorkerClient {
     /// Starts the worker the page's address and isolation call for (see the module comment),
     /// once the page has painted its first frame. A worker that cannot be created is reported
     /// to `on_message` as `Crashed`.
-    pub fn spawn(backend: BackendChoice, threads: ThreadsWanted, on_message: impl FnMut(FromWorker) + 'static) -> Self {
+    pub fn spawn(
+        backend: BackendChoice,
+        threads: ThreadsWanted,
+        on_message: impl FnMut(FromWorker) + 'static,
+    ) -> Self {
         let (script, hand_over) = plan(backend, threads);
         let hand_over = hand_over.then_some(match threads {
             ThreadsWanted::Exactly(n) => Script::Threaded(Some(n)),
@@ -148,13 +155,17 @@ impl WorkerClient {
             leptos::prelude::request_animation_frame(move || second.start_first());
         });
         let late = client.clone();
-        leptos::prelude::set_timeout(move || late.start_first(), std::time::Duration::from_secs(1));
+        leptos::prelude::set_timeout(
+            move || late.start_first(),
+            std::time::Duration::from_secs(1),
+        );
         client
     }
 
     /// Starts the first worker (once).
     fn start_first(&self) {
-        if self.0.worker.borrow().is_none() && !self.0.crashed.get() && self.0.generation.get() == 0 {
+        if self.0.worker.borrow().is_none() && !self.0.crashed.get() && self.0.generation.get() == 0
+        {
             self.replace_worker(self.0.script.get());
         }
     }
@@ -167,12 +178,18 @@ impl WorkerClient {
             if inner.0.generation.get() != generation {
                 return;
             }
-            let message = FromWorker::decode(&wire::received(&event.data()))
-                .unwrap_or_else(|e| FromWorker::Failed { request: Request::Unreadable, error: WorkerError::input(e) });
+            let message = FromWorker::decode(&wire::received(&event.data())).unwrap_or_else(|e| {
+                FromWorker::Failed {
+                    request: Request::Unreadable,
+                    error: WorkerError::input(e),
+                }
+            });
             inner.receive(message);
         });
         let worker = self.0.worker.borrow();
-        let Some(worker) = worker.as_ref() else { return };
+        let Some(worker) = worker.as_ref() else {
+            return;
+        };
         worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));
         handler.forget();
 
@@ -197,7 +214,9 @@ impl WorkerClient {
                 move || {
                     if inner.0.generation.get() == generation && inner.stop_for_good() {
                         (inner.0.on_message.borrow_mut())(FromWorker::Crashed {
-                            error: WorkerError::device(format!("The training worker stopped: {cause}")),
+                            error: WorkerError::device(format!(
+                                "The training worker stopped: {cause}"
+                            )),
                         });
                     }
                 },
@@ -211,7 +230,9 @@ impl WorkerClient {
     fn receive(&self, mut message: FromWorker) {
         let inner = &self.0;
         match &mut message {
-            FromWorker::Crashed { error } if self.threaded_failed_to_start(&error.message) => return,
+            FromWorker::Crashed { error } if self.threaded_failed_to_start(&error.message) => {
+                return;
+            }
             FromWorker::Crashed { .. } => {
                 self.stop_for_good();
             }
@@ -221,7 +242,9 @@ impl WorkerClient {
                     self.post(&queued);
                 }
             }
-            FromWorker::BackendReady { backend } if inner.hand_over.get().is_some() && backend.kind == "cpu" => {
+            FromWorker::BackendReady { backend }
+                if inner.hand_over.get().is_some() && backend.kind == "cpu" =>
+            {
                 let threaded = inner.hand_over.take().expect("checked above");
                 // The page hears the threaded worker's answer instead.
                 inner.chosen_because.replace(Some(backend.clone()));
@@ -248,7 +271,10 @@ impl WorkerClient {
     /// missing, its pool refused) gives way to the regular worker, with every queued message.
     fn threaded_failed_to_start(&self, cause: &str) -> bool {
         let inner = &self.0;
-        if !matches!(inner.script.get(), Script::Threaded(_)) || inner.loaded.get() || inner.crashed.get() {
+        if !matches!(inner.script.get(), Script::Threaded(_))
+            || inner.loaded.get()
+            || inner.crashed.get()
+        {
             return false;
         }
         web_sys::console::warn_1(&format!("the threaded training worker could not start ({cause}); using the single-threaded one").into());
@@ -275,7 +301,9 @@ impl WorkerClient {
             Err(e) => {
                 // Not the device's fault: the CPU would not help.
                 inner.crashed.set(true);
-                (inner.on_message.borrow_mut())(FromWorker::Crashed { error: WorkerError::input(e) });
+                (inner.on_message.borrow_mut())(FromWorker::Crashed {
+                    error: WorkerError::input(e),
+                });
             }
         }
     }
@@ -296,8 +324,15 @@ impl WorkerClient {
     /// the way to the worker.
     fn post(&self, message: &ToWorker) {
         let worker = self.0.worker.borrow();
-        let Some(worker) = worker.as_ref() else { return };
-        wire::send(Some(message.kind()), "to worker", || message.encode(), |data, transfer| worker.post_message_with_transfer(data, transfer));
+        let Some(worker) = worker.as_ref() else {
+            return;
+        };
+        wire::send(
+            Some(message.kind()),
+            "to worker",
+            || message.encode(),
+            |data, transfer| worker.post_message_with_transfer(data, transfer),
+        );
     }
 
     pub fn send(&self, message: ToWorker) {

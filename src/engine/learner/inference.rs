@@ -8,12 +8,14 @@ use burn::tensor::{Device, Tensor};
 use super::Learner;
 use crate::engine::data::{Dataset, Sample};
 use crate::engine::folded::{self, FoldedBranch, FoldedNetwork};
-use crate::engine::tensor_io::{batch_tensor, read_f32, read_i64, ReadError};
+use crate::engine::tensor_io::{ReadError, batch_tensor, read_f32, read_i64};
 
 impl Learner {
     /// Class probabilities (in [`Self::class_order`]) for each sample.
     pub async fn predict(&self, samples: &[&Sample]) -> Result<Vec<Vec<f32>>, ReadError> {
-        let Some(network) = &self.inference else { return Ok(Vec::new()) };
+        let Some(network) = &self.inference else {
+            return Ok(Vec::new());
+        };
         if samples.is_empty() {
             return Ok(Vec::new());
         }
@@ -26,17 +28,22 @@ impl Learner {
 
     /// (true label, predicted label) for every sample of `data`.
     pub async fn evaluate(&self, data: &Dataset) -> Result<Vec<(usize, usize)>, ReadError> {
-        let Some(network) = &self.inference else { return Ok(Vec::new()) };
+        let Some(network) = &self.inference else {
+            return Ok(Vec::new());
+        };
         let mut pairs = Vec::with_capacity(data.len());
         for chunk in data.samples.chunks(INFERENCE_CHUNK) {
             let refs: Vec<&Sample> = chunk.iter().collect();
             let (x, labels) = batch_tensor(&refs, data.size, &self.device);
             let predicted = read_i64(network.logits(x).argmax(1)).await?;
-            pairs.extend(labels.into_iter().zip(predicted.into_iter().map(|p| self.class_order[p as usize])));
+            pairs.extend(
+                labels
+                    .into_iter()
+                    .zip(predicted.into_iter().map(|p| self.class_order[p as usize])),
+            );
         }
         Ok(pairs)
     }
-
 }
 
 /// Images per forward pass when nothing is trained (evaluation, features for herding, for the
@@ -49,7 +56,12 @@ pub(super) const INFERENCE_CHUNK: usize = 32;
 
 /// The frozen branches' features of every training sample, `[samples, frozen_dim]`, computed
 /// once per step by the folded frozen branches, as a constant on the training device.
-pub(super) fn frozen_features(frozen: &[FoldedBranch], samples: &[&Sample], size: usize, device: &Device) -> Option<Tensor<2>> {
+pub(super) fn frozen_features(
+    frozen: &[FoldedBranch],
+    samples: &[&Sample],
+    size: usize,
+    device: &Device,
+) -> Option<Tensor<2>> {
     if frozen.is_empty() {
         return None;
     }
@@ -79,4 +91,3 @@ pub(super) async fn features_of(
     }
     Ok(rows)
 }
-

@@ -6,7 +6,7 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Tensor};
 
-use crate::engine::gate::{compensate_gradient, ChannelGate, GateMode, LOGIT_CLAMP};
+use crate::engine::gate::{ChannelGate, GateMode, LOGIT_CLAMP, compensate_gradient};
 use crate::engine::network::DerNetwork;
 use crate::engine::tensor_io::{indices, one_hot};
 
@@ -60,8 +60,16 @@ pub fn train_iteration(
     batch: IterationBatch,
     settings: &IterationSettings,
 ) -> (DerNetwork, IterationLosses) {
-    let IterationBatch { images, frozen, targets, old_classes, device } = batch;
-    let mode = GateMode::Soft { scale: settings.scale };
+    let IterationBatch {
+        images,
+        frozen,
+        targets,
+        old_classes,
+        device,
+    } = batch;
+    let mode = GateMode::Soft {
+        scale: settings.scale,
+    };
     let classes = network.classes();
 
     let forward = match frozen {
@@ -73,8 +81,16 @@ pub fn train_iteration(
     let mut loss_aux = None;
     if let (Some(aux_logits), true) = (forward.aux_logits, settings.lambda_aux > 0.0) {
         // Old classes → 0, new class j → 1 + j.
-        let aux_targets: Vec<usize> =
-            targets.iter().map(|&t| if t < old_classes { 0 } else { 1 + t - old_classes }).collect();
+        let aux_targets: Vec<usize> = targets
+            .iter()
+            .map(|&t| {
+                if t < old_classes {
+                    0
+                } else {
+                    1 + t - old_classes
+                }
+            })
+            .collect();
         let l = cross_entropy(aux_logits, &aux_targets, classes - old_classes + 1, device);
         loss = loss.add(l.clone().mul_scalar(settings.lambda_aux));
         loss_aux = Some(l);
@@ -98,12 +114,27 @@ pub fn train_iteration(
         compensate(&mut grads, gate, settings.scale, settings.s_max);
     }
     let mut network = optim.step(settings.learning_rate, network, grads);
-    network.branches.last_mut().expect("a network has a branch").for_each_gate_mut(clamp_logits);
-    let losses = IterationLosses { loss, classifier: loss_classifier, aux: loss_aux, sparsity: loss_sparsity, correct };
+    network
+        .branches
+        .last_mut()
+        .expect("a network has a branch")
+        .for_each_gate_mut(clamp_logits);
+    let losses = IterationLosses {
+        loss,
+        classifier: loss_classifier,
+        aux: loss_aux,
+        sparsity: loss_sparsity,
+        correct,
+    };
     (network, losses)
 }
 
-pub(super) fn cross_entropy(logits: Tensor<2>, targets: &[usize], classes: usize, device: &Device) -> Tensor<1> {
+pub(super) fn cross_entropy(
+    logits: Tensor<2>,
+    targets: &[usize],
+    classes: usize,
+    device: &Device,
+) -> Tensor<1> {
     let target = one_hot(targets, classes, device);
     log_softmax(logits, 1).mul(target).sum_dim(1).mean().neg()
 }
@@ -127,4 +158,3 @@ fn clamp_logits(gate: &mut ChannelGate) {
         .clone()
         .map(|t| t.clamp(-LOGIT_CLAMP, LOGIT_CLAMP).detach().require_grad());
 }
-

@@ -152,4 +152,3 @@ impl Learner {
         self.steps.iter().position(|s| s.classes.contains(&label))
     }
 }
-

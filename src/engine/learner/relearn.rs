@@ -38,8 +38,12 @@ pub(super) fn relearn_classifier(
     }
     let features = Tensor::cat(parts, 0).autodiff();
     let dim = features.dims()[1];
-    let mut head = seeded_module(&draw_device(), rng.next_u64(), || Head::new(dim, classes, &train_device));
-    let mut optim = SgdConfig::new().with_momentum(Some(MomentumConfig::new().with_dampening(0.0))).init();
+    let mut head = seeded_module(&draw_device(), rng.next_u64(), || {
+        Head::new(dim, classes, &train_device)
+    });
+    let mut optim = SgdConfig::new()
+        .with_momentum(Some(MomentumConfig::new().with_dampening(0.0)))
+        .init();
     let batch_size = 32usize;
     let batches = targets.len().div_ceil(batch_size);
     let total = config.relearn_epochs * batches;
@@ -54,10 +58,13 @@ pub(super) fn relearn_classifier(
             let logits = head.forward(x).div_scalar(config.temperature);
             let loss = cross_entropy(logits, &t, classes, &train_device);
             let grads = GradientsParams::from_grads(loss.backward(), &head);
-            let lr = cosine(config.relearn_learning_rate, epoch * batches + batch, total.max(1));
+            let lr = cosine(
+                config.relearn_learning_rate,
+                epoch * batches + batch,
+                total.max(1),
+            );
             head = optim.step(lr, head, grads);
         }
     }
     head
 }
-

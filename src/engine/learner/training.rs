@@ -3,28 +3,30 @@
 //! Everything before the commit works on copies, so a cancelled or failed step changes nothing.
 
 use burn::module::Module;
-use burn::optim::momentum::MomentumConfig;
 use burn::optim::SgdConfig;
+use burn::optim::momentum::MomentumConfig;
 use burn::tensor::{Device, Tensor};
 use web_time::Instant;
 
 use super::inference::{features_of, frozen_features};
-use super::iteration::{cosine, train_iteration, IterationBatch, IterationLosses, IterationSettings};
+use super::iteration::{
+    IterationBatch, IterationLosses, IterationSettings, cosine, train_iteration,
+};
 use super::relearn::relearn_classifier;
-use crate::engine::augment::{augment, Augment};
 use super::{Control, Learner, Observer, StepError};
+use crate::engine::augment::{Augment, augment};
 use crate::engine::branch::Branch;
 use crate::engine::data::{Dataset, Sample};
-use crate::engine::folded::{self, fold_frozen, FoldedNetwork};
-use crate::engine::gate::{mask_scale, ChannelGate, GateMode};
+use crate::engine::folded::{self, FoldedNetwork, fold_frozen};
+use crate::engine::gate::{ChannelGate, GateMode, mask_scale};
 use crate::engine::head::Head;
 use crate::engine::memory::herding;
 use crate::engine::network::DerNetwork;
-use crate::engine::prune::{rebuild, ChannelSelection};
+use crate::engine::prune::{ChannelSelection, rebuild};
 use crate::engine::report::{Phase, Progress, StepSummary};
 use crate::engine::rng::SplitMix64;
 use crate::engine::seeding::{draw_device, seeded_module};
-use crate::engine::tensor_io::{batch_tensor, indices, read_f32, ReadError};
+use crate::engine::tensor_io::{ReadError, batch_tensor, indices, read_f32};
 
 impl Learner {
     /// Learns the classes of `train` as one new step.
@@ -43,7 +45,12 @@ impl Learner {
         if self.network.is_none() && new_classes.len() < 2 {
             return Err(StepError::FirstStepNeedsTwoClasses);
         }
-        self.config.check_for_step(self.class_order.len() + new_classes.len(), train.len() + self.memory.len()).map_err(StepError::Settings)?;
+        self.config
+            .check_for_step(
+                self.class_order.len() + new_classes.len(),
+                train.len() + self.memory.len(),
+            )
+            .map_err(StepError::Settings)?;
 
         let start = Instant::now();
         let step = self.steps.len();
@@ -56,9 +63,11 @@ impl Learner {
         class_order.extend(&new_classes);
         let index_of = |label: usize| class_order.iter().position(|&c| c == label).unwrap();
 
-        let mut network = seeded_module(&draw_device(), config.seed.wrapping_add(step as u64), || {
-            self.expanded(new_classes.len(), class_order.len(), &train_device)
-        });
+        let mut network = seeded_module(
+            &draw_device(),
+            config.seed.wrapping_add(step as u64),
+            || self.expanded(new_classes.len(), class_order.len(), &train_device),
+        );
 
         // Training set: the new classes plus the replayed exemplars.
         let mut training: Vec<&Sample> = train.samples.iter().collect();
@@ -66,15 +75,22 @@ impl Learner {
             training.extend(self.memory.samples());
         }
         let size = train.size;
-        let lambda_aux = if network.aux.is_some() { config.lambda_aux } else { 0.0 };
+        let lambda_aux = if network.aux.is_some() {
+            config.lambda_aux
+        } else {
+            0.0
+        };
         let lambda_sparsity = config.effective_lambda_sparsity();
 
         let batch_size = config.batch_size.max(2);
         // A last batch of one image would give BatchNorm a zero variance: drop it.
-        let batches = (training.len() / batch_size + usize::from(training.len() % batch_size >= 2)).max(1);
+        let batches =
+            (training.len() / batch_size + usize::from(training.len() % batch_size >= 2)).max(1);
         let epochs = config.epochs_for(batches);
         let total_iterations = (epochs * batches).max(1);
-        let mut optim = SgdConfig::new().with_momentum(Some(MomentumConfig::new().with_dampening(0.0))).init();
+        let mut optim = SgdConfig::new()
+            .with_momentum(Some(MomentumConfig::new().with_dampening(0.0)))
+            .init();
         let report_every = observer.report_every().max(1);
         let pace = observer.report_pace();
         let mut last_report = Instant::now();
@@ -85,15 +101,30 @@ impl Learner {
         let augmenting = config.augment != Augment::None;
         // Folded: they run as one convolution a layer (engine/folded.rs), without autodiff.
         let folded_frozen = fold_frozen(&network);
-        let frozen = if augmenting { None } else { frozen_features(&folded_frozen, &training, size, &self.device) };
+        let frozen = if augmenting {
+            None
+        } else {
+            frozen_features(&folded_frozen, &training, size, &self.device)
+        };
 
         for epoch in 0..epochs {
             rng.shuffle(&mut order);
             for batch in 0..batches {
                 let chunk = &order[batch * batch_size..((batch + 1) * batch_size).min(order.len())];
                 let images: Vec<&Sample> = chunk.iter().map(|&i| training[i]).collect();
-                let augmented: Vec<Sample> = if augmenting { images.iter().map(|s| augment(s, size, config.augment, &mut rng)).collect() } else { Vec::new() };
-                let images: Vec<&Sample> = if augmenting { augmented.iter().collect() } else { images };
+                let augmented: Vec<Sample> = if augmenting {
+                    images
+                        .iter()
+                        .map(|s| augment(s, size, config.augment, &mut rng))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let images: Vec<&Sample> = if augmenting {
+                    augmented.iter().collect()
+                } else {
+                    images
+                };
                 let (x, labels) = batch_tensor(&images, size, &train_device);
                 let targets: Vec<usize> = labels.iter().map(|&l| index_of(l)).collect();
                 let scale = mask_scale(batch, batches, config.s_max);
@@ -101,7 +132,9 @@ impl Learner {
                 let frozen_rows = if augmenting {
                     folded::frozen_features(&folded_frozen, x.clone())
                 } else {
-                    frozen.as_ref().map(|f| f.clone().select(0, indices(chunk, &train_device)))
+                    frozen
+                        .as_ref()
+                        .map(|f| f.clone().select(0, indices(chunk, &train_device)))
                 };
                 let iteration = epoch * batches + batch;
                 let settings = IterationSettings {
@@ -111,8 +144,15 @@ impl Learner {
                     s_max: config.s_max,
                     learning_rate: cosine(config.learning_rate, iteration, total_iterations),
                 };
-                let batch_input = IterationBatch { images: x, frozen: frozen_rows, targets: &targets, old_classes, device: &train_device };
-                let (trained, losses) = train_iteration(network, &mut optim, batch_input, &settings);
+                let batch_input = IterationBatch {
+                    images: x,
+                    frozen: frozen_rows,
+                    targets: &targets,
+                    old_classes,
+                    device: &train_device,
+                };
+                let (trained, losses) =
+                    train_iteration(network, &mut optim, batch_input, &settings);
                 network = trained;
                 stats.add(losses, targets.len());
 
@@ -122,7 +162,12 @@ impl Learner {
                     last_report = Instant::now();
                     let newest = network.branches.last().unwrap();
                     let progress = stats
-                        .report(newest, mode, (epoch, epochs, batch + 1, batches), start.elapsed().as_secs_f64())
+                        .report(
+                            newest,
+                            mode,
+                            (epoch, epochs, batch + 1, batches),
+                            start.elapsed().as_secs_f64(),
+                        )
                         .await?;
                     if !progress.loss.is_finite() {
                         return Err(StepError::NonFiniteLoss { epoch });
@@ -134,7 +179,14 @@ impl Learner {
             }
         }
 
-        recalibrate_batch_norm(&network, &training, size, batch_size, &train_device, &mut rng);
+        recalibrate_batch_norm(
+            &network,
+            &training,
+            size,
+            batch_size,
+            &train_device,
+            &mut rng,
+        );
 
         // Prune the newest branch: remove the channels its binary masks switched off.
         let newest = network.branches.last().unwrap();
@@ -164,7 +216,14 @@ impl Learner {
             updates: total_iterations,
             augment: config.augment,
         };
-        if observer.progress(&Progress::phase(Phase::Prune, start.elapsed().as_secs_f64())).await == Control::Cancel {
+        if observer
+            .progress(&Progress::phase(
+                Phase::Prune,
+                start.elapsed().as_secs_f64(),
+            ))
+            .await
+            == Control::Cancel
+        {
             return Err(StepError::Cancelled);
         }
 
@@ -179,13 +238,27 @@ impl Learner {
                 balanced.extend(exemplars.iter().take(per_class));
             }
             for &class in &new_classes {
-                let mut of_class: Vec<&Sample> = train.samples.iter().filter(|s| s.label == class).collect();
+                let mut of_class: Vec<&Sample> =
+                    train.samples.iter().filter(|s| s.label == class).collect();
                 rng.shuffle(&mut of_class);
                 balanced.extend(of_class.into_iter().take(per_class.max(1)));
             }
-            network.classifier = relearn_classifier(&inference, &balanced, &index_of, class_order.len(), &config, &self.device, &mut rng);
+            network.classifier = relearn_classifier(
+                &inference,
+                &balanced,
+                &index_of,
+                class_order.len(),
+                &config,
+                &self.device,
+                &mut rng,
+            );
             inference = inference.with_classifier(&network.classifier);
-            if observer.progress(&Progress::phase(Phase::Relearn, start.elapsed().as_secs_f64())).await
+            if observer
+                .progress(&Progress::phase(
+                    Phase::Relearn,
+                    start.elapsed().as_secs_f64(),
+                ))
+                .await
                 == Control::Cancel
             {
                 return Err(StepError::Cancelled);
@@ -197,10 +270,14 @@ impl Learner {
         if config.method.uses_memory() {
             memory.shrink_to(per_class);
             for &class in &new_classes {
-                let of_class: Vec<&Sample> = train.samples.iter().filter(|s| s.label == class).collect();
+                let of_class: Vec<&Sample> =
+                    train.samples.iter().filter(|s| s.label == class).collect();
                 let features = features_of(&inference, &of_class, size, &self.device).await?;
                 let chosen = herding(&features, per_class);
-                memory.by_class.insert(class, chosen.into_iter().map(|i| of_class[i].clone()).collect());
+                memory.by_class.insert(
+                    class,
+                    chosen.into_iter().map(|i| of_class[i].clone()).collect(),
+                );
             }
         }
 
@@ -234,19 +311,27 @@ impl Learner {
                 aux: None,
             };
         }
-        let source = self.init_source.as_ref().unwrap_or_else(|| previous.branches.last().unwrap());
+        let source = self
+            .init_source
+            .as_ref()
+            .unwrap_or_else(|| previous.branches.last().unwrap());
         let mut branch = rebuild(source, &ChannelSelection::all(source), device);
         branch.for_each_gate_mut(|gate| *gate = ChannelGate::new(gate.channels(), device));
-        let mut branches: Vec<Branch> = previous.branches.iter().map(|b| b.clone().freeze()).collect();
+        let mut branches: Vec<Branch> = previous
+            .branches
+            .iter()
+            .map(|b| b.clone().freeze())
+            .collect();
         let new_dim = branch.feature_dim();
         branches.push(branch);
         DerNetwork {
-            classifier: previous.classifier.grown(previous.feature_dim() + new_dim, total, device),
+            classifier: previous
+                .classifier
+                .grown(previous.feature_dim() + new_dim, total, device),
             aux: Some(Head::new(new_dim, new_count + 1, device)),
             branches,
         }
     }
-
 }
 
 /// Removes the switched-off channels of the newest branch and the matching head inputs.
@@ -285,10 +370,20 @@ fn recalibrate_batch_norm(
     // momentum values. `no_grad`: on the autodiff device a forward whose parameters require
     // gradients is recorded, and the graph of all these batches stayed in memory (valgrind's
     // massif: 250 MB at the peak of a classroom step, 412 MB of the browser worker's memory).
-    let mut branch = network.branches.last().expect("a network has a branch").clone().no_grad();
+    let mut branch = network
+        .branches
+        .last()
+        .expect("a network has a branch")
+        .clone()
+        .no_grad();
     let mut order: Vec<usize> = (0..training.len()).collect();
     rng.shuffle(&mut order);
-    for (k, chunk) in order.chunks(batch_size).filter(|c| c.len() >= 2).take(MAX_BATCHES).enumerate() {
+    for (k, chunk) in order
+        .chunks(batch_size)
+        .filter(|c| c.len() >= 2)
+        .take(MAX_BATCHES)
+        .enumerate()
+    {
         branch.for_each_conv_bn_mut(|layer| layer.bn.momentum = 1.0 / (k + 1) as f64);
         let images: Vec<&Sample> = chunk.iter().map(|&i| training[i]).collect();
         let (x, _) = batch_tensor(&images, size, device);
@@ -306,9 +401,25 @@ struct StatsAccumulator {
 
 impl StatsAccumulator {
     fn add(&mut self, losses: IterationLosses, images: usize) {
-        let IterationLosses { loss, classifier, aux, sparsity, correct } = losses;
+        let IterationLosses {
+            loss,
+            classifier,
+            aux,
+            sparsity,
+            correct,
+        } = losses;
         let aux = aux.unwrap_or_else(|| classifier.zeros_like());
-        let row = Tensor::cat(vec![loss.detach(), classifier.detach(), aux.detach(), sparsity.detach(), correct], 0).inner();
+        let row = Tensor::cat(
+            vec![
+                loss.detach(),
+                classifier.detach(),
+                aux.detach(),
+                sparsity.detach(),
+                correct,
+            ],
+            0,
+        )
+        .inner();
         self.sums = Some(match self.sums.take() {
             Some(s) => s.add(row),
             None => row,
@@ -363,4 +474,3 @@ impl StatsAccumulator {
         Ok(progress)
     }
 }
-

@@ -20,7 +20,9 @@ pub struct CameraFrames {
 
 impl CameraFrames {
     pub fn new() -> Self {
-        Self { video: NodeRef::new() }
+        Self {
+            video: NodeRef::new(),
+        }
     }
 
     /// The camera frames of the page this component is part of.
@@ -52,7 +54,13 @@ pub fn CameraPanel(
     let cameras = RwSignal::new(Vec::<camera::CameraInfo>::new());
     let target = RwSignal::new(None::<usize>);
     let open_classes = move || {
-        studio.with(|s| s.classes.iter().filter(|c| c.learned_in_step.is_none()).map(|c| (c.id, c.name.clone())).collect::<Vec<_>>())
+        studio.with(|s| {
+            s.classes
+                .iter()
+                .filter(|c| c.learned_in_step.is_none())
+                .map(|c| (c.id, c.name.clone()))
+                .collect::<Vec<_>>()
+        })
     };
     // Keep the target on a class that can still take images.
     Effect::new(move |_| {
@@ -118,14 +126,22 @@ pub fn CameraPanel(
             return;
         }
         let Some(id) = target.get_untracked() else {
-            return notice.say("Add a class first: the camera's images go into a class.", true);
+            return notice.say(
+                "Add a class first: the camera's images go into a class.",
+                true,
+            );
         };
         captured.set(0);
         recording.set(true);
         let handle = leptos::leptos_dom::helpers::set_interval_with_handle(
             move || {
-                let Some(v) = video.get_untracked() else { return };
-                let Some(sample) = camera::grab(&v, studio.with_untracked(|s| s.input_size), id) else { return };
+                let Some(v) = video.get_untracked() else {
+                    return;
+                };
+                let Some(sample) = camera::grab(&v, studio.with_untracked(|s| s.input_size), id)
+                else {
+                    return;
+                };
                 match studio.try_update(|s| s.add_sample(id, sample.pixels)) {
                     Some(Ok(())) => captured.update(|n| *n += 1),
                     Some(Err(e)) => {
@@ -143,7 +159,10 @@ pub fn CameraPanel(
     let end = move || {
         if recording.get_untracked() {
             stop_recording();
-            notice.say(format!("Recorded {} images.", captured.get_untracked()), false);
+            notice.say(
+                format!("Recorded {} images.", captured.get_untracked()),
+                false,
+            );
         }
     };
     // The button's own keys; they stop here so the page's Space shortcut does not see them too.
@@ -169,7 +188,10 @@ pub fn CameraPanel(
         let held = commands.record.get();
         if previous.is_some() {
             if held && !live.get_untracked() {
-                notice.say("Turn on the camera first (“Use the camera”), then hold Space to record.", true);
+                notice.say(
+                    "Turn on the camera first (“Use the camera”), then hold Space to record.",
+                    true,
+                );
             } else if held {
                 untrack(begin);
             } else {

@@ -16,7 +16,9 @@ pub struct Help(pub RwSignal<bool>);
 impl Help {
     /// Open on the first visit: nothing remembers a dismissal yet.
     pub fn new() -> Self {
-        let dismissed = local_storage().and_then(|s| s.get_item(DISMISSED_KEY).ok().flatten()).is_some();
+        let dismissed = local_storage()
+            .and_then(|s| s.get_item(DISMISSED_KEY).ok().flatten())
+            .is_some();
         Self(RwSignal::new(!dismissed))
     }
 

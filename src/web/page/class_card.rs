@@ -28,7 +28,15 @@ pub fn ClassCard(
     let count = move || studio.with(|s| s.class(id).map(|c| c.samples.len()).unwrap_or(0));
     let learned = move || studio.with(|s| s.class(id).ok().and_then(|c| c.learned_in_step));
     let picked = move || selected.with(|s| s.contains(&id));
-    let toggle = move |_| selected.update(|s| if s.contains(&id) { s.retain(|&x| x != id) } else { s.push(id) });
+    let toggle = move |_| {
+        selected.update(|s| {
+            if s.contains(&id) {
+                s.retain(|&x| x != id)
+            } else {
+                s.push(id)
+            }
+        })
+    };
     let upload = move |ev: leptos::ev::Event| {
         let input: web_sys::HtmlInputElement = ev.target().unwrap().unchecked_into();
         let Some(files) = input.files() else { return };
@@ -42,10 +50,15 @@ pub fn ClassCard(
     let drop_files = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
         ev.stop_propagation();
-        let Some(list) = ev.data_transfer().and_then(|d| d.files()) else { return };
+        let Some(list) = ev.data_transfer().and_then(|d| d.files()) else {
+            return;
+        };
         let files: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
         if learned().is_some() {
-            return notice.say("This class is already learned: drop images onto a new class.", true);
+            return notice.say(
+                "This class is already learned: drop images onto a new class.",
+                true,
+            );
         }
         spawn_local(async move {
             let (added, problems) = add_files(studio, id, files).await;
@@ -54,7 +67,11 @@ pub fn ClassCard(
     };
     let rename = move |_| {
         let Some(current) = name() else { return };
-        let answer = web_sys::window().and_then(|w| w.prompt_with_message_and_default("New name for the class", &current).ok().flatten());
+        let answer = web_sys::window().and_then(|w| {
+            w.prompt_with_message_and_default("New name for the class", &current)
+                .ok()
+                .flatten()
+        });
         if let Some(name) = answer {
             if let Some(Err(e)) = studio.try_update(|s| s.rename(id, &name)) {
                 notice.say(e, true);

@@ -7,7 +7,7 @@ use reactive_stores::Field;
 
 use super::class_card::ClassCard;
 use super::notice::Notice;
-use super::shortcuts::{on_command, Commands};
+use super::shortcuts::{Commands, on_command};
 use crate::classroom::studio::Studio;
 use crate::web::images::{bundled_digit, decode_upload, fetch_bytes};
 
@@ -20,7 +20,9 @@ async fn load_sample_classes(studio: Field<Studio>, selected: Field<Vec<usize>>,
     studio.update(|studio| {
         for digit in 0..6 {
             let name = format!("Digit {digit}");
-            let Ok(id) = studio.add_digit_class(&name) else { continue };
+            let Ok(id) = studio.add_digit_class(&name) else {
+                continue;
+            };
             for i in 0..40 {
                 if let Some(pixels) = bundled_digit(&bytes, digit, i, studio.input_size) {
                     let _ = studio.add_sample(id, pixels);
@@ -28,9 +30,13 @@ async fn load_sample_classes(studio: Field<Studio>, selected: Field<Vec<usize>>,
             }
         }
     });
-    let first_two: Vec<usize> = studio.with_untracked(|s| s.classes.iter().take(2).map(|c| c.id).collect());
+    let first_two: Vec<usize> =
+        studio.with_untracked(|s| s.classes.iter().take(2).map(|c| c.id).collect());
     selected.set(first_two);
-    notice.say("Six digit classes added. Digits 0 and 1 are picked for the first step: press “Learn”.", false);
+    notice.say(
+        "Six digit classes added. Digits 0 and 1 are picked for the first step: press “Learn”.",
+        false,
+    );
 }
 
 /// The class list: add a class, drop folders, try the sample classes, one card per class.
@@ -57,7 +63,9 @@ pub fn ClassesPanel(
     let class_ids = move || studio.with(|s| s.classes.iter().map(|c| c.id).collect::<Vec<usize>>());
     let drop_folders = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
-        let Some(data) = ev.data_transfer() else { return };
+        let Some(data) = ev.data_transfer() else {
+            return;
+        };
         let entries = crate::web::drop::entries(&data);
         spawn_local(async move {
             let dropped = crate::web::drop::collect(entries).await;
@@ -72,7 +80,13 @@ pub fn ClassesPanel(
             let mut classes = Vec::new();
             for (name, files) in dropped.folders {
                 let existing = studio.with_untracked(|s| {
-                    s.classes.iter().find(|c| c.name.to_lowercase() == name.trim().to_lowercase() && c.learned_in_step.is_none()).map(|c| c.id)
+                    s.classes
+                        .iter()
+                        .find(|c| {
+                            c.name.to_lowercase() == name.trim().to_lowercase()
+                                && c.learned_in_step.is_none()
+                        })
+                        .map(|c| c.id)
                 });
                 let id = match existing {
                     Some(id) => id,
@@ -94,7 +108,13 @@ pub fn ClassesPanel(
             if problems.is_empty() {
                 notice.say(format!("{message} Added {added_total} images."), false);
             } else {
-                notice.say(format!("{message} Added {added_total} images. Skipped: {}", problems.join(" ")), true);
+                notice.say(
+                    format!(
+                        "{message} Added {added_total} images. Skipped: {}",
+                        problems.join(" ")
+                    ),
+                    true,
+                );
             }
         });
     };
@@ -129,7 +149,11 @@ pub fn ClassesPanel(
 /// Images join the class in batches, so a folder of thousands re-renders the page a few dozen
 /// times rather than once per image; every decode awaits the browser, so the page keeps
 /// answering meanwhile.
-pub async fn add_files(studio: Field<Studio>, id: usize, files: Vec<web_sys::File>) -> (usize, Vec<String>) {
+pub async fn add_files(
+    studio: Field<Studio>,
+    id: usize,
+    files: Vec<web_sys::File>,
+) -> (usize, Vec<String>) {
     const BATCH: usize = 100;
     let mut problems = Vec::new();
     let mut added = 0;
@@ -173,6 +197,9 @@ pub fn report_added(notice: Notice, added: usize, problems: &[String]) {
     if problems.is_empty() {
         notice.say(format!("Added {added} images."), false);
     } else {
-        notice.say(format!("Added {added} images. Skipped: {}", problems.join(" ")), true);
+        notice.say(
+            format!("Added {added} images. Skipped: {}", problems.join(" ")),
+            true,
+        );
     }
 }

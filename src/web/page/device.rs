@@ -13,7 +13,12 @@ use crate::protocol::{BackendChoice, BackendInfo, SpeedSettings, ToWorker};
 
 /// The page's network as the worker times it (one branch; the worker sets the updates timed).
 fn network(room: Store<Classroom>) -> SpeedSettings {
-    room.config().with(|c| SpeedSettings { batch: c.batch_size, width: c.backbone.width, input_size: c.backbone.input_size, iterations: 0 })
+    room.config().with(|c| SpeedSettings {
+        batch: c.batch_size,
+        width: c.backbone.width,
+        input_size: c.backbone.input_size,
+        iterations: 0,
+    })
 }
 
 fn init(worker: WorkerLink, network: SpeedSettings) {
@@ -27,7 +32,11 @@ fn init(worker: WorkerLink, network: SpeedSettings) {
 /// Sends the first `Init`, then a new one whenever the network's shape changes while nothing
 /// is learned yet and the URL does not force a device. `backend` goes back to `None` meanwhile
 /// (the badge says "Measuring this computer…", Learn waits).
-pub fn choose_device(room: Store<Classroom>, backend: RwSignal<Option<BackendInfo>>, worker: WorkerLink) {
+pub fn choose_device(
+    room: Store<Classroom>,
+    backend: RwSignal<Option<BackendInfo>>,
+    worker: WorkerLink,
+) {
     let measured_on = StoredValue::new(network(room));
     init(worker, measured_on.get_value());
     Effect::new(move |_| {
@@ -35,7 +44,11 @@ pub fn choose_device(room: Store<Classroom>, backend: RwSignal<Option<BackendInf
         // Tracked: a change during a measurement is measured once that one has answered.
         let ready = backend.with(Option::is_some);
         let learned = room.outcome().with(Option::is_some);
-        if !ready || learned || url::backend_from_url() != BackendChoice::Auto || measured_on.with_value(|m| *m == now) {
+        if !ready
+            || learned
+            || url::backend_from_url() != BackendChoice::Auto
+            || measured_on.with_value(|m| *m == now)
+        {
             return;
         }
         measured_on.set_value(now.clone());

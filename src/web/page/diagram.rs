@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use super::captions::{Captions, ClassifierCaption};
 use super::icons::LockIcon;
-use super::motion::{prefers_reduced_motion, stop_count, tick_count, Ticker};
+use super::motion::{Ticker, prefers_reduced_motion, stop_count, tick_count};
 use super::state::Training;
 use crate::classroom::studio::Studio;
 use crate::engine::LearnerConfig;
@@ -54,17 +54,39 @@ struct Column {
 impl Column {
     /// Changes whenever the column's cells change (not when only live mask values do).
     fn key(&self) -> String {
-        let cells: Vec<String> = self.layers.iter().map(|l| format!("{}/{}", l.len(), l.iter().filter(|c| c.2).count())).collect();
-        format!("{}-{}-{}-{:.3}-{}", self.step, self.locked, self.live, self.shrink, cells.join(","))
+        let cells: Vec<String> = self
+            .layers
+            .iter()
+            .map(|l| format!("{}/{}", l.len(), l.iter().filter(|c| c.2).count()))
+            .collect();
+        format!(
+            "{}-{}-{}-{:.3}-{}",
+            self.step,
+            self.locked,
+            self.live,
+            self.shrink,
+            cells.join(",")
+        )
     }
 }
 
 /// A learned branch as drawn: its kept channels (all fully on: pruning removed the others), as
 /// wide as its share of a full branch's parameters (`full_params`).
 fn learned_column(step: usize, branch: &BranchView, locked: bool, full_params: usize) -> Column {
-    let layers = branch.kept.iter().map(|&k| (0..k).map(|c| (c, 1.0, false)).collect()).collect();
+    let layers = branch
+        .kept
+        .iter()
+        .map(|&k| (0..k).map(|c| (c, 1.0, false)).collect())
+        .collect();
     let shrink = (branch.params as f32 / full_params.max(1) as f32).clamp(0.2, 1.0);
-    Column { step, locked, live: false, layers, params: branch.params, shrink }
+    Column {
+        step,
+        locked,
+        live: false,
+        layers,
+        params: branch.params,
+        shrink,
+    }
 }
 
 /// The newest branch just after pruning: every channel it had, the ones pruning removed marked
@@ -83,10 +105,20 @@ fn pruned_column(step: usize, branch: &BranchView, masks: &[Vec<f32>]) -> Column
                 order.iter().take(kept).for_each(|&c| s[c] = true);
                 s
             };
-            mask.iter().enumerate().map(|(c, &m)| (c, if stays[c] { 1.0 } else { m }, !stays[c])).collect()
+            mask.iter()
+                .enumerate()
+                .map(|(c, &m)| (c, if stays[c] { 1.0 } else { m }, !stays[c]))
+                .collect()
         })
         .collect();
-    Column { step, locked: false, live: false, layers, params: branch.params, shrink: 1.0 }
+    Column {
+        step,
+        locked: false,
+        live: false,
+        layers,
+        params: branch.params,
+        shrink: 1.0,
+    }
 }
 
 /// The diagram of the representation.
@@ -106,16 +138,23 @@ pub fn Diagram(
     let fading = RwSignal::new(None::<Vec<Vec<f32>>>);
     let shown_params = RwSignal::new(None::<usize>);
     let ticker: Ticker = StoredValue::new(None);
-    let branch_count = StoredValue::new(outcome.with_untracked(|o| o.as_ref().map_or(0, |o| o.branches.len())));
+    let branch_count =
+        StoredValue::new(outcome.with_untracked(|o| o.as_ref().map_or(0, |o| o.branches.len())));
     // A step just ended (one more branch, and its masks are here): fade, then narrow; tick the
     // parameters down. A restored session has no masks: it is drawn at once.
     Effect::new(move |_| {
         let count = outcome.with(|o| o.as_ref().map_or(0, |o| o.branches.len()));
         let grew = count == branch_count.get_value() + 1;
         branch_count.set_value(count);
-        let Some(o) = outcome.get_untracked() else { return shown_params.set(None) };
+        let Some(o) = outcome.get_untracked() else {
+            return shown_params.set(None);
+        };
         let masks = training.masks.get_untracked();
-        let fits = masks.as_ref().is_some_and(|m| o.branches.last().is_some_and(|b| b.total.iter().copied().eq(m.iter().map(Vec::len))));
+        let fits = masks.as_ref().is_some_and(|m| {
+            o.branches
+                .last()
+                .is_some_and(|b| b.total.iter().copied().eq(m.iter().map(Vec::len)))
+        });
         let (before, after) = (o.summary.params_before_prune, o.summary.params_after_prune);
         if grew && fits && !reduced_motion.get_untracked() {
             fading.set(masks);
@@ -146,27 +185,65 @@ pub fn Diagram(
         });
         if running {
             let step = columns.len();
-            let layers = config.with(|c| c.backbone.gate_channels()).into_iter().map(|(_, n)| (0..n).map(|c| (c, 0.5, false)).collect()).collect();
-            columns.push(Column { step, locked: false, live: true, layers, params: 0, shrink: 1.0 });
+            let layers = config
+                .with(|c| c.backbone.gate_channels())
+                .into_iter()
+                .map(|(_, n)| (0..n).map(|c| (c, 0.5, false)).collect())
+                .collect();
+            columns.push(Column {
+                step,
+                locked: false,
+                live: true,
+                layers,
+                params: 0,
+                shrink: 1.0,
+            });
         }
         columns
     });
     let layer_names = Memo::new(move |_| config.with(|c| c.backbone.gate_channels()));
-    let per = Memo::new(move |_| layer_names.with(|g| per_line(&g.iter().map(|(_, n)| *n).collect::<Vec<_>>())));
-    let lines = Memo::new(move |_| layer_names.with(|g| g.iter().map(|(_, n)| n.div_ceil(per.get()).max(1)).collect::<Vec<usize>>()));
+    let per = Memo::new(move |_| {
+        layer_names.with(|g| per_line(&g.iter().map(|(_, n)| *n).collect::<Vec<_>>()))
+    });
+    let lines = Memo::new(move |_| {
+        layer_names.with(|g| {
+            g.iter()
+                .map(|(_, n)| n.div_ceil(per.get()).max(1))
+                .collect::<Vec<usize>>()
+        })
+    });
     let numbered_columns = move || columns.get().into_iter().enumerate().collect::<Vec<_>>();
     let inspected = RwSignal::new(None::<(usize, usize, usize)>);
     let readout = move || {
         let Some((col, layer, cell)) = inspected.get() else {
-            return "Point at a channel to read it (or focus the diagram and use the arrow keys).".to_string();
+            return "Point at a channel to read it (or focus the diagram and use the arrow keys)."
+                .to_string();
         };
         let columns = columns.get();
-        let Some(column) = columns.get(col) else { return String::new() };
-        let Some(&(channel, _, _)) = column.layers.get(layer).and_then(|l| l.get(cell)) else { return String::new() };
-        let value = if column.live { live_mask(training, layer, channel) } else { column.layers[layer][cell].1 };
+        let Some(column) = columns.get(col) else {
+            return String::new();
+        };
+        let Some(&(channel, _, _)) = column.layers.get(layer).and_then(|l| l.get(cell)) else {
+            return String::new();
+        };
+        let value = if column.live {
+            live_mask(training, layer, channel)
+        } else {
+            column.layers[layer][cell].1
+        };
         let name = layer_names.with(|n| n.get(layer).map(|(n, _)| n.clone()).unwrap_or_default());
-        let state = if column.locked { "locked" } else if column.live { "training" } else { "new" };
-        format!("Step {} ({state}) · {name} · channel {} · mask {value:.2}", column.step + 1, channel + 1)
+        let state = if column.locked {
+            "locked"
+        } else if column.live {
+            "training"
+        } else {
+            "new"
+        };
+        format!(
+            "Step {} ({state}) · {name} · channel {} · mask {value:.2}",
+            column.step + 1,
+            channel + 1
+        )
     };
     // Arrow keys move the inspected cell: left/right along the layer (and across columns at
     // its ends), up/down between layers.
@@ -175,13 +252,18 @@ pub fn Diagram(
         if columns.is_empty() {
             return;
         }
-        let (mut col, mut layer, mut cell) = inspected.get_untracked().unwrap_or((columns.len() - 1, 0, 0));
+        let (mut col, mut layer, mut cell) =
+            inspected
+                .get_untracked()
+                .unwrap_or((columns.len() - 1, 0, 0));
         let width = |col: usize, layer: usize| columns[col].layers.get(layer).map_or(0, Vec::len);
         match ev.key().as_str() {
             "ArrowRight" if cell + 1 < width(col, layer) => cell += 1,
             "ArrowRight" if col + 1 < columns.len() => (col, cell) = (col + 1, 0),
             "ArrowLeft" if cell > 0 => cell -= 1,
-            "ArrowLeft" if col > 0 => (col, cell) = (col - 1, width(col - 1, layer).saturating_sub(1)),
+            "ArrowLeft" if col > 0 => {
+                (col, cell) = (col - 1, width(col - 1, layer).saturating_sub(1))
+            }
             "ArrowDown" if layer + 1 < columns[col].layers.len() => layer += 1,
             "ArrowUp" if layer > 0 => layer -= 1,
             "ArrowLeft" | "ArrowRight" | "ArrowUp" | "ArrowDown" => {}
@@ -194,9 +276,16 @@ pub fn Diagram(
     // One listener for every cell: the cell says where it is in its data attributes.
     let hover = move |ev: leptos::ev::MouseEvent| {
         use wasm_bindgen::JsCast;
-        let Some(el) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+        let Some(el) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        else {
+            return;
+        };
         let at = |name: &str| el.get_attribute(name).and_then(|v| v.parse::<usize>().ok());
-        if let (Some(col), Some(layer), Some(cell)) = (at("data-col"), at("data-layer"), at("data-cell")) {
+        if let (Some(col), Some(layer), Some(cell)) =
+            (at("data-col"), at("data-layer"), at("data-cell"))
+        {
             inspected.set(Some((col, layer, cell)));
         }
     };
@@ -280,7 +369,13 @@ fn short_layer_name(name: &str) -> String {
 
 /// The live column's mask of `channel` in `layer`, from the last progress report.
 fn live_mask(training: Training, layer: usize, channel: usize) -> f32 {
-    training.masks.with(|m| m.as_ref().and_then(|m| m.get(layer)).and_then(|l| l.get(channel)).copied().unwrap_or(0.5))
+    training.masks.with(|m| {
+        m.as_ref()
+            .and_then(|m| m.get(layer))
+            .and_then(|l| l.get(channel))
+            .copied()
+            .unwrap_or(0.5)
+    })
 }
 
 /// One branch's column.
@@ -297,13 +392,28 @@ fn ColumnView(
     /// The cell being read.
     inspected: RwSignal<Option<(usize, usize, usize)>>,
 ) -> impl IntoView {
-    let Column { step, locked, live, layers, params, shrink } = column;
+    let Column {
+        step,
+        locked,
+        live,
+        layers,
+        params,
+        shrink,
+    } = column;
     let testid = if live { "branch-live" } else { "branch" };
     let newest_pruned = !live && !locked;
     // The longest line of this column: its bars share the column's width.
     let counts: Vec<usize> = layers.iter().map(Vec::len).collect();
     let max_across = move || {
-        lines.with(|l| counts.iter().enumerate().map(|(i, n)| n.div_ceil(l.get(i).copied().unwrap_or(1).max(1))).max().unwrap_or(1).max(1))
+        lines.with(|l| {
+            counts
+                .iter()
+                .enumerate()
+                .map(|(i, n)| n.div_ceil(l.get(i).copied().unwrap_or(1).max(1)))
+                .max()
+                .unwrap_or(1)
+                .max(1)
+        })
     };
     let rows = layers
         .into_iter()
@@ -330,7 +440,11 @@ fn ColumnView(
             }
         })
         .collect_view();
-    let params_text = if live { "training…".to_string() } else { format!("{params} parameters") };
+    let params_text = if live {
+        "training…".to_string()
+    } else {
+        format!("{params} parameters")
+    };
     view! {
         <div class="column" class:locked=locked class:live=live class:newest=newest_pruned
             class:pruned=shrink < 1.0 style:--shrink=format!("{shrink:.3}")

@@ -119,12 +119,18 @@ fn MemoryUsage(
     last_save: RwSignal<Option<SaveFigures>>,
 ) -> impl IntoView {
     let worker = WorkerLink::get();
-    use crate::web::diagnostics::{browser_measure, js_heap_bytes, live_heap_bytes, wasm_memory_bytes, BrowserMeasure};
+    use crate::web::diagnostics::{
+        BrowserMeasure, browser_measure, js_heap_bytes, live_heap_bytes, wasm_memory_bytes,
+    };
     let page = RwSignal::new(None::<(f64, Option<f64>, f64)>);
     // None while the browser's own measure runs.
     let browser = RwSignal::new(None::<BrowserMeasure>);
     let measure = move |_| {
-        page.set(Some((wasm_memory_bytes(), js_heap_bytes(), live_heap_bytes())));
+        page.set(Some((
+            wasm_memory_bytes(),
+            js_heap_bytes(),
+            live_heap_bytes(),
+        )));
         worker_memory.set(None);
         browser.set(None);
         worker.send(ToWorker::MemoryUsage);
@@ -167,4 +173,3 @@ fn MemoryUsage(
         </p>
     }
 }
-

@@ -6,8 +6,8 @@ use reactive_stores::Field;
 
 use super::class_card::Thumb;
 use crate::classroom::outcome::{Baseline, BaselineOutcome};
-use crate::protocol::StepOutcome;
 use crate::classroom::studio::Studio;
+use crate::protocol::StepOutcome;
 
 /// DER beside the baselines that learned the same steps: accuracy on every class seen after
 /// each step, and each one's forgetting, with what each baseline is.
@@ -16,13 +16,23 @@ fn Comparison(
     /// The last step's outcome, with the baselines' results.
     outcome: StepOutcome,
 ) -> impl IntoView {
-    let baselines: Vec<(Baseline, BaselineOutcome)> =
-        Baseline::ALL.into_iter().filter_map(|b| outcome.baseline(b).map(|r| (b, r.clone()))).collect();
+    let baselines: Vec<(Baseline, BaselineOutcome)> = Baseline::ALL
+        .into_iter()
+        .filter_map(|b| outcome.baseline(b).map(|r| (b, r.clone())))
+        .collect();
     if baselines.is_empty() {
         return None;
     }
-    let names = baselines.iter().map(|(b, _)| b.name().to_lowercase()).collect::<Vec<_>>().join(" and ");
-    let forgetting = baselines.iter().map(|(b, r)| format!("{} {:.1}", b.name().to_lowercase(), r.forgetting * 100.0)).collect::<Vec<_>>().join(" · ");
+    let names = baselines
+        .iter()
+        .map(|(b, _)| b.name().to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let forgetting = baselines
+        .iter()
+        .map(|(b, r)| format!("{} {:.1}", b.name().to_lowercase(), r.forgetting * 100.0))
+        .collect::<Vec<_>>()
+        .join(" · ");
     Some(view! {
         <h3>{format!("DER against {names} (same steps, same images)")}</h3>
         <table class="matrix" data-testid="comparison">
@@ -55,7 +65,11 @@ pub fn EvaluationView(
     outcome: Field<Option<StepOutcome>>,
 ) -> impl IntoView {
     let name = move |label: usize| {
-        studio.with(|s| s.class(label).map(|c| c.name.clone()).unwrap_or_else(|_| format!("#{label}")))
+        studio.with(|s| {
+            s.class(label)
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|_| format!("#{label}"))
+        })
     };
     view! {
         <section class="card" aria-labelledby="eval-title">
@@ -104,7 +118,6 @@ pub fn EvaluationView(
         </section>
     }
 }
-
 
 /// The classroom screen's short answer: accuracy on every class so far, the forgetting, and
 /// DER against the baselines when comparing; the details are in the results view.

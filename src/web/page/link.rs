@@ -17,7 +17,11 @@ impl WorkerLink {
         // `?threads=0` keeps the single-threaded worker even on an isolated page; `?threads=N`
         // sizes the pool (measuring how training scales).
         let threads = ThreadsWanted::from_param(super::url::url_param("threads").as_deref());
-        Self(StoredValue::new_local(WorkerClient::spawn(super::url::backend_from_url(), threads, on_message)))
+        Self(StoredValue::new_local(WorkerClient::spawn(
+            super::url::backend_from_url(),
+            threads,
+            on_message,
+        )))
     }
 
     /// The worker link of the page this component is part of.

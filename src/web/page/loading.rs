@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 
 use super::notice::Notice;
-use crate::protocol::ToWorker;
 use crate::classroom::session::Session;
+use crate::protocol::ToWorker;
 use crate::web::storage::{self, Saved};
 use crate::web::tab_lock::{self, TabLock};
 
@@ -17,7 +17,11 @@ pub enum SessionLoad {
     /// so the saved one is never overwritten first.
     Reading,
     /// A session waits for the worker to load its model. `sent`: the worker has it.
-    Loading { session: Box<Session>, message: String, sent: bool },
+    Loading {
+        session: Box<Session>,
+        message: String,
+        sent: bool,
+    },
     /// The page shows its session; autosave runs.
     Ready,
     /// Ready, and the step a worker fault interrupted runs again (`?resume=step`).
@@ -40,12 +44,14 @@ impl Loader {
 
     /// Autosave may write (tracked).
     pub fn can_save(self) -> bool {
-        self.0.with(|l| matches!(l, SessionLoad::Ready | SessionLoad::Resume))
+        self.0
+            .with(|l| matches!(l, SessionLoad::Ready | SessionLoad::Resume))
     }
 
     /// Autosave may write (untracked).
     pub fn can_save_untracked(self) -> bool {
-        self.0.with_untracked(|l| matches!(l, SessionLoad::Ready | SessionLoad::Resume))
+        self.0
+            .with_untracked(|l| matches!(l, SessionLoad::Ready | SessionLoad::Resume))
     }
 
     /// The saved session is about to be read again (taking over from another tab).
@@ -60,13 +66,21 @@ impl Loader {
 
     /// Queues `session` for the worker; `message` is said once it is back.
     pub fn queue(self, session: Session, message: String) {
-        self.0.set(SessionLoad::Loading { session: Box::new(session), message, sent: false });
+        self.0.set(SessionLoad::Loading {
+            session: Box::new(session),
+            message,
+            sent: false,
+        });
     }
 
     /// The restore message for the worker, once per queued session (tracked).
     pub fn to_send(self) -> Option<ToWorker> {
         let message = self.0.with(|l| match l {
-            SessionLoad::Loading { session, sent: false, .. } => Some(ToWorker::Restore {
+            SessionLoad::Loading {
+                session,
+                sent: false,
+                ..
+            } => Some(ToWorker::Restore {
                 model: session.model.clone(),
                 accuracy: session.accuracy(),
                 baselines: session
@@ -88,18 +102,22 @@ impl Loader {
     /// The worker took the session: it leaves here for the page (with its message), and the
     /// page is ready; `resume` runs the interrupted step again.
     pub fn loaded(self, resume: impl FnOnce(&Session) -> bool) -> Option<(Session, String)> {
-        let taken = self.0.try_update(|l| match std::mem::replace(l, SessionLoad::Ready) {
-            SessionLoad::Loading { session, message, .. } => {
-                if resume(&session) {
-                    *l = SessionLoad::Resume;
+        let taken = self
+            .0
+            .try_update(|l| match std::mem::replace(l, SessionLoad::Ready) {
+                SessionLoad::Loading {
+                    session, message, ..
+                } => {
+                    if resume(&session) {
+                        *l = SessionLoad::Resume;
+                    }
+                    Some((*session, message))
                 }
-                Some((*session, message))
-            }
-            other => {
-                *l = other;
-                None
-            }
-        });
+                other => {
+                    *l = other;
+                    None
+                }
+            });
         taken.flatten()
     }
 
@@ -117,7 +135,13 @@ impl Loader {
 /// Reads the session saved in this browser and queues it for the worker. `welcome` starts the
 /// message shown once it is back. The read waits for any save in flight in another tab; a
 /// browser that refuses storage is reported in `save_status`.
-pub async fn restore_saved_session(load: Loader, tab: TabLock, save_status: RwSignal<(String, bool)>, notice: Notice, welcome: &'static str) {
+pub async fn restore_saved_session(
+    load: Loader,
+    tab: TabLock,
+    save_status: RwSignal<(String, bool)>,
+    notice: Notice,
+    welcome: &'static str,
+) {
     let saved = match tab_lock::exclusively(storage::load_session()).await {
         Ok(Saved::Nothing) => return load.ready(),
         Ok(saved) => saved,
@@ -139,7 +163,8 @@ pub async fn restore_saved_session(load: Loader, tab: TabLock, save_status: RwSi
             let classes = session.studio.classes.len();
             let images = session.studio.sample_count();
             let steps = session.outcome.as_ref().map_or(0, |o| o.summary.step + 1);
-            let message = format!("{welcome} ({classes} classes, {images} images, {steps} steps learned).");
+            let message =
+                format!("{welcome} ({classes} classes, {images} images, {steps} steps learned).");
             load.queue(session, message);
         }
         Err(e) => {
@@ -163,9 +188,21 @@ pub async fn restore_saved_session(load: Loader, tab: TabLock, save_status: RwSi
 
 /// Takes the session over from another tab: that tab stops saving, and this one reads what it
 /// saved last (after its save in flight, if any) before saving anything itself.
-pub async fn take_over(load: Loader, tab: TabLock, save_status: RwSignal<(String, bool)>, notice: Notice) {
+pub async fn take_over(
+    load: Loader,
+    tab: TabLock,
+    save_status: RwSignal<(String, bool)>,
+    notice: Notice,
+) {
     load.reading();
     if tab.take_over().await {
-        restore_saved_session(load, tab, save_status, notice, "This tab now has the session").await;
+        restore_saved_session(
+            load,
+            tab,
+            save_status,
+            notice,
+            "This tab now has the session",
+        )
+        .await;
     }
 }

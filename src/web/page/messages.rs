@@ -7,8 +7,10 @@ use reactive_stores::Store;
 
 use super::loading::Loader;
 use super::notice::Notice;
-use super::saving::{ask_to_keep_storage, Saving};
-use super::state::{Asked, Checks, Classroom, ClassroomExt, ClassroomStoreFields, CurvePoint, Training};
+use super::saving::{Saving, ask_to_keep_storage};
+use super::state::{
+    Asked, Checks, Classroom, ClassroomExt, ClassroomStoreFields, CurvePoint, Training,
+};
 use super::url::resume_step;
 use crate::engine::report::Phase;
 use crate::protocol::{BackendInfo, FromWorker, Request};
@@ -29,7 +31,13 @@ pub struct WorkerMessages {
 impl WorkerMessages {
     /// Applies one message from the worker.
     pub fn handle(self, message: FromWorker) {
-        let Self { room, training, checks, notice, .. } = self;
+        let Self {
+            room,
+            training,
+            checks,
+            notice,
+            ..
+        } = self;
         match message {
             FromWorker::Loaded => {}
             FromWorker::MeasuringDevices => checks.measuring_devices.set(true),
@@ -37,8 +45,14 @@ impl WorkerMessages {
                 checks.measuring_devices.set(false);
                 self.backend.set(Some(backend));
             }
-            FromWorker::DemoIteration { iteration } => checks.demo_steps.update(|s| s.push(iteration)),
-            FromWorker::DemoDone { mean_millis, branch_params, .. } => {
+            FromWorker::DemoIteration { iteration } => {
+                checks.demo_steps.update(|s| s.push(iteration))
+            }
+            FromWorker::DemoDone {
+                mean_millis,
+                branch_params,
+                ..
+            } => {
                 checks.demo_running.set(false);
                 checks.demo_mean_millis.set(Some(mean_millis));
                 checks.demo_pruned.set(branch_params);
@@ -66,7 +80,10 @@ impl WorkerMessages {
                 room.params_history().update(|h| {
                     let previous = h.last().copied().unwrap_or((0, 0));
                     let s = &outcome.summary;
-                    h.push((previous.0 + s.branch_params_after, previous.1 + s.branch_params_before));
+                    h.push((
+                        previous.0 + s.branch_params_after,
+                        previous.1 + s.branch_params_before,
+                    ));
                 });
                 room.selected().set(Vec::new());
                 training.learning.set(None);
@@ -92,7 +109,9 @@ impl WorkerMessages {
             FromWorker::SpeedDone => checks.speed_running.set(false),
             FromWorker::Restored => {
                 let resume = resume_step();
-                if let Some((session, message)) = self.load.loaded(|s| resume && !s.selected.is_empty()) {
+                if let Some((session, message)) =
+                    self.load.loaded(|s| resume && !s.selected.is_empty())
+                {
                     let learned = session.outcome.is_some();
                     self.saving.saved_images.set_value(None);
                     room.apply(session);
@@ -105,29 +124,48 @@ impl WorkerMessages {
                     notice.say(message, false);
                 }
             }
-            FromWorker::Failed { request: Request::Restore, error } => {
+            FromWorker::Failed {
+                request: Request::Restore,
+                error,
+            } => {
                 self.load.ready();
                 notice.say(error.message, true);
             }
             // A failing device (a lost GPU) is a worker fault (below): the page offers the CPU.
-            FromWorker::Failed { request: Request::Learn, error } if !error.device_fault => {
+            FromWorker::Failed {
+                request: Request::Learn,
+                error,
+            } if !error.device_fault => {
                 training.learning.set(None);
                 training.progress.set(None);
                 notice.say(error.message, true);
             }
             // Nothing learned yet: live prediction stops (each frame waits for an answer) and
             // the page says why.
-            FromWorker::Failed { request: Request::Predict, error } if !error.device_fault => {
+            FromWorker::Failed {
+                request: Request::Predict,
+                error,
+            } if !error.device_fault => {
                 self.asked.answer.set(Vec::new());
                 notice.say(error.message, true);
             }
-            FromWorker::MemoryUsage { wasm_bytes, live_bytes } => checks.worker_memory.set(Some((wasm_bytes, live_bytes))),
-            FromWorker::Prediction { class_order, probabilities } => {
-                self.asked.answer.set(class_order.into_iter().zip(probabilities).collect());
+            FromWorker::MemoryUsage {
+                wasm_bytes,
+                live_bytes,
+            } => checks.worker_memory.set(Some((wasm_bytes, live_bytes))),
+            FromWorker::Prediction {
+                class_order,
+                probabilities,
+            } => {
+                self.asked
+                    .answer
+                    .set(class_order.into_iter().zip(probabilities).collect());
             }
             FromWorker::Crashed { error } | FromWorker::Failed { error, .. } => {
                 let gpu = error.device_fault;
-                notice.interrupted_step.set(gpu && training.learning.get_untracked().is_some());
+                notice
+                    .interrupted_step
+                    .set(gpu && training.learning.get_untracked().is_some());
                 checks.speed_running.set(false);
                 checks.demo_running.set(false);
                 training.learning.set(None);

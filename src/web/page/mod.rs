@@ -48,13 +48,13 @@ use diagram::Diagram;
 use engine_check::EngineCheck;
 use evaluation::{EvaluationView, ResultsSummary};
 use link::WorkerLink;
-use loading::{restore_saved_session, Loader};
+use loading::{Loader, restore_saved_session};
 use messages::WorkerMessages;
 use notice::{Notice, NoticeLine};
 use predict::PredictPanel;
 use progress::{LastStepSchedule, LossChart};
 use representation::ParamsHistory;
-use saving::{autosave, Saving};
+use saving::{Saving, autosave};
 use session_bar::{OtherTabNotice, SessionBar, StorageKept};
 use settings::SettingsPanel;
 use shortcuts::{Commands, Presenting, ShortcutBar};
@@ -74,13 +74,26 @@ pub fn start() {
 fn App() -> impl IntoView {
     let room = Store::new(Classroom::new());
     let backend = RwSignal::new(None::<BackendInfo>);
-    let (training, checks, asked, saving) = (Training::new(), Checks::new(), Asked::new(), Saving::new());
+    let (training, checks, asked, saving) =
+        (Training::new(), Checks::new(), Asked::new(), Saving::new());
     let (load, tab, notice) = (Loader::new(), TabLock::new(), Notice::new());
     let heartbeat = RwSignal::new(0u32);
     // Ticks while the page's thread is free: it keeps counting during training.
-    set_interval(move || heartbeat.update(|n| *n += 1), std::time::Duration::from_millis(100));
+    set_interval(
+        move || heartbeat.update(|n| *n += 1),
+        std::time::Duration::from_millis(100),
+    );
 
-    let messages = WorkerMessages { room, backend, training, checks, asked, saving, load, notice };
+    let messages = WorkerMessages {
+        room,
+        backend,
+        training,
+        checks,
+        asked,
+        saving,
+        load,
+        notice,
+    };
     let worker = WorkerLink::spawn(move |m| messages.handle(m));
     provide_context(worker);
     provide_context(notice);
@@ -109,7 +122,14 @@ fn App() -> impl IntoView {
     // unreadable one aside).
     spawn_local(async move {
         tab.claim().await;
-        restore_saved_session(load, tab, saving.status, notice, "Welcome back: your session was restored from this browser").await;
+        restore_saved_session(
+            load,
+            tab,
+            saving.status,
+            notice,
+            "Welcome back: your session was restored from this browser",
+        )
+        .await;
     });
     // A loading session goes to the worker once it has a device.
     Effect::new(move |_| {

@@ -13,7 +13,13 @@ pub type Ticker = StoredValue<Option<leptos::leptos_dom::helpers::IntervalHandle
 /// Counts `shown` from `from` to `to` over `length` in about 25 ticks (eased out), so a reader
 /// sees the number fall rather than jump. `ticker` must outlive the count (it is the caller's,
 /// not made here: reactive values made inside an effect are disposed when it runs again).
-pub fn tick_count(shown: RwSignal<Option<usize>>, ticker: Ticker, from: usize, to: usize, length: Duration) {
+pub fn tick_count(
+    shown: RwSignal<Option<usize>>,
+    ticker: Ticker,
+    from: usize,
+    to: usize,
+    length: Duration,
+) {
     const TICKS: u32 = 25;
     stop_count(ticker);
     shown.set(Some(from));
@@ -24,7 +30,9 @@ pub fn tick_count(shown: RwSignal<Option<usize>>, ticker: Ticker, from: usize, t
             tick.set(n);
             let t = f64::from(n) / f64::from(TICKS);
             let eased = 1.0 - (1.0 - t).powi(3);
-            shown.set(Some((from as f64 + (to as f64 - from as f64) * eased).round() as usize));
+            shown.set(Some(
+                (from as f64 + (to as f64 - from as f64) * eased).round() as usize,
+            ));
             if n >= TICKS {
                 stop_count(ticker);
             }

@@ -16,7 +16,11 @@ pub struct Notice {
 
 impl Notice {
     pub fn new() -> Self {
-        Self { message: RwSignal::new(None), gpu_error: RwSignal::new(false), interrupted_step: RwSignal::new(false) }
+        Self {
+            message: RwSignal::new(None),
+            gpu_error: RwSignal::new(false),
+            interrupted_step: RwSignal::new(false),
+        }
     }
 
     /// The notice of the page this component is part of.

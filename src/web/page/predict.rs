@@ -10,10 +10,10 @@ use super::camera::CameraFrames;
 use super::class_card::Thumb;
 use super::link::WorkerLink;
 use super::notice::Notice;
-use super::shortcuts::{on_command, Commands};
+use super::shortcuts::{Commands, on_command};
 use super::state::Asked;
-use crate::protocol::{StepOutcome, ToWorker};
 use crate::classroom::studio::Studio;
+use crate::protocol::{StepOutcome, ToWorker};
 use crate::web::images::decode_upload;
 
 /// Shows what the model says about one image: a kept-aside sample or an uploaded picture.
@@ -33,14 +33,24 @@ pub fn PredictPanel(
     let ask = move |pixels: Vec<u8>| {
         asked.probe.set(Some(pixels.clone()));
         asked.answer.set(Vec::new());
-        worker.send(ToWorker::Predict { sample: crate::engine::Sample { pixels, label: 0 } });
+        worker.send(ToWorker::Predict {
+            sample: crate::engine::Sample { pixels, label: 0 },
+        });
     };
     let kept_aside = move |_| {
         let studio = studio.get_untracked();
-        let learned: Vec<usize> = studio.classes.iter().filter(|c| c.learned_in_step.is_some()).map(|c| c.id).collect();
+        let learned: Vec<usize> = studio
+            .classes
+            .iter()
+            .filter(|c| c.learned_in_step.is_some())
+            .map(|c| c.id)
+            .collect();
         let test = studio.test_set(&learned);
         if test.is_empty() {
-            return notice.say("Learn a step first: then there are kept-aside images to test.", true);
+            return notice.say(
+                "Learn a step first: then there are kept-aside images to test.",
+                true,
+            );
         }
         let n = counter.get_untracked();
         counter.set(n.wrapping_add(7));
@@ -48,7 +58,9 @@ pub fn PredictPanel(
     };
     let upload = move |ev: leptos::ev::Event| {
         let input: web_sys::HtmlInputElement = ev.target().unwrap().unchecked_into();
-        let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
         input.set_value("");
         spawn_local(async move {
             match decode_upload(&file, studio.with_untracked(|s| s.input_size)).await {
@@ -67,17 +79,26 @@ pub fn PredictPanel(
         if asked.answer.with(Vec::is_empty) || !live.get_untracked() {
             return;
         }
-        let now = web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0);
+        let now = web_sys::window()
+            .and_then(|w| w.performance())
+            .map(|p| p.now())
+            .unwrap_or(0.0);
         answered.update_value(|t| {
             t.push(now);
             t.retain(|&x| now - x <= 2000.0);
             let span = (now - t[0]).max(1.0);
-            rate.set(if t.len() > 1 { (t.len() - 1) as f64 * 1000.0 / span } else { 0.0 });
+            rate.set(if t.len() > 1 {
+                (t.len() - 1) as f64 * 1000.0 / span
+            } else {
+                0.0
+            });
         });
         match camera_frame() {
             Some(pixels) => {
                 asked.probe.set(Some(pixels.clone()));
-                worker.send(ToWorker::Predict { sample: crate::engine::Sample { pixels, label: 0 } });
+                worker.send(ToWorker::Predict {
+                    sample: crate::engine::Sample { pixels, label: 0 },
+                });
             }
             None => {
                 live.set(false);
@@ -96,7 +117,10 @@ pub fn PredictPanel(
                 live.set(true);
                 ask(pixels);
             }
-            None => notice.say("Turn on the camera first (in the Camera panel), then press Live again.", true),
+            None => notice.say(
+                "Turn on the camera first (in the Camera panel), then press Live again.",
+                true,
+            ),
         }
     };
     on_command(Commands::get().live, move || {
@@ -106,7 +130,9 @@ pub fn PredictPanel(
             notice.say("Learn a step first: then the model can predict.", true);
         }
     });
-    let name = move |label: usize| studio.with(|s| s.class(label).map(|c| c.name.clone()).unwrap_or_default());
+    let name = move |label: usize| {
+        studio.with(|s| s.class(label).map(|c| c.name.clone()).unwrap_or_default())
+    };
     view! {
         <section class="card" aria-labelledby="predict-title">
             <h2 id="predict-title">"Live prediction"</h2>
@@ -151,4 +177,3 @@ pub fn PredictPanel(
         </section>
     }
 }
-

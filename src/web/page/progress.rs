@@ -7,8 +7,8 @@ use reactive_stores::Field;
 
 use super::state::{CurvePoint, Training};
 use crate::engine::augment::Augment;
-use crate::protocol::StepOutcome;
 use crate::engine::report::Phase;
+use crate::protocol::StepOutcome;
 
 /// The progress of the step being trained.
 #[component]
@@ -17,11 +17,17 @@ pub fn TrainingProgress(
     training: Training,
 ) -> impl IntoView {
     let fraction = move || {
-        training.progress.get().map(|p| match p.phase {
-            Phase::Train if p.epochs > 0 => (p.epoch as f64 + p.batch as f64 / p.batches.max(1) as f64) / p.epochs as f64,
-            Phase::Train => 0.0,
-            _ => 1.0,
-        }).unwrap_or(0.0)
+        training
+            .progress
+            .get()
+            .map(|p| match p.phase {
+                Phase::Train if p.epochs > 0 => {
+                    (p.epoch as f64 + p.batch as f64 / p.batches.max(1) as f64) / p.epochs as f64
+                }
+                Phase::Train => 0.0,
+                _ => 1.0,
+            })
+            .unwrap_or(0.0)
     };
     let running = move || training.learning.with(Option::is_some);
     let label = move || match training.progress.get() {
@@ -30,12 +36,29 @@ pub fn TrainingProgress(
         Some(p) => match p.phase {
             Phase::Train => {
                 let f = fraction();
-                let left = if f > 0.02 { p.elapsed_seconds * (1.0 - f) / f } else { f64::NAN };
+                let left = if f > 0.02 {
+                    p.elapsed_seconds * (1.0 - f) / f
+                } else {
+                    f64::NAN
+                };
                 format!(
                     "{}Epoch {}/{} · batch {}/{} · loss {:.3} · train accuracy {:.0}%{}",
-                    training.baseline.get().map(|b| format!("{} baseline · ", b.name())).unwrap_or_default(),
-                    p.epoch + 1, p.epochs, p.batch, p.batches, p.loss, p.train_accuracy * 100.0,
-                    if left.is_finite() { format!(" · about {left:.0} s left") } else { String::new() }
+                    training
+                        .baseline
+                        .get()
+                        .map(|b| format!("{} baseline · ", b.name()))
+                        .unwrap_or_default(),
+                    p.epoch + 1,
+                    p.epochs,
+                    p.batch,
+                    p.batches,
+                    p.loss,
+                    p.train_accuracy * 100.0,
+                    if left.is_finite() {
+                        format!(" · about {left:.0} s left")
+                    } else {
+                        String::new()
+                    }
                 )
             }
             Phase::Prune => "Pruning the new branch…".into(),
@@ -97,12 +120,21 @@ pub fn LossChart(
         let max = if fraction {
             1.0
         } else {
-            l.iter().map(|p| p.loss.max(p.classification).max(p.auxiliary)).fold(0.0f32, f32::max).max(1e-6)
+            l.iter()
+                .map(|p| p.loss.max(p.classification).max(p.auxiliary))
+                .fold(0.0f32, f32::max)
+                .max(1e-6)
         };
         let n = l.len().max(2) - 1;
         l.iter()
             .enumerate()
-            .map(|(i, p)| format!("{:.1},{:.1}", 10.0 + 380.0 * i as f32 / n as f32, 110.0 - 100.0 * (value(p) / max).clamp(0.0, 1.0)))
+            .map(|(i, p)| {
+                format!(
+                    "{:.1},{:.1}",
+                    10.0 + 380.0 * i as f32 / n as f32,
+                    110.0 - 100.0 * (value(p) / max).clamp(0.0, 1.0)
+                )
+            })
             .collect::<Vec<_>>()
             .join(" ")
     };
@@ -122,4 +154,3 @@ pub fn LossChart(
         </p>
     }
 }
-

@@ -4,7 +4,6 @@
 use leptos::prelude::*;
 use reactive_stores::Field;
 
-
 /// How the network grew: its parameters after each step, with and without pruning.
 #[component]
 pub fn ParamsHistory(
@@ -30,7 +29,12 @@ fn ParamsChart(
 ) -> impl IntoView {
     let bars = move || {
         let h = history.get();
-        let max = h.iter().map(|&(_, without)| without).max().unwrap_or(1).max(1) as f32;
+        let max = h
+            .iter()
+            .map(|&(_, without)| without)
+            .max()
+            .unwrap_or(1)
+            .max(1) as f32;
         let width = 360.0 / h.len().max(1) as f32;
         h.iter()
             .enumerate()

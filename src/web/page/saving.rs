@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_use_fn_debounce_throttle::{use_debounce_fn_with_options, DebounceOptions};
+use leptos_use_fn_debounce_throttle::{DebounceOptions, use_debounce_fn_with_options};
 use reactive_stores::Store;
 
 use std::collections::HashMap;
@@ -101,20 +101,34 @@ pub fn autosave(room: Store<Classroom>, load: Loader, tab: TabLock, saving: Savi
                 let whole = known.is_none();
                 let known = known.unwrap_or_default();
                 let rest = room.session_without_images();
-                let (meta, images, removed, now_saved, session_bytes) = room.studio().with_untracked(|studio| {
-                    let mark = |c: &crate::classroom::studio::ClassEntry| (c.samples.len(), studio.input_size);
-                    let (meta, images) = rest.encode_split(studio, |c| whole || known.get(&c.id) != Some(&mark(c)));
-                    let removed: Vec<usize> = known.keys().filter(|id| studio.class(**id).is_err()).copied().collect();
-                    let now_saved: HashMap<usize, (usize, usize)> = studio.classes.iter().map(|c| (c.id, mark(c))).collect();
-                    let pixels = studio.sample_count() * 3 * studio.input_size * studio.input_size;
-                    let session_bytes = meta.len() + pixels;
-                    (meta, images, removed, now_saved, session_bytes)
-                });
+                let (meta, images, removed, now_saved, session_bytes) =
+                    room.studio().with_untracked(|studio| {
+                        let mark = |c: &crate::classroom::studio::ClassEntry| {
+                            (c.samples.len(), studio.input_size)
+                        };
+                        let (meta, images) = rest
+                            .encode_split(studio, |c| whole || known.get(&c.id) != Some(&mark(c)));
+                        let removed: Vec<usize> = known
+                            .keys()
+                            .filter(|id| studio.class(**id).is_err())
+                            .copied()
+                            .collect();
+                        let now_saved: HashMap<usize, (usize, usize)> =
+                            studio.classes.iter().map(|c| (c.id, mark(c))).collect();
+                        let pixels =
+                            studio.sample_count() * 3 * studio.input_size * studio.input_size;
+                        let session_bytes = meta.len() + pixels;
+                        (meta, images, removed, now_saved, session_bytes)
+                    });
                 let written_bytes = meta.len() + images.iter().map(|(_, p)| p.len()).sum::<usize>();
                 // The ownership is checked again under the write lock: a tab that lost the
                 // session a moment ago must not write over the new owner's.
                 let written = tab_lock::exclusively(async move {
-                    if tab.owns() { Some(storage::save_session(&meta, &images, &removed, whole).await) } else { None }
+                    if tab.owns() {
+                        Some(storage::save_session(&meta, &images, &removed, whole).await)
+                    } else {
+                        None
+                    }
                 })
                 .await;
                 if matches!(written, Some(Ok(()))) {
@@ -122,13 +136,29 @@ pub fn autosave(room: Store<Classroom>, load: Loader, tab: TabLock, saving: Savi
                 }
                 match written {
                     Some(Ok(())) => {
-                        saving.last.set(Some(SaveFigures { session_bytes, written_bytes, millis: now_ms() - started }));
-                        saving.status.set((format!("Saved in this browser ({})", storage::megabytes(session_bytes as f64)), false));
+                        saving.last.set(Some(SaveFigures {
+                            session_bytes,
+                            written_bytes,
+                            millis: now_ms() - started,
+                        }));
+                        saving.status.set((
+                            format!(
+                                "Saved in this browser ({})",
+                                storage::megabytes(session_bytes as f64)
+                            ),
+                            false,
+                        ));
                     }
                     Some(Err(e)) if e.contains("storage for this site is full") => {
-                        saving.status.set((format!("Not saved: {}.", storage::full_message().await), true));
+                        saving.status.set((
+                            format!("Not saved: {}.", storage::full_message().await),
+                            true,
+                        ));
                     }
-                    Some(Err(e)) => saving.status.set((format!("Not saved: {e}. Your work is still here: use Export to keep it."), true)),
+                    Some(Err(e)) => saving.status.set((
+                        format!("Not saved: {e}. Your work is still here: use Export to keep it."),
+                        true,
+                    )),
                     None => {}
                 }
                 if !again.get_value() {
@@ -139,7 +169,11 @@ pub fn autosave(room: Store<Classroom>, load: Loader, tab: TabLock, saving: Savi
             saving.unsaved.set(oldest_unsaved.get_value().is_some());
         });
     };
-    let save_soon = use_debounce_fn_with_options(save, QUIET_MS, DebounceOptions::default().max_wait(Some(MAX_WAIT_MS)));
+    let save_soon = use_debounce_fn_with_options(
+        save,
+        QUIET_MS,
+        DebounceOptions::default().max_wait(Some(MAX_WAIT_MS)),
+    );
     Effect::new(move |_| {
         room.studio().track();
         room.config().track();
@@ -162,5 +196,8 @@ pub fn autosave(room: Store<Classroom>, load: Loader, tab: TabLock, saving: Savi
 }
 
 fn now_ms() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
 }

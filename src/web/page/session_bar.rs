@@ -6,10 +6,10 @@ use leptos::task::spawn_local;
 use reactive_stores::Store;
 use wasm_bindgen::JsCast;
 
-use super::loading::{take_over, Loader};
+use super::loading::{Loader, take_over};
 use super::notice::Notice;
 use super::saving::Saving;
-use super::state::{empty_session, Classroom, ClassroomExt};
+use super::state::{Classroom, ClassroomExt, empty_session};
 use crate::classroom::session::Session;
 use crate::web::storage;
 use crate::web::tab_lock::{Ownership, TabLock};
@@ -39,12 +39,16 @@ pub fn SessionBar(
     };
     let import = move |ev: leptos::ev::Event| {
         let input: web_sys::HtmlInputElement = ev.target().unwrap().unchecked_into();
-        let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
         input.set_value("");
         spawn_local(async move {
             let name = file.name();
             let result = storage::read_file(&file).await.and_then(|bytes| {
-                Session::decode(&bytes).map_err(|e| format!("“{name}” could not be opened: {e}. Your current session is unchanged."))
+                Session::decode(&bytes).map_err(|e| {
+                    format!("“{name}” could not be opened: {e}. Your current session is unchanged.")
+                })
             });
             match result {
                 Ok(session) => load.queue(session, format!("Opened “{name}”.")),
@@ -54,7 +58,12 @@ pub fn SessionBar(
     };
     let start_over = move |_| {
         let confirmed = web_sys::window()
-            .and_then(|w| w.confirm_with_message("Start a new session? Export first if you want to keep this one.").ok())
+            .and_then(|w| {
+                w.confirm_with_message(
+                    "Start a new session? Export first if you want to keep this one.",
+                )
+                .ok()
+            })
             .unwrap_or(false);
         if confirmed {
             load.queue(empty_session(), "A new, empty session.".into());
@@ -62,7 +71,17 @@ pub fn SessionBar(
     };
     let owner = move || tab.ownership.get() == Ownership::Owner;
     let save_data = move || {
-        saving.last.get().map(|s| (s.session_bytes.to_string(), format!("{:.0}", s.millis), s.written_bytes.to_string())).unwrap_or_default()
+        saving
+            .last
+            .get()
+            .map(|s| {
+                (
+                    s.session_bytes.to_string(),
+                    format!("{:.0}", s.millis),
+                    s.written_bytes.to_string(),
+                )
+            })
+            .unwrap_or_default()
     };
     view! {
         <div class="session-bar" data-testid="session-bar">
@@ -92,7 +111,8 @@ pub fn StorageKept(
     /// The browser's answer (None: not asked yet).
     persistent: RwSignal<Option<bool>>,
 ) -> impl IntoView {
-    move || match persistent.get() {
+    move || {
+        match persistent.get() {
         Some(true) => view! {
             <span class="kept" data-testid="storage-kept" data-persistent="true">"Kept by this browser"</span>
         }.into_any(),
@@ -103,6 +123,7 @@ pub fn StorageKept(
             </span>
         }.into_any(),
         None => ().into_any(),
+    }
     }
 }
 
@@ -119,8 +140,12 @@ pub fn OtherTabNotice(
     let notice = Notice::get();
     move || {
         let text = match tab.ownership.get() {
-            Ownership::OtherTab => "This session is open in another tab. This tab shows it read-only: nothing you do here is saved, and Learn is off.",
-            Ownership::TakenOver => "This session was taken over by another tab. This tab no longer saves: close it, or take the session back here.",
+            Ownership::OtherTab => {
+                "This session is open in another tab. This tab shows it read-only: nothing you do here is saved, and Learn is off."
+            }
+            Ownership::TakenOver => {
+                "This session was taken over by another tab. This tab no longer saves: close it, or take the session back here."
+            }
             Ownership::Owner | Ownership::Checking => return ().into_any(),
         };
         view! {

@@ -6,10 +6,10 @@ use reactive_stores::Field;
 
 use super::notice::Notice;
 use super::state::planned_step;
-use crate::engine::augment::Augment;
-use crate::engine::LearnerConfig;
-use crate::protocol::StepOutcome;
 use crate::classroom::studio::Studio;
+use crate::engine::LearnerConfig;
+use crate::engine::augment::Augment;
+use crate::protocol::StepOutcome;
 
 /// One numeric setting with its help text.
 #[component]
@@ -139,4 +139,3 @@ pub fn SettingsPanel(
         </section>
     }
 }
-

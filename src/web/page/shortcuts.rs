@@ -88,15 +88,22 @@ impl Presenting {
 /// Whether a key pressed in `target` belongs to it (typing, or a control's own keys) rather
 /// than to the shortcuts. In presentation mode only text fields and lists keep Space.
 fn keeps_key(target: Option<web_sys::EventTarget>, key: &str, presenting: bool) -> bool {
-    let Some(element) = target.and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return false };
+    let Some(element) = target.and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else {
+        return false;
+    };
     let tag = element.tag_name().to_ascii_lowercase();
     let typing = matches!(tag.as_str(), "textarea" | "select")
-        || (tag == "input" && element.get_attribute("type").is_none_or(|t| matches!(t.as_str(), "text" | "number" | "search")));
+        || (tag == "input"
+            && element
+                .get_attribute("type")
+                .is_none_or(|t| matches!(t.as_str(), "text" | "number" | "search")));
     if typing {
         return true;
     }
     // Space presses a focused button or ticks a box; in presentation mode it always records.
-    key == " " && !presenting && matches!(tag.as_str(), "button" | "input" | "a" | "summary" | "label")
+    key == " "
+        && !presenting
+        && matches!(tag.as_str(), "button" | "input" | "a" | "summary" | "label")
 }
 
 /// Listens for the shortcuts on the whole page.

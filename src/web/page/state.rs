@@ -5,13 +5,13 @@
 use leptos::prelude::*;
 use reactive_stores::{Field, Store};
 
-use crate::engine::report::{DemoIteration, Progress};
 use crate::classroom::outcome::{Baseline, Comparison};
-use crate::engine::augment::Augment;
-use crate::engine::LearnerConfig;
-use crate::protocol::{SpeedCase, StepOutcome};
 use crate::classroom::session::Session;
 use crate::classroom::studio::Studio;
+use crate::engine::LearnerConfig;
+use crate::engine::augment::Augment;
+use crate::engine::report::{DemoIteration, Progress};
+use crate::protocol::{SpeedCase, StepOutcome};
 
 /// The model's input side in pixels, until the user picks another in the settings.
 pub const INPUT_SIZE: usize = 32;
@@ -97,7 +97,8 @@ pub trait ClassroomExt {
 impl ClassroomExt for Store<Classroom> {
     fn encoded_session(self) -> Vec<u8> {
         let rest = self.session_without_images();
-        self.studio().with_untracked(|studio| rest.encode_with_studio(studio))
+        self.studio()
+            .with_untracked(|studio| rest.encode_with_studio(studio))
     }
 
     fn session_without_images(self) -> Session {
@@ -121,12 +122,23 @@ impl ClassroomExt for Store<Classroom> {
 
 /// The step `ids` would be: (classes seen after it, training images it would copy to the
 /// worker, exemplars included). Learn and the settings panel check the settings against it.
-pub fn planned_step(studio: Field<Studio>, outcome: Field<Option<StepOutcome>>, ids: &[usize]) -> (usize, usize) {
+pub fn planned_step(
+    studio: Field<Studio>,
+    outcome: Field<Option<StepOutcome>>,
+    ids: &[usize],
+) -> (usize, usize) {
     let (seen, images) = studio.with(|s| {
-        let seen = s.classes.iter().filter(|c| c.learned_in_step.is_some() || ids.contains(&c.id)).count();
+        let seen = s
+            .classes
+            .iter()
+            .filter(|c| c.learned_in_step.is_some() || ids.contains(&c.id))
+            .count();
         (seen, s.train_count(ids))
     });
-    let exemplars = outcome.with(|o| o.as_ref().map_or(0, |o| o.memory.iter().map(|(_, m)| m.len()).sum::<usize>()));
+    let exemplars = outcome.with(|o| {
+        o.as_ref()
+            .map_or(0, |o| o.memory.iter().map(|(_, m)| m.len()).sum::<usize>())
+    });
     (seen, images + exemplars)
 }
 
@@ -160,7 +172,13 @@ pub struct Training {
 
 impl Training {
     pub fn new() -> Self {
-        Self { learning: RwSignal::new(None), progress: RwSignal::new(None), losses: RwSignal::new(Vec::new()), baseline: RwSignal::new(None), masks: RwSignal::new(None) }
+        Self {
+            learning: RwSignal::new(None),
+            progress: RwSignal::new(None),
+            losses: RwSignal::new(Vec::new()),
+            baseline: RwSignal::new(None),
+            masks: RwSignal::new(None),
+        }
     }
 }
 
@@ -206,6 +224,9 @@ pub struct Asked {
 
 impl Asked {
     pub fn new() -> Self {
-        Self { probe: RwSignal::new(None), answer: RwSignal::new(Vec::new()) }
+        Self {
+            probe: RwSignal::new(None),
+            answer: RwSignal::new(Vec::new()),
+        }
     }
 }

@@ -8,14 +8,14 @@ use super::link::WorkerLink;
 use super::loading::Loader;
 use super::notice::Notice;
 use super::progress::TrainingProgress;
-use super::shortcuts::{on_command, Commands};
-use super::state::{planned_step, Training};
+use super::shortcuts::{Commands, on_command};
+use super::state::{Training, planned_step};
 use super::url::simulate;
 use crate::classroom::outcome::Comparison;
-use crate::engine::augment::Augment;
-use crate::engine::LearnerConfig;
-use crate::protocol::{BackendInfo, StepOutcome, ToWorker};
 use crate::classroom::studio::Studio;
+use crate::engine::LearnerConfig;
+use crate::engine::augment::Augment;
+use crate::protocol::{BackendInfo, StepOutcome, ToWorker};
 use crate::web::tab_lock::{Ownership, TabLock};
 
 /// The next step: its classes, Learn, and its progress while it runs.
@@ -54,10 +54,17 @@ pub fn StepPanel(
             let first = studio.classes.iter().all(|c| c.learned_in_step.is_none());
             studio.check_step(&ids, first)?;
             config.backbone.input_size = studio.input_size;
-            config.augment = augmentation.get_untracked().unwrap_or_else(|| studio.augmentation_for(&ids));
+            config.augment = augmentation
+                .get_untracked()
+                .unwrap_or_else(|| studio.augmentation_for(&ids));
             // Settings that cannot work are refused here, before anything trains.
             config.check_for_step(classes_seen, images)?;
-            let mut seen: Vec<usize> = studio.classes.iter().filter(|c| c.learned_in_step.is_some()).map(|c| c.id).collect();
+            let mut seen: Vec<usize> = studio
+                .classes
+                .iter()
+                .filter(|c| c.learned_in_step.is_some())
+                .map(|c| c.id)
+                .collect();
             seen.extend(&ids);
             Ok::<_, String>((studio.train_set(&ids), studio.test_set(&seen)))
         });
@@ -70,9 +77,17 @@ pub fn StepPanel(
         notice.clear();
         training.learning.set(Some(ids.clone()));
         training.baseline.set(None);
-        worker.send(ToWorker::Learn { config, train, test, comparison: comparison.get_untracked() });
+        worker.send(ToWorker::Learn {
+            config,
+            train,
+            test,
+            comparison: comparison.get_untracked(),
+        });
         if simulate("fault-in-step") {
-            set_timeout(move || worker.send(ToWorker::SimulateFault), std::time::Duration::from_millis(1500));
+            set_timeout(
+                move || worker.send(ToWorker::SimulateFault),
+                std::time::Duration::from_millis(1500),
+            );
         }
     };
     // A step interrupted by a worker fault runs again once the session is back (on the CPU).
@@ -84,7 +99,13 @@ pub fn StepPanel(
     });
     let names = move || {
         let selected = selected.get();
-        studio.with(|studio| selected.iter().filter_map(|&id| studio.class(id).ok().map(|c| c.name.clone())).collect::<Vec<_>>().join(", "))
+        studio.with(|studio| {
+            selected
+                .iter()
+                .filter_map(|&id| studio.class(id).ok().map(|c| c.name.clone()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
     };
     let running = move || training.learning.with(Option::is_some);
     let commands = Commands::get();

@@ -4,8 +4,12 @@ use crate::protocol::BackendChoice;
 
 /// One parameter of the page's address.
 pub fn url_param(name: &str) -> Option<String> {
-    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-    web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get(name))
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()
+        .and_then(|p| p.get(name))
 }
 
 /// `?backend=cpu` forces the CPU (useful when a classroom GPU misbehaves), `?backend=webgpu`

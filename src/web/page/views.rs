@@ -44,7 +44,10 @@ pub fn ViewTabs(
     view: RwSignal<View>,
 ) -> impl IntoView {
     let key = move |ev: leptos::ev::KeyboardEvent| {
-        let at = View::ALL.iter().position(|v| *v == view.get_untracked()).unwrap_or(0);
+        let at = View::ALL
+            .iter()
+            .position(|v| *v == view.get_untracked())
+            .unwrap_or(0);
         let next = match ev.key().as_str() {
             "ArrowRight" => (at + 1) % View::ALL.len(),
             "ArrowLeft" => (at + View::ALL.len() - 1) % View::ALL.len(),

@@ -16,7 +16,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 use crate::engine::demo::train_demo;
 use crate::protocol::{FromWorker, Request, ToWorker, WorkerError};
 use crate::web::wire;
-use state::{device, restore, with_state, Busy};
+use state::{Busy, device, restore, with_state};
 
 fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
@@ -41,7 +41,9 @@ async fn start_pool() {
         .ok()
         .and_then(|s| s.as_string())
         .unwrap_or_default();
-    let asked = web_sys::UrlSearchParams::new_with_str(&search).ok().and_then(|p| p.get("threads"));
+    let asked = web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()
+        .and_then(|p| p.get("threads"));
     // Read as the page reads it (the page only passes a pool size on).
     let wanted = match crate::web::worker_client::ThreadsWanted::from_param(asked.as_deref()) {
         crate::web::worker_client::ThreadsWanted::Exactly(n) => n,
@@ -49,16 +51,26 @@ async fn start_pool() {
     };
     match wasm_bindgen_futures::JsFuture::from(wasm_bindgen_rayon::init_thread_pool(wanted)).await {
         Ok(_) => THREADS.store(wanted, std::sync::atomic::Ordering::Relaxed),
-        Err(e) => web_sys::console::warn_1(&format!("the training threads could not start, training on one: {e:?}").into()),
+        Err(e) => web_sys::console::warn_1(
+            &format!("the training threads could not start, training on one: {e:?}").into(),
+        ),
     }
 }
 
 /// Sends a message as bytes in a transferred buffer (no copy on the way to the page). The
 /// frequent progress messages are not logged.
 fn post(message: &FromWorker) {
-    let frequent = matches!(message, FromWorker::StepProgress { .. } | FromWorker::DemoIteration { .. });
+    let frequent = matches!(
+        message,
+        FromWorker::StepProgress { .. } | FromWorker::DemoIteration { .. }
+    );
     let kind = (!frequent).then(|| message.kind());
-    wire::send(kind, "from worker", || message.encode(), |data, transfer| scope().post_message_with_transfer(data, transfer));
+    wire::send(
+        kind,
+        "from worker",
+        || message.encode(),
+        |data, transfer| scope().post_message_with_transfer(data, transfer),
+    );
 }
 
 pub fn start() {
@@ -73,11 +85,15 @@ pub fn start() {
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| info.to_string());
-        post(&FromWorker::Crashed { error: WorkerError::device(format!("The training worker stopped: {cause}")) });
+        post(&FromWorker::Crashed {
+            error: WorkerError::device(format!("The training worker stopped: {cause}")),
+        });
     }));
     // Lives as long as the worker: the handler is never removed.
     let on_message = gloo_events::EventListener::new(&scope(), "message", |event| {
-        let Some(event) = event.dyn_ref::<MessageEvent>() else { return };
+        let Some(event) = event.dyn_ref::<MessageEvent>() else {
+            return;
+        };
         let bytes = wire::received(&event.data());
         wasm_bindgen_futures::spawn_local(async move {
             match ToWorker::decode(&bytes) {
@@ -87,7 +103,10 @@ pub fn start() {
                         post(&FromWorker::Failed { request, error });
                     }
                 }
-                Err(e) => post(&FromWorker::Failed { request: Request::Unreadable, error: WorkerError::input(e) }),
+                Err(e) => post(&FromWorker::Failed {
+                    request: Request::Unreadable,
+                    error: WorkerError::input(e),
+                }),
             }
         });
     });
@@ -113,23 +132,47 @@ async fn handle(message: ToWorker) -> Result<(), WorkerError> {
         ToWorker::SimulateFault => panic!("simulated GPU fault: device lost (test hook)"),
         // Not a Rust panic: a JavaScript exception escapes the worker, as a wasm trap or an
         // allocation failure would; only the Worker's error event tells the page.
-        ToWorker::SimulateAbort => wasm_bindgen::throw_str("simulated abort: out of memory (test hook)"),
-        ToWorker::Learn { config, train, test, comparison } => {
+        ToWorker::SimulateAbort => {
+            wasm_bindgen::throw_str("simulated abort: out of memory (test hook)")
+        }
+        ToWorker::Learn {
+            config,
+            train,
+            test,
+            comparison,
+        } => {
             let device = device()?;
             let _busy = Busy::claim(Request::Learn)?;
             let outcome = step::learn(config, device, train, test, comparison).await?;
-            post(&FromWorker::StepDone { outcome: Box::new(outcome) });
+            post(&FromWorker::StepDone {
+                outcome: Box::new(outcome),
+            });
         }
         ToWorker::Predict { sample } => {
             // A clone of the committed model: a step or restore that completes meanwhile
             // replaces the committed one, and nothing here writes it back.
-            let learner = with_state(|s| s.learner.clone())
-                .ok_or_else(|| WorkerError::input("Nothing has been learned yet: learn a step before asking for a prediction."))?;
-            let mut rows = learner.predict(&[&sample]).await.map_err(|e| WorkerError::device(e.to_string()))?;
-            let probabilities = rows.pop().ok_or_else(|| WorkerError::input("the model gave no prediction"))?;
-            post(&FromWorker::Prediction { class_order: learner.class_order.clone(), probabilities });
+            let learner = with_state(|s| s.learner.clone()).ok_or_else(|| {
+                WorkerError::input(
+                    "Nothing has been learned yet: learn a step before asking for a prediction.",
+                )
+            })?;
+            let mut rows = learner
+                .predict(&[&sample])
+                .await
+                .map_err(|e| WorkerError::device(e.to_string()))?;
+            let probabilities = rows
+                .pop()
+                .ok_or_else(|| WorkerError::input("the model gave no prediction"))?;
+            post(&FromWorker::Prediction {
+                class_order: learner.class_order.clone(),
+                probabilities,
+            });
         }
-        ToWorker::Restore { model, accuracy, baselines } => {
+        ToWorker::Restore {
+            model,
+            accuracy,
+            baselines,
+        } => {
             let _busy = Busy::claim(Request::Restore)?;
             restore(model, accuracy, baselines)?;
             post(&FromWorker::Restored);
@@ -137,17 +180,24 @@ async fn handle(message: ToWorker) -> Result<(), WorkerError> {
         ToWorker::MeasureSpeed { settings, branches } => {
             let device = device()?;
             let _busy = Busy::claim(Request::MeasureSpeed)?;
-            speed::measure_speed(&settings, &branches, &device).await.map_err(|e| WorkerError::device(e.to_string()))?;
+            speed::measure_speed(&settings, &branches, &device)
+                .await
+                .map_err(|e| WorkerError::device(e.to_string()))?;
             post(&FromWorker::SpeedDone);
         }
-        ToWorker::Init { backend, network, simulate_hardware_adapter } => {
+        ToWorker::Init {
+            backend,
+            network,
+            simulate_hardware_adapter,
+        } => {
             // A model lives on its device: once a step is learned (or restored) the device stays.
             let kept = with_state(|s| s.learner.as_ref().and(s.backend.clone()));
             let info = match kept {
                 Some(info) => info,
                 None => {
                     let _busy = Busy::claim(Request::Init)?;
-                    let (device, info) = device::choose_device(backend, &network, simulate_hardware_adapter).await;
+                    let (device, info) =
+                        device::choose_device(backend, &network, simulate_hardware_adapter).await;
                     with_state(|s| {
                         s.device = Some(device);
                         s.backend = Some(info.clone());
@@ -171,7 +221,10 @@ async fn handle(message: ToWorker) -> Result<(), WorkerError> {
             post(&FromWorker::DemoDone {
                 iterations,
                 mean_millis: total / iterations.max(1) as f64,
-                branch_params: summaries.iter().map(|s| (s.branch_params_before, s.branch_params_after)).collect(),
+                branch_params: summaries
+                    .iter()
+                    .map(|s| (s.branch_params_before, s.branch_params_after))
+                    .collect(),
             });
         }
     }

@@ -4,12 +4,16 @@ use burn::tensor::Device;
 
 use super::post;
 use super::step::yield_now;
-use crate::tools::benchmark::{time_prediction, time_training};
 use crate::engine::tensor_io::ReadError;
 use crate::protocol::{FromWorker, SpeedSettings};
+use crate::tools::benchmark::{time_prediction, time_training};
 
 /// The speed benchmark, one message per case as soon as it is measured.
-pub(super) async fn measure_speed(settings: &SpeedSettings, branches: &[usize], device: &Device) -> Result<(), ReadError> {
+pub(super) async fn measure_speed(
+    settings: &SpeedSettings,
+    branches: &[usize],
+    device: &Device,
+) -> Result<(), ReadError> {
     for &count in branches {
         for cached in [false, true] {
             if cached && count == 1 {
@@ -21,6 +25,8 @@ pub(super) async fn measure_speed(settings: &SpeedSettings, branches: &[usize], 
         }
     }
     let most = branches.iter().copied().max().unwrap_or(1);
-    post(&FromWorker::SpeedMeasured { case: time_prediction(settings, most, device).await? });
+    post(&FromWorker::SpeedMeasured {
+        case: time_prediction(settings, most, device).await?,
+    });
     Ok(())
 }

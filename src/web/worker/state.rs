@@ -40,7 +40,8 @@ pub(super) fn with_state<R>(f: impl FnOnce(&mut WorkerState) -> R) -> R {
 }
 
 pub(super) fn device() -> Result<Device, WorkerError> {
-    with_state(|s| s.device.clone()).ok_or_else(|| WorkerError::input("the worker has no device yet"))
+    with_state(|s| s.device.clone())
+        .ok_or_else(|| WorkerError::input("the worker has no device yet"))
 }
 
 /// Marks a long request as running; dropping it (also on an early return) marks it done.
@@ -49,8 +50,12 @@ pub(super) struct Busy;
 impl Busy {
     pub(super) fn claim(request: Request) -> Result<Busy, WorkerError> {
         with_state(|s| match s.busy {
-            Some(Request::Learn) => Err(WorkerError::input("a step is running: wait for it or cancel it first")),
-            Some(_) => Err(WorkerError::input("the worker is busy measuring: wait for it to finish")),
+            Some(Request::Learn) => Err(WorkerError::input(
+                "a step is running: wait for it or cancel it first",
+            )),
+            Some(_) => Err(WorkerError::input(
+                "the worker is busy measuring: wait for it to finish",
+            )),
             None => {
                 s.busy = Some(request);
                 s.cancel = false;
@@ -86,7 +91,11 @@ pub(super) fn restore(
     for (baseline, bytes, matrix) in baselines {
         let what = format!("{} baseline", baseline.name().to_lowercase());
         let learner = load_learner(Some(bytes), &what)?.expect("bytes were given");
-        loaded.push(BaselineLearner { baseline, learner, matrix });
+        loaded.push(BaselineLearner {
+            baseline,
+            learner,
+            matrix,
+        });
     }
     with_state(|s| {
         s.learner = learner;
@@ -99,6 +108,9 @@ pub(super) fn restore(
 fn load_learner(bytes: Option<Vec<u8>>, what: &str) -> Result<Option<Learner>, WorkerError> {
     let Some(bytes) = bytes else { return Ok(None) };
     let device = device()?;
-    let archive = Archive::decode(&bytes).map_err(|e| WorkerError::input(format!("The saved {what} could not be read: {e}.")))?;
-    Learner::import(&archive, device).map(Some).map_err(|e| WorkerError::input(format!("The saved {what} could not be used: {e}.")))
+    let archive = Archive::decode(&bytes)
+        .map_err(|e| WorkerError::input(format!("The saved {what} could not be read: {e}.")))?;
+    Learner::import(&archive, device)
+        .map(Some)
+        .map_err(|e| WorkerError::input(format!("The saved {what} could not be used: {e}.")))
 }

@@ -3,13 +3,13 @@
 
 use burn::tensor::Device;
 
-use super::state::{with_state, BaselineLearner};
 use super::post;
+use super::state::{BaselineLearner, with_state};
+use crate::classroom::outcome::{Baseline, Comparison};
 use crate::engine::learner::{Control, Observer, Progress, StepError};
 use crate::engine::metrics::confusion;
 use crate::engine::prune::ChannelSelection;
 use crate::engine::tensor_io::ReadError;
-use crate::classroom::outcome::{Baseline, Comparison};
 use crate::engine::{AccuracyMatrix, Dataset, Learner, LearnerConfig};
 use crate::protocol::{BaselineOutcome, BranchView, FromWorker, StepOutcome, WorkerError};
 
@@ -26,9 +26,16 @@ struct PageObserver {
 
 impl Observer for PageObserver {
     async fn progress(&mut self, progress: &Progress) -> Control {
-        post(&FromWorker::StepProgress { progress: progress.clone(), baseline: self.baseline });
+        post(&FromWorker::StepProgress {
+            progress: progress.clone(),
+            baseline: self.baseline,
+        });
         yield_now().await;
-        if with_state(|s| std::mem::take(&mut s.cancel)) { Control::Cancel } else { Control::Continue }
+        if with_state(|s| std::mem::take(&mut s.cancel)) {
+            Control::Cancel
+        } else {
+            Control::Continue
+        }
     }
     /// About ten reports a second on any device: the diagram's cells follow the masks they carry
     /// (one read per report, none extra), and a fast GPU is not stalled by a read every batch.
@@ -43,7 +50,10 @@ impl Observer for PageObserver {
 /// A failing device (a lost or failing GPU) is a device fault: the page then offers the CPU
 /// and can run the step again there.
 pub(super) fn step_error(e: StepError) -> WorkerError {
-    WorkerError { device_fault: matches!(e, StepError::Device(_)), message: e.to_string() }
+    WorkerError {
+        device_fault: matches!(e, StepError::Device(_)),
+        message: e.to_string(),
+    }
 }
 
 pub(super) fn read_error(e: ReadError) -> WorkerError {
@@ -61,42 +71,91 @@ pub(super) async fn learn(
 ) -> Result<StepOutcome, WorkerError> {
     // Clones: the committed learners stay in the state (and keep answering predictions) until
     // this step has fully succeeded. No restore can run meanwhile (the worker is busy).
-    let (learner, matrix, committed_baselines) = with_state(|s| (s.learner.clone(), s.matrix.clone(), s.baselines.clone()));
+    let (learner, matrix, committed_baselines) =
+        with_state(|s| (s.learner.clone(), s.matrix.clone(), s.baselines.clone()));
     let mut learner = learner.unwrap_or_else(|| Learner::new(config.clone(), device.clone()));
     learner.update_step_settings(&config);
-    learner.learn_step(&train, &mut PageObserver { baseline: None }).await.map_err(step_error)?;
-    let mut outcome = describe(&learner, matrix, learner.steps.last().cloned().expect("a step"), &test).await?;
+    learner
+        .learn_step(&train, &mut PageObserver { baseline: None })
+        .await
+        .map_err(step_error)?;
+    let mut outcome = describe(
+        &learner,
+        matrix,
+        learner.steps.last().cloned().expect("a step"),
+        &test,
+    )
+    .await?;
     let mut baselines = Vec::new();
     let mut baseline_models = Vec::new();
     for &kind in comparison.baselines() {
-        let committed = committed_baselines.iter().find(|b| b.baseline == kind).cloned();
+        let committed = committed_baselines
+            .iter()
+            .find(|b| b.baseline == kind)
+            .cloned();
         let (mut baseline, matrix) = match committed {
             Some(b) => (b.learner, b.matrix),
-            None => (Learner::new(LearnerConfig { method: kind.method(), ..config.clone() }, device.clone()), AccuracyMatrix::default()),
+            None => (
+                Learner::new(
+                    LearnerConfig {
+                        method: kind.method(),
+                        ..config.clone()
+                    },
+                    device.clone(),
+                ),
+                AccuracyMatrix::default(),
+            ),
         };
         baseline.update_step_settings(&config);
         // Nothing is committed yet: a failure or Cancel here leaves every learner as it was.
-        baseline.learn_step(&train, &mut PageObserver { baseline: Some(kind) }).await.map_err(step_error)?;
+        baseline
+            .learn_step(
+                &train,
+                &mut PageObserver {
+                    baseline: Some(kind),
+                },
+            )
+            .await
+            .map_err(step_error)?;
         let pairs = baseline.evaluate(&test).await.map_err(read_error)?;
         let mut matrix = matrix;
-        matrix.push_step(baseline.steps.len(), &pairs, |label| baseline.step_of(label).unwrap_or(0));
-        outcome.set_baseline(kind, BaselineOutcome {
-            accuracy_rows: matrix.rows.clone(),
-            accuracy_seen: matrix.seen.clone(),
-            average_incremental_accuracy: matrix.average_incremental_accuracy(),
-            forgetting: matrix.forgetting(),
+        matrix.push_step(baseline.steps.len(), &pairs, |label| {
+            baseline.step_of(label).unwrap_or(0)
         });
+        outcome.set_baseline(
+            kind,
+            BaselineOutcome {
+                accuracy_rows: matrix.rows.clone(),
+                accuracy_seen: matrix.seen.clone(),
+                average_incremental_accuracy: matrix.average_incremental_accuracy(),
+                forgetting: matrix.forgetting(),
+            },
+        );
         baseline_models.push((kind, baseline.export().await.map_err(read_error)?.encode()));
-        baselines.push(BaselineLearner { baseline: kind, learner: baseline, matrix });
+        baselines.push(BaselineLearner {
+            baseline: kind,
+            learner: baseline,
+            matrix,
+        });
     }
-    let model = learner.export().await.map_err(|e| WorkerError::device(format!("The model could not be saved: {e}")))?.encode();
+    let model = learner
+        .export()
+        .await
+        .map_err(|e| WorkerError::device(format!("The model could not be saved: {e}")))?
+        .encode();
     // Commit everything at once, with no await in between.
     with_state(|s| {
-        s.matrix = AccuracyMatrix { rows: outcome.accuracy_rows.clone(), seen: outcome.accuracy_seen.clone() };
+        s.matrix = AccuracyMatrix {
+            rows: outcome.accuracy_rows.clone(),
+            seen: outcome.accuracy_seen.clone(),
+        };
         s.learner = Some(learner);
         s.baselines = baselines;
     });
-    post(&FromWorker::ModelSaved { model, baselines: baseline_models });
+    post(&FromWorker::ModelSaved {
+        model,
+        baselines: baseline_models,
+    });
     Ok(outcome)
 }
 
@@ -111,15 +170,33 @@ pub(super) async fn describe(
     let pairs = learner.evaluate(test).await.map_err(read_error)?;
     let steps = learner.steps.len();
     matrix.push_step(steps, &pairs, |label| learner.step_of(label).unwrap_or(0));
-    let position = |label: usize| learner.class_order.iter().position(|&c| c == label).unwrap_or(usize::MAX);
-    let indexed: Vec<(usize, usize)> = pairs.iter().map(|&(t, p)| (position(t), position(p))).collect();
-    let network = learner.network().ok_or_else(|| WorkerError::input("no network after a step"))?;
+    let position = |label: usize| {
+        learner
+            .class_order
+            .iter()
+            .position(|&c| c == label)
+            .unwrap_or(usize::MAX)
+    };
+    let indexed: Vec<(usize, usize)> = pairs
+        .iter()
+        .map(|&(t, p)| (position(t), position(p)))
+        .collect();
+    let network = learner
+        .network()
+        .ok_or_else(|| WorkerError::input("no network after a step"))?;
     let last = network.branches.len() - 1;
     let mut branches = Vec::with_capacity(network.branches.len());
     for (i, branch) in network.branches.iter().enumerate() {
-        let kept = ChannelSelection::from_masks(branch).await.map_err(read_error)?.counts();
+        let kept = ChannelSelection::from_masks(branch)
+            .await
+            .map_err(read_error)?
+            .counts();
         // Steps map to branches one to one (fine-tuning keeps a single branch).
-        let total = learner.steps.get(i).map(|s| s.channels_before.clone()).unwrap_or_else(|| kept.clone());
+        let total = learner
+            .steps
+            .get(i)
+            .map(|s| s.channels_before.clone())
+            .unwrap_or_else(|| kept.clone());
         branches.push(BranchView {
             kept,
             total,
@@ -137,7 +214,12 @@ pub(super) async fn describe(
         class_order: learner.class_order.clone(),
         confusion: confusion(&indexed, learner.class_order.len()),
         branches,
-        memory: learner.memory.by_class.iter().map(|(&c, s)| (c, s.clone())).collect(),
+        memory: learner
+            .memory
+            .by_class
+            .iter()
+            .map(|(&c, s)| (c, s.clone()))
+            .collect(),
         finetune: None,
         replay: None,
     })
