@@ -9,27 +9,47 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 TRUNK_VERSION := 0.22.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test dist bench bench-browser bench-small bench-classroom choose-defaults bench-speed profile-speed bench-threads bench-startup bench-scale test-native test-browser test-trunk build-web \
-        setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-node
+.PHONY: serve test dist bench bench-browser bench-small bench-classroom choose-defaults bench-speed profile-speed bench-threads bench-startup bench-scale lint test-native test-browser test-firefox test-trunk build-web \
+        setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-firefox setup-node
 
 serve: setup-toolchain setup-wasm-bindgen setup-trunk setup-node
 	cargo fetch
 	trunk serve
 
-test: setup-toolchain setup-wasm-bindgen setup-chromium setup-node
+test: setup-toolchain setup-wasm-bindgen setup-chromium setup-firefox setup-node
+	$(MAKE) lint
 	$(MAKE) test-native
 	$(MAKE) test-browser
 
+# Formatting, lints (native with every target; the page's and the worker's wasm builds) and the
+# modules' layering (scripts/check-layers.py), before anything runs. Clippy shares the release
+# profiles of the builds that follow, so their build scripts and proc macros are compiled once.
+lint: setup-toolchain
+	cargo fmt --check
+	python3 scripts/check-layers.py
+	cargo clippy --release --all-targets -- -D warnings
+	cargo clippy --profile wasm-release --target wasm32-unknown-unknown --bin app --no-default-features -- -D warnings
+	cargo clippy --profile wasm-release --target wasm32-unknown-unknown --bin worker --features webgpu -- -D warnings
+
+# The library's tests once more without Burn (the page's build): what the page encodes must
+# decode in the worker (protocol.rs's layout test runs on both sides).
 test-native:
 	cargo test --release
+	cargo test --release --lib --no-default-features
 
-build-web:
+build-web: setup-toolchain setup-wasm-bindgen setup-node
 	scripts/build-web.sh dist
 
-# Every browser spec (tests/browser/*.spec.mjs, playwright.config.mjs) on both projects (webgpu,
-# cpu) against dist/; scale and endurance at 1 epoch a step.
-test-browser: build-web
+# Every browser spec (tests/browser/*.spec.mjs, playwright.config.mjs) against dist/, on its
+# projects: Chromium's webgpu, cpu, threads (then compare, WebGPU's losses against the CPU's),
+# and the core loop in Firefox ESR (firefox); scale and endurance at 1 epoch a step.
+test-browser: build-web setup-chromium setup-firefox
 	npx playwright test
+
+# The core loop (samples, a step on the CPU, a prediction, reload, export and import) in
+# Debian's Firefox ESR alone, driven over WebDriver BiDi (tests/browser/firefox.spec.mjs).
+test-firefox: build-web setup-firefox
+	npx playwright test --project=firefox
 
 # The site `make serve` serves (built by Trunk) through the CPU and Content-Security-Policy
 # browser tests, and `trunk serve`'s policy header. Not part of
@@ -95,6 +115,7 @@ profile-speed: setup-toolchain
 setup-toolchain:
 	@rustup toolchain list | grep -q "^$$(awk -F\" '/channel/{print $$2}' rust-toolchain.toml)" || rustup toolchain install
 	@rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@rustup component list --installed | grep -q '^rustfmt' && rustup component list --installed | grep -q '^clippy' || rustup component add rustfmt clippy
 
 # Not `--locked`: wasm-bindgen-cli 0.2.130's own lock file pins a webpki-roots that conflicts
 # with its ureq and fails to build (seen on these machines); the exact version is still pinned.
@@ -115,6 +136,10 @@ setup-trunk:
 setup-chromium:
 	@{ command -v chromium >/dev/null && fc-list :lang=zh | grep -q . && fc-list | grep -q "Color Emoji"; } || \
 	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium fonts-wqy-zenhei fonts-noto-color-emoji; }
+
+# Debian's Firefox ESR, for the second browser engine's tests (never a downloaded browser).
+setup-firefox:
+	@command -v firefox-esr >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y firefox-esr; }
 
 # Reinstalls when an installed test package (@playwright/test, @axe-core/playwright) differs from
 # package-lock.json's (never a browser: the tests use Debian's chromium).

@@ -4,6 +4,10 @@
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM, FLAGS } from './tests/browser/chromium.mjs';
 
+// Debian's Firefox ESR (`make test` installs it), driven over WebDriver BiDi: the `moz-firefox`
+// channel picks Playwright's BiDi backend, which drives a stock build (nothing downloaded).
+const FIREFOX = process.env.FIREFOX ?? '/usr/bin/firefox-esr';
+
 export default defineConfig({
   testDir: 'tests/browser',
   testMatch: '*.spec.mjs',
@@ -37,5 +41,19 @@ export default defineConfig({
     { name: 'webgpu', grep: /@webgpu/, use: { backend: 'webgpu' } },
     { name: 'cpu', grep: /@cpu/, use: { backend: 'cpu' } },
     { name: 'threads', grep: /@cpu|@threads/, use: { backend: 'cpu', isolated: true } },
+    // WebGPU's engine-check losses against the CPU's: after both projects, in every run.
+    { name: 'compare', testMatch: 'compare.spec.mjs', dependencies: ['webgpu', 'cpu'] },
+    // The second browser engine: the core loop in Firefox ESR (firefox.spec.mjs).
+    {
+      name: 'firefox',
+      grep: /@firefox/,
+      use: {
+        browserName: 'firefox',
+        channel: 'moz-firefox',
+        // Without this pref Firefox's first download opens its panel, which keeps the focus
+        // from the page for good.
+        launchOptions: { executablePath: FIREFOX, headless: true, firefoxUserPrefs: { 'browser.download.alwaysOpenPanel': false } },
+      },
+    },
   ],
 });

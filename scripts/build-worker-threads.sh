@@ -10,6 +10,7 @@ toolchain=${THREADS_TOOLCHAIN:-nightly-2026-05-19}
 profile=${WASM_PROFILE:-wasm-release}
 if ! rustup run "$toolchain" rustc --version > /dev/null 2>&1 || [ ! -d "$(rustup run "$toolchain" rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
   # No wasm32 standard library component: build-std compiles it from rust-src.
+  echo "installing the pinned nightly $toolchain with rust-src (once per machine, about a minute): the threaded worker needs build-std (docs/threads.md)" >&2
   rustup toolchain install "$toolchain" --profile minimal --component rust-src
 fi
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/wasm-threads

@@ -287,11 +287,51 @@ impl FromWorker {
             FromWorker::Crashed { .. } => "crashed",
         }
     }
+    /// The request this message answers, for a [`FromWorker::Failed`] in its place when it
+    /// cannot be sent.
+    pub fn answers(&self) -> Request {
+        match self {
+            FromWorker::Loaded | FromWorker::MeasuringDevices | FromWorker::BackendReady { .. } => {
+                Request::Init
+            }
+            FromWorker::DemoIteration { .. } | FromWorker::DemoDone { .. } => Request::TrainDemo,
+            FromWorker::StepProgress { .. }
+            | FromWorker::StepDone { .. }
+            | FromWorker::ModelSaved { .. } => Request::Learn,
+            FromWorker::Restored => Request::Restore,
+            FromWorker::SpeedMeasured { .. } | FromWorker::SpeedDone => Request::MeasureSpeed,
+            FromWorker::Failed { request, .. } => *request,
+            FromWorker::Prediction { .. } => Request::Predict,
+            FromWorker::MemoryUsage { .. } => Request::MemoryUsage,
+            FromWorker::Crashed { .. } => Request::Unreadable,
+        }
+    }
     pub fn encode(&self) -> Vec<u8> {
         postcard::to_allocvec(self).expect("messages serialise")
     }
     pub fn decode(bytes: &[u8]) -> Result<Self, String> {
         postcard::from_bytes(bytes).map_err(|e| format!("malformed message from the worker: {e}"))
+    }
+}
+
+/// How many training threads the page's address asks for, read by the page (which worker to
+/// start) and by the threaded worker (how large a pool): `?threads=0` none (the
+/// single-threaded worker), `?threads=N` a pool of N, at most 16 (for measuring how training
+/// scales), anything else one per core.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ThreadsWanted {
+    None,
+    Exactly(usize),
+    PerCore,
+}
+
+impl ThreadsWanted {
+    pub fn from_param(value: Option<&str>) -> Self {
+        match value.map(str::parse::<usize>) {
+            Some(Ok(0)) => Self::None,
+            Some(Ok(n)) => Self::Exactly(n.min(16)),
+            _ => Self::PerCore,
+        }
     }
 }
 

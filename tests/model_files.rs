@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use burn::tensor::Device;
-use der_studio::classroom::archive::{Archive, ArchiveError, Body};
+use der_studio::format::archive::{Archive, ArchiveError, Body};
 use der_studio::engine::config::BackboneConfig;
 use der_studio::engine::learner::Silent;
-use der_studio::engine::{Learner, LearnerConfig, Sample};
+use der_studio::engine::{Learner, LearnerConfig, Method, Sample};
 use der_studio::tools::imagefolder::ImageFolder;
 
 fn fixture() -> ImageFolder {
@@ -89,6 +89,34 @@ fn a_restored_learner_predicts_and_continues_exactly_like_the_saved_one() {
     pollster::block_on(original.learn_step(&third, &mut Silent)).unwrap();
     pollster::block_on(copy.learn_step(&third, &mut Silent)).unwrap();
     let test = data.test.samples.clone();
+    assert_eq!(predictions(&copy, &test), predictions(&original, &test));
+}
+
+/// A baseline's ordinary network (no channel masks) is saved without gate entries and
+/// restored as an ordinary network that predicts exactly as before.
+#[test]
+fn a_replay_baseline_restores_as_an_ordinary_network() {
+    let data = fixture();
+    let mut original = Learner::new(
+        LearnerConfig {
+            method: Method::Replay,
+            ..config()
+        },
+        Device::flex(),
+    );
+    pollster::block_on(original.learn_step(&data.train.filter_classes(&[0, 1]), &mut Silent))
+        .unwrap();
+    let bytes = saved(&original);
+    let archive = Archive::decode(&bytes).unwrap();
+    assert!(
+        archive.entries.iter().all(|e| !e.name.contains("gate")),
+        "no gate entry: {:?}",
+        archive.entries.iter().map(|e| &e.name).collect::<Vec<_>>()
+    );
+    let copy = restored(&bytes).expect("a baseline's file restores");
+    let network = copy.network().unwrap();
+    assert!(network.branches.iter().all(|b| !b.is_gated()));
+    let test = data.test.filter_classes(&[0, 1]).samples;
     assert_eq!(predictions(&copy, &test), predictions(&original, &test));
 }
 

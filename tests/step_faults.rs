@@ -93,7 +93,7 @@ fn cancel_at_any_report_keeps_the_previous_model() {
         at: usize::MAX,
     };
     let mut probe = Learner::import(
-        &der_studio::classroom::archive::Archive::decode(&before).unwrap(),
+        &der_studio::format::archive::Archive::decode(&before).unwrap(),
         Device::flex(),
     )
     .unwrap();

@@ -3,8 +3,8 @@
 // Counts the bytes the page holds (the memory figures of the classroom-scale checks).
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
-static ALLOCATOR: der_studio::web::diagnostics::CountingAllocator =
-    der_studio::web::diagnostics::CountingAllocator;
+static ALLOCATOR: der_studio::web::browser::diagnostics::CountingAllocator =
+    der_studio::web::browser::diagnostics::CountingAllocator;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {

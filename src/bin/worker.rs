@@ -3,8 +3,8 @@
 // Counts the bytes the worker holds (the memory figures of the classroom-scale checks).
 #[cfg(all(target_arch = "wasm32", feature = "train"))]
 #[global_allocator]
-static ALLOCATOR: der_studio::web::diagnostics::CountingAllocator =
-    der_studio::web::diagnostics::CountingAllocator;
+static ALLOCATOR: der_studio::web::browser::diagnostics::CountingAllocator =
+    der_studio::web::browser::diagnostics::CountingAllocator;
 
 #[cfg(all(target_arch = "wasm32", feature = "train"))]
 fn main() {

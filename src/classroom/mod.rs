@@ -3,11 +3,10 @@
 //! natively.
 //!
 //! Reading order: [`studio`] (the classroom's rules) → [`upload`] (refusing decompression
-//! bombs from their header) → [`outcome`] (a step's results, as shown and kept) → [`archive`]
-//! (DER Studio's file format) → [`session`] (a whole session in one archive: what the browser
-//! keeps and what Export writes).
+//! bombs from their header) → [`outcome`] (a step's results, as shown and kept) → [`session`]
+//! (a whole session in one [`crate::format::archive`]: what the browser keeps and what Export
+//! writes).
 
-pub mod archive;
 pub mod outcome;
 pub mod session;
 pub mod studio;

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::classroom::archive::{Archive, ArchiveError, Entry};
+use crate::format::archive::{Archive, ArchiveError, Entry};
 use crate::classroom::outcome::{Baseline, Comparison, StepOutcome};
 use crate::classroom::studio::{MAX_NAME_CHARS, Studio};
 use crate::engine::augment::Augment;
@@ -405,7 +405,7 @@ mod tests {
             .iter_mut()
             .find(|e| e.name == "samples/1")
             .unwrap();
-        let crate::classroom::archive::Body::Bytes(bytes) = &mut entry.body else {
+        let crate::format::archive::Body::Bytes(bytes) = &mut entry.body else {
             panic!("bytes")
         };
         bytes.pop();

@@ -173,6 +173,56 @@ mod tests {
         );
     }
 
+    /// Photo jitter scales contrast about each channel's mean and then brightness, each by a
+    /// factor in [0.8, 1.2]. An image whose top half is 50 and bottom half 150 (mean 100) gives
+    /// top = (100 − 50c)·b and bottom = (100 + 50c)·b, so the two pixels tell b and c.
+    #[test]
+    fn photo_jitter_scales_brightness_and_contrast_within_a_fifth() {
+        let mut rng = SplitMix64::new(9);
+        let size = 16;
+        let plane = size * size;
+        let mut pixels = vec![0u8; 3 * plane];
+        for c in 0..3 {
+            for y in 0..size {
+                for x in 0..size {
+                    pixels[c * plane + y * size + x] = if y < size / 2 { 50 } else { 150 };
+                }
+            }
+        }
+        let original = Sample { pixels, label: 4 };
+        let (mut brightness, mut contrast) = (Vec::new(), Vec::new());
+        for _ in 0..300 {
+            let jittered = augment(&original, size, Augment::Photo, &mut rng);
+            // Two rows and a column that no shift (at most 2 pixels) or flip takes off the half.
+            let top = f32::from(jittered.pixels[2 * size + 8]);
+            let bottom = f32::from(jittered.pixels[13 * size + 8]);
+            let b = (top + bottom) / 200.0;
+            let c = (bottom - top) / (100.0 * b);
+            assert!((0.79..=1.21).contains(&b), "brightness {b}");
+            assert!((0.78..=1.22).contains(&c), "contrast {c}");
+            for channel in 1..3 {
+                assert_eq!(
+                    jittered.pixels[channel * plane + 2 * size + 8],
+                    jittered.pixels[2 * size + 8],
+                    "every channel jittered alike"
+                );
+            }
+            brightness.push(b);
+            contrast.push(c);
+        }
+        let spread = |v: &[f32]| {
+            v.iter().copied().fold(f32::MIN, f32::max) - v.iter().copied().fold(f32::MAX, f32::min)
+        };
+        assert!(spread(&brightness) > 0.3, "brightness varies: {}", spread(&brightness));
+        assert!(spread(&contrast) > 0.3, "contrast varies: {}", spread(&contrast));
+        // Shift alone never jitters: the same two pixels keep their values.
+        let shifted = augment(&original, size, Augment::Shift, &mut rng);
+        assert_eq!(
+            (shifted.pixels[2 * size + 8], shifted.pixels[13 * size + 8]),
+            (50, 150)
+        );
+    }
+
     #[test]
     fn names_parse() {
         assert_eq!("shift".parse::<Augment>(), Ok(Augment::Shift));

@@ -130,6 +130,19 @@ impl Branch {
         }
     }
 
+    /// The same branch as an ordinary network: every gate open (no mask parameter), for the
+    /// fine-tuning and replay baselines. The convolutions are drawn exactly as [`Branch::new`]'s.
+    pub fn plain(config: &BackboneConfig, device: &Device) -> Self {
+        let mut branch = Self::new(config, device);
+        branch.for_each_gate_mut(|gate| *gate = ChannelGate::open(gate.channels()));
+        branch
+    }
+
+    /// Whether the branch has learnable channel masks (DER) or is an ordinary network.
+    pub fn is_gated(&self) -> bool {
+        self.stem_gate.is_learned()
+    }
+
     /// Features `[batch, feature_dim]` (global average of the last stage).
     pub fn forward(&self, x: Tensor<4>, mode: GateMode) -> Tensor<2> {
         let x = relu(self.stem_gate.apply(self.stem.forward(x), mode));
@@ -208,18 +221,27 @@ impl Branch {
         convs
     }
 
-    /// L_S = Σ_l K_l‖m_{l-1}‖₁‖m_l‖₁ / Σ_l K_l c_{l-1} c_l, a scalar tensor `[1]`.
+    /// L_S = Σ_l K_l‖m_{l-1}‖₁‖m_l‖₁ / Σ_l K_l c_{l-1} c_l, a scalar tensor `[1]`; 0 for an
+    /// ordinary network, which has no mask to push off.
     pub fn sparsity_loss(&self, mode: GateMode) -> Tensor<1> {
+        if !self.is_gated() {
+            return Tensor::zeros([1], &self.stem.conv.weight.device());
+        }
         let convs = self.gated_convs();
         let total: usize = convs
             .iter()
             .map(|c| c.kernel_area * c.input_channels * c.output_gate.channels())
             .sum();
         let mut sum: Option<Tensor<1>> = None;
+        let ones = |gate: &ChannelGate| -> Tensor<1> {
+            let device = self.stem.conv.weight.device();
+            Tensor::full([1], gate.channels() as f32, &device)
+        };
+        let on = |gate: &ChannelGate| gate.mask(mode).map_or_else(|| ones(gate), |m| m.sum());
         for conv in &convs {
-            let out = conv.output_gate.mask(mode).sum();
+            let out = on(conv.output_gate);
             let term = match conv.input_gate {
-                Some(gate) => gate.mask(mode).sum().mul(out),
+                Some(gate) => on(gate).mul(out),
                 None => out.mul_scalar(conv.input_channels as f32),
             }
             .mul_scalar(conv.kernel_area as f32);

@@ -21,6 +21,11 @@ impl Method {
     pub fn expands(self) -> bool {
         matches!(self, Method::Der | Method::DerNoprune)
     }
+    /// DER's channel masks, sparsity loss and HAT compensation; fine-tuning and replay train
+    /// an ordinary network without them.
+    pub fn masks_channels(self) -> bool {
+        self.expands()
+    }
     pub fn prunes(self) -> bool {
         matches!(self, Method::Der)
     }

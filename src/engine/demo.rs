@@ -157,29 +157,23 @@ pub fn epoch_means(iterations: &[DemoIteration]) -> Vec<Vec<f32>> {
 mod tests {
     use super::*;
 
-    fn run() -> (Vec<DemoIteration>, Vec<StepSummary>) {
+    fn run(seed: u64) -> (Vec<DemoIteration>, Vec<StepSummary>) {
         let mut iterations = Vec::new();
         let summaries =
-            pollster::block_on(train_demo(&Device::flex(), 42, |it| iterations.push(it))).unwrap();
+            pollster::block_on(train_demo(&Device::flex(), seed, |it| iterations.push(it)))
+                .unwrap();
         (iterations, summaries)
     }
 
     #[test]
     fn the_check_runs_two_real_der_steps_whose_loss_falls_reproducibly() {
-        let (a, summaries) = run();
-        let (b, _) = run();
+        let (a, summaries) = run(42);
+        let (b, _) = run(42);
         let losses = |r: &[DemoIteration]| r.iter().map(|i| i.loss).collect::<Vec<_>>();
         assert_eq!(losses(&a), losses(&b), "same seed, same losses");
         // 32 images in batches of 16 for 2 epochs, then 32 images plus 8 exemplars (3 batches).
         assert_eq!(a.iter().filter(|i| i.der_step == 0).count(), 2 * 2);
         assert_eq!(a.iter().filter(|i| i.der_step == 1).count(), 2 * 3);
-        let means = epoch_means(&a);
-        for (step, epochs) in means.iter().enumerate() {
-            assert!(
-                epochs[1] < epochs[0] * 0.85,
-                "step {step}: the loss falls from epoch to epoch: {epochs:?}"
-            );
-        }
         // Both are full DER steps: a branch each, with the sparsity loss in what they minimise.
         assert_eq!(summaries.len(), 2);
         assert!(
@@ -192,5 +186,25 @@ mod tests {
                 .iter()
                 .all(|s| s.branch_params_after <= s.branch_params_before)
         );
+    }
+
+    /// The loss falls from the first epoch to the second in both steps: by at least 15% on
+    /// average over five seeds (the page's seed, 42, among them), and on every seed.
+    #[test]
+    fn the_checks_loss_falls_on_every_seed() {
+        let mut ratios = Vec::new();
+        for seed in [42, 1, 2, 3, 4] {
+            let (iterations, _) = run(seed);
+            for (step, epochs) in epoch_means(&iterations).iter().enumerate() {
+                assert!(
+                    epochs[1] < epochs[0],
+                    "seed {seed}, step {step}: the loss falls: {epochs:?}"
+                );
+                ratios.push(epochs[1] / epochs[0]);
+            }
+        }
+        let mean = ratios.iter().sum::<f32>() / ratios.len() as f32;
+        println!("second epoch's loss over the first's: {ratios:?}, mean {mean}");
+        assert!(mean < 0.85, "mean ratio {mean}: {ratios:?}");
     }
 }

@@ -87,24 +87,55 @@ impl Memory {
 mod tests {
     use super::*;
 
-    #[test]
-    fn herding_first_picks_the_sample_nearest_the_class_mean() {
-        // Normalised features on the unit circle; the mean direction is about 45°.
-        let angles = [0.0f32, 10.0, 80.0, 90.0, 44.0, 60.0];
-        let features: Vec<Vec<f32>> = angles
+    /// Unit vectors at these angles (scaled by 3: herding normalises first).
+    fn on_circle(angles: &[f32]) -> Vec<Vec<f32>> {
+        angles
             .iter()
             .map(|a| {
                 let r = a.to_radians();
                 vec![3.0 * r.cos(), 3.0 * r.sin()]
             })
-            .collect();
-        let order = herding(&features, 3);
-        assert_eq!(order[0], 4, "44° is nearest the mean");
-        assert_eq!(order.len(), 3);
-        // The second pick balances the first: it pulls the running mean back toward the mean.
-        let mut unique = order.clone();
-        unique.dedup();
-        assert_eq!(unique.len(), 3);
+            .collect()
+    }
+
+    /// How far the mean of the normalised features `picked` is from the mean of all.
+    fn gap(features: &[Vec<f32>], picked: &[usize]) -> f32 {
+        let unit: Vec<Vec<f32>> = features.iter().map(|f| l2_normalise(f)).collect();
+        let mean_of = |rows: &mut dyn Iterator<Item = &Vec<f32>>, n: usize| {
+            rows.fold(vec![0.0f32; 2], |acc, r| vec![acc[0] + r[0], acc[1] + r[1]])
+                .into_iter()
+                .map(|v| v / n as f32)
+                .collect::<Vec<f32>>()
+        };
+        let all = mean_of(&mut unit.iter(), unit.len());
+        let chosen = mean_of(&mut picked.iter().map(|&i| &unit[i]), picked.len());
+        ((all[0] - chosen[0]).powi(2) + (all[1] - chosen[1]).powi(2)).sqrt()
+    }
+
+    #[test]
+    fn herding_orders_every_sample_once_keeping_the_running_mean_near_the_class_mean() {
+        // The class mean points at about 47.8°.
+        let angles = [0.0f32, 10.0, 80.0, 90.0, 44.0, 60.0];
+        let features = on_circle(&angles);
+        let order = herding(&features, angles.len());
+        // Worked by hand (squared gaps to the mean 0.030, 0.028, 0.031, …): 44° is
+        // nearest the mean; 60° then; third 10°, which pulls the running mean back below 47.8°
+        // where 80° (nearer the mean on its own) would push it further up.
+        assert_eq!(order, vec![4, 5, 1, 3, 0, 2]);
+        let distinct: std::collections::BTreeSet<usize> = order.iter().copied().collect();
+        assert_eq!(distinct.len(), angles.len(), "each sample once");
+        // Against ranking by nearness to the mean alone (44, 60, 80, 10, 90, 0): herding's
+        // first k are never further from the class mean, and strictly nearer at k = 3.
+        let by_nearness = [4, 5, 2, 1, 3, 0];
+        for k in 1..=angles.len() {
+            assert!(
+                gap(&features, &order[..k]) <= gap(&features, &by_nearness[..k]) + 1e-6,
+                "k = {k}"
+            );
+        }
+        assert!(gap(&features, &order[..3]) < 0.8 * gap(&features, &by_nearness[..3]));
+        // Asking for fewer gives the same prefix, so the memory shrinks by truncation.
+        assert_eq!(herding(&features, 3), order[..3].to_vec());
     }
 
     #[test]

@@ -22,7 +22,7 @@ use super::memory::Memory;
 use super::network::DerNetwork;
 use super::report::StepSummary;
 use super::tensor_io::{ReadError, floats, read_f32};
-use crate::classroom::archive::{Archive, ArchiveError, Entry};
+use crate::format::archive::{Archive, ArchiveError, Entry};
 
 /// What the JSON part of a saved model says.
 #[derive(Serialize, Deserialize)]
@@ -209,34 +209,32 @@ async fn save_conv_bn(
     .await
 }
 
+/// A gate's embedding; an open gate (an ordinary network's) has none and writes no entry.
+async fn save_gate(archive: &mut Archive, name: &str, gate: &ChannelGate) -> Result<(), ReadError> {
+    match &gate.logits {
+        Some(logits) => save_tensor(archive, name, logits.val()).await,
+        None => Ok(()),
+    }
+}
+
 async fn save_branch(
     archive: &mut Archive,
     prefix: &str,
     branch: &Branch,
 ) -> Result<(), ReadError> {
     save_conv_bn(archive, &format!("{prefix}.stem"), &branch.stem).await?;
-    save_tensor(
-        archive,
-        &format!("{prefix}.stem.gate"),
-        branch.stem_gate.logits.val(),
-    )
-    .await?;
+    save_gate(archive, &format!("{prefix}.stem.gate"), &branch.stem_gate).await?;
     for (s, stage) in branch.stages.iter().enumerate() {
         for (b, block) in stage.blocks.iter().enumerate() {
             let p = format!("{prefix}.s{s}.b{b}");
             save_conv_bn(archive, &format!("{p}.conv1"), &block.conv1).await?;
-            save_tensor(archive, &format!("{p}.gate1"), block.gate1.logits.val()).await?;
+            save_gate(archive, &format!("{p}.gate1"), &block.gate1).await?;
             save_conv_bn(archive, &format!("{p}.conv2"), &block.conv2).await?;
             if let Some(shortcut) = &block.shortcut {
                 save_conv_bn(archive, &format!("{p}.shortcut"), shortcut).await?;
             }
         }
-        save_tensor(
-            archive,
-            &format!("{prefix}.s{s}.gate"),
-            stage.gate.logits.val(),
-        )
-        .await?;
+        save_gate(archive, &format!("{prefix}.s{s}.gate"), &stage.gate).await?;
     }
     Ok(())
 }
@@ -321,12 +319,19 @@ fn load_conv_bn(
     Ok(ConvBn { conv, bn })
 }
 
+/// A gate's embedding. The baselines' ordinary networks write none, so for them a missing
+/// entry is an open gate; DER's must have every one. (Baseline files written before ordinary
+/// networks have gate entries: those load as they were trained.)
 fn load_gate(
     archive: &Archive,
     name: &str,
     channels: usize,
+    config: &LearnerConfig,
     device: &Device,
 ) -> Result<ChannelGate, ArchiveError> {
+    if archive.get(name).is_none() && !config.method.masks_channels() {
+        return Ok(ChannelGate::open(channels));
+    }
     Ok(ChannelGate::from_logits(load_tensor(
         archive,
         name,
@@ -343,7 +348,13 @@ fn load_branch(
 ) -> Result<Branch, ArchiveError> {
     let stem = load_conv_bn(archive, &format!("{prefix}.stem"), 3, 3, 1, device)?;
     let mut channels = stem.weight_dims()[0];
-    let stem_gate = load_gate(archive, &format!("{prefix}.stem.gate"), channels, device)?;
+    let stem_gate = load_gate(
+        archive,
+        &format!("{prefix}.stem.gate"),
+        channels,
+        config,
+        device,
+    )?;
     let mut stages = Vec::with_capacity(config.backbone.stages);
     for s in 0..config.backbone.stages {
         let stride = if s == 0 { 1 } else { 2 };
@@ -360,7 +371,7 @@ fn load_branch(
                 device,
             )?;
             let inner = conv1.weight_dims()[0];
-            let gate1 = load_gate(archive, &format!("{p}.gate1"), inner, device)?;
+            let gate1 = load_gate(archive, &format!("{p}.gate1"), inner, config, device)?;
             let conv2 = load_conv_bn(archive, &format!("{p}.conv2"), inner, 3, 1, device)?;
             let out = conv2.weight_dims()[0];
             if !first && out != channels {
@@ -394,7 +405,13 @@ fn load_branch(
                 shortcut,
             });
         }
-        let gate = load_gate(archive, &format!("{prefix}.s{s}.gate"), channels, device)?;
+        let gate = load_gate(
+            archive,
+            &format!("{prefix}.s{s}.gate"),
+            channels,
+            config,
+            device,
+        )?;
         stages.push(Stage { blocks, gate });
     }
     Ok(Branch {

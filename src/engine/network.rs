@@ -27,8 +27,13 @@ pub struct Forward {
 }
 
 impl DerNetwork {
-    pub fn new(backbone: &BackboneConfig, classes: usize, device: &Device) -> Self {
-        let branch = Branch::new(backbone, device);
+    /// A first network; `gated`: DER's channel masks, or an ordinary network (the baselines).
+    pub fn new(backbone: &BackboneConfig, classes: usize, gated: bool, device: &Device) -> Self {
+        let branch = if gated {
+            Branch::new(backbone, device)
+        } else {
+            Branch::plain(backbone, device)
+        };
         let classifier = Head::new(branch.feature_dim(), classes, device);
         Self {
             branches: vec![branch],
@@ -40,9 +45,14 @@ impl DerNetwork {
     /// A fresh network drawn on [`draw_device`] (the CPU) and moved to `device`: the same seed
     /// gives the same weights on every device. Call inside [`super::seeding::seeded`] on
     /// [`draw_device`].
-    pub fn drawn_for(backbone: &BackboneConfig, classes: usize, device: &Device) -> Self {
+    pub fn drawn_for(
+        backbone: &BackboneConfig,
+        classes: usize,
+        gated: bool,
+        device: &Device,
+    ) -> Self {
         let cpu = draw_device();
-        let network = Self::new(backbone, classes, &cpu);
+        let network = Self::new(backbone, classes, gated, &cpu);
         materialize(&network);
         moved_to(network, device)
     }

@@ -47,7 +47,10 @@ impl ChannelSelection {
     /// keeps its strongest one, so the branch still has a shape (its contribution is then tiny).
     pub async fn from_masks(branch: &Branch) -> Result<Self, ReadError> {
         async fn kept(gate: &ChannelGate) -> Result<Vec<usize>, ReadError> {
-            let logits = read_f32(gate.logits.val()).await?;
+            let Some(logits) = &gate.logits else {
+                return Ok((0..gate.channels()).collect());
+            };
+            let logits = read_f32(logits.val()).await?;
             let mut on: Vec<usize> = (0..logits.len()).filter(|&i| logits[i] >= 0.0).collect();
             if on.is_empty() {
                 let best = (0..logits.len())
@@ -128,7 +131,12 @@ pub fn rebuild(branch: &Branch, selection: &ChannelSelection, device: &Device) -
 }
 
 fn slice_gate(gate: &ChannelGate, kept: &[usize], device: &Device) -> ChannelGate {
-    ChannelGate::from_logits(gate.logits.val().select(0, indices(kept, device)).detach())
+    match &gate.logits {
+        Some(logits) => {
+            ChannelGate::from_logits(logits.val().select(0, indices(kept, device)).detach())
+        }
+        None => ChannelGate::open(kept.len()),
+    }
 }
 
 fn slice_conv_bn(layer: &ConvBn, outputs: &[usize], inputs: &[usize], device: &Device) -> ConvBn {

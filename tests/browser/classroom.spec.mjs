@@ -20,7 +20,7 @@ test('engine check, then the classroom with the sample digits', { tag: ['@webgpu
   const classroomSteps = backend === 'cpu' ? 2 : 1;
   const { kind, losses } = await trainDemo(label, studio, expectKind, classroomSteps);
   await mkdir(testInfo.project.outputDir, { recursive: true });
-  await writeFile(join(testInfo.project.outputDir, `engine-losses-${backend}.json`), JSON.stringify({ kind, losses }));
+  await writeFile(join(testInfo.project.outputDir, `engine-losses-${testInfo.project.name}.json`), JSON.stringify({ kind, losses }));
 });
 
 async function trainDemo(label, { page, problems, remote }, expectKind, classroomSteps) {

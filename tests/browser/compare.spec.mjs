@@ -1,26 +1,38 @@
 // WebGPU must reproduce the CPU's losses: the engine check (classroom.spec.mjs) runs two real
 // DER steps, same seed, parameters drawn on the CPU for both devices, on each project and keeps
-// its losses in the results folder. This test (run once, after both: the cpu project runs after
-// the webgpu one, and compare after classroom) holds them side by side; it is skipped when
-// either project's engine check did not run or did not pass in this run.
+// its losses in the results folder as engine-losses-<project>.json. This test is the `compare`
+// project, which depends on the `webgpu` and `cpu` projects (playwright.config.mjs), so it runs
+// after both in every run; a missing file is a failure, not a skip.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { test } from './fixtures.mjs';
 
-const read = (dir, backend) => readFile(join(dir, `engine-losses-${backend}.json`), 'utf8').then(JSON.parse, () => undefined);
+const read = async (dir, project) => {
+  const file = join(dir, `engine-losses-${project}.json`);
+  try {
+    return JSON.parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    assert.fail(`no losses from the ${project} project's engine check in this run (${file}: ${e.message}); ` +
+      'run it with: npx playwright test tests/browser/classroom.spec.mjs tests/browser/compare.spec.mjs');
+  }
+};
 
-test('WebGPU reproduces the CPU losses of the engine check', { tag: '@cpu' }, async ({}, testInfo) => {
+// Measured: the largest relative difference over the ten iterations is about 0.001%
+// (BENCHMARKS.md); 0.01% leaves room for rounding in a different adapter, not for a bug.
+const TOLERANCE = 1e-4;
+
+test('WebGPU reproduces the CPU losses of the engine check', async ({}, testInfo) => {
   const gpu = await read(testInfo.project.outputDir, 'webgpu');
   const cpu = await read(testInfo.project.outputDir, 'cpu');
-  test.skip(!gpu || !cpu, 'needs both projects\' engine checks from this run (npx playwright test tests/browser/classroom.spec.mjs tests/browser/compare.spec.mjs)');
-  test.skip(gpu.kind !== 'webgpu', `the default page ran on ${gpu.kind}, not WebGPU`);
-  // The first loss (forward only) agrees to float precision; rounding differences then grow a
-  // little through ten updates with mask scales up to 100.
-  assert.ok(Math.abs(gpu.losses[0] - cpu.losses[0]) <= 1e-4, `first loss: webgpu ${gpu.losses[0]} vs cpu ${cpu.losses[0]}`);
+  // EXPECT_WEBGPU=0: a browser without WebGPU, where the default page trains on the CPU.
+  test.skip(process.env.EXPECT_WEBGPU === '0' && gpu.kind !== 'webgpu', 'this browser has no WebGPU (EXPECT_WEBGPU=0)');
+  assert.equal(gpu.kind, 'webgpu', `the default page ran on ${gpu.kind}, not WebGPU`);
+  assert.equal(cpu.kind, 'cpu');
   assert.equal(gpu.losses.length, cpu.losses.length);
-  const worst = Math.max(...gpu.losses.map((l, i) => Math.abs(l - cpu.losses[i]) / Math.max(1, Math.abs(cpu.losses[i]))));
-  gpu.losses.forEach((l, i) => assert.ok(Math.abs(l - cpu.losses[i]) <= 1e-2 * Math.max(1, Math.abs(cpu.losses[i])),
-    `iteration ${i}: webgpu ${l} vs cpu ${cpu.losses[i]}`));
-  console.log(`WebGPU and CPU losses match over ${gpu.losses.length} iterations of two DER steps (largest difference ${(100 * worst).toFixed(3)}%)`);
+  assert.ok(gpu.losses.length >= 10, `${gpu.losses.length} iterations`);
+  const relative = gpu.losses.map((l, i) => Math.abs(l - cpu.losses[i]) / Math.max(1, Math.abs(cpu.losses[i])));
+  relative.forEach((r, i) => assert.ok(r <= TOLERANCE,
+    `iteration ${i}: webgpu ${gpu.losses[i]} vs cpu ${cpu.losses[i]} (${(100 * r).toFixed(4)}%)`));
+  console.log(`WebGPU and CPU losses match over ${gpu.losses.length} iterations of two DER steps (largest difference ${(100 * Math.max(...relative)).toFixed(4)}%)`);
 });

@@ -144,17 +144,99 @@ pub(super) fn cosine(base: f64, iteration: usize, total: usize) -> f64 {
     base * 0.5 * (1.0 + (std::f64::consts::PI * iteration as f64 / total as f64).cos())
 }
 
+/// An open gate (an ordinary network's) has no embedding, so nothing to compensate.
 fn compensate(grads: &mut GradientsParams, gate: &ChannelGate, scale: f32, s_max: f32) {
-    let id = gate.logits.id;
-    if let Some(grad) = grads.remove::<1>(id) {
-        let logits = gate.logits.val().detach().inner();
-        grads.register(id, compensate_gradient(grad, logits, scale, s_max));
+    let Some(logits) = &gate.logits else {
+        return;
+    };
+    if let Some(grad) = grads.remove::<1>(logits.id) {
+        let values = logits.val().detach().inner();
+        grads.register(logits.id, compensate_gradient(grad, values, scale, s_max));
     }
 }
 
 fn clamp_logits(gate: &mut ChannelGate) {
-    gate.logits = gate
-        .logits
-        .clone()
-        .map(|t| t.clamp(-LOGIT_CLAMP, LOGIT_CLAMP).detach().require_grad());
+    if let Some(logits) = gate.logits.take() {
+        gate.logits =
+            Some(logits.map(|t| t.clamp(-LOGIT_CLAMP, LOGIT_CLAMP).detach().require_grad()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::module::Module;
+    use burn::optim::SgdConfig;
+
+    use super::*;
+    use crate::engine::config::BackboneConfig;
+    use crate::engine::tensor_io::{batch_tensor, read_f32};
+    use crate::engine::{Dataset, Sample};
+
+    fn batch() -> Dataset {
+        let samples = (0..8)
+            .map(|i| Sample {
+                pixels: (0..3 * 16 * 16)
+                    .map(|p| ((p * 37 + i * 91) % 256) as u8)
+                    .collect(),
+                label: i % 2,
+            })
+            .collect();
+        Dataset {
+            samples,
+            size: 16,
+        }
+    }
+
+    /// Trains one iteration of a fresh network and returns it with its sparsity loss.
+    fn one_iteration(gated: bool) -> (DerNetwork, f32) {
+        let device = Device::flex().autodiff();
+        let backbone = BackboneConfig {
+            input_size: 16,
+            width: 4,
+            stages: 2,
+            blocks_per_stage: 1,
+        };
+        let network = DerNetwork::new(&backbone, 2, gated, &device);
+        let data = batch();
+        let images: Vec<&Sample> = data.samples.iter().collect();
+        let (x, targets) = batch_tensor(&images, 16, &device);
+        let mut optim = SgdConfig::new().init();
+        let settings = IterationSettings {
+            lambda_aux: 1.0,
+            lambda_sparsity: 0.5,
+            scale: 3.0,
+            s_max: 400.0,
+            learning_rate: 0.1,
+        };
+        let input = IterationBatch {
+            images: x,
+            frozen: None,
+            targets: &targets,
+            old_classes: 0,
+            device: &device,
+        };
+        let (network, losses) = train_iteration(network, &mut optim, input, &settings);
+        let sparsity = pollster::block_on(read_f32(losses.sparsity)).unwrap()[0];
+        (network, sparsity)
+    }
+
+    /// Fine-tuning and replay (`Method::masks_channels` false) train an ordinary network: after
+    /// an iteration it still has no mask parameter and its sparsity loss is 0; DER's network of
+    /// the same shape has exactly one more parameter per gated channel, and a sparsity loss.
+    #[test]
+    fn the_baselines_iteration_trains_no_gate_parameter_and_ders_does() {
+        let (plain, plain_sparsity) = one_iteration(false);
+        assert!(plain.branches[0].gates().iter().all(|(_, g)| !g.is_learned()));
+        assert_eq!(plain_sparsity, 0.0);
+
+        let (der, der_sparsity) = one_iteration(true);
+        let mask_values: usize = der.branches[0]
+            .gates()
+            .iter()
+            .map(|(_, g)| g.channels())
+            .sum();
+        assert!(der.branches[0].gates().iter().all(|(_, g)| g.is_learned()));
+        assert_eq!(der.num_params(), plain.num_params() + mask_values);
+        assert!(der_sparsity > 0.0, "DER's masks have a sparsity loss");
+    }
 }

@@ -299,7 +299,9 @@ impl Learner {
     /// previous one's weights (all channels on), grown classifier and a fresh auxiliary head.
     fn expanded(&self, new_count: usize, total: usize, device: &Device) -> DerNetwork {
         let Some(previous) = &self.network else {
-            return DerNetwork::drawn_for(&self.config.backbone, total, device);
+            // DER's branches carry channel masks; the baselines train an ordinary network.
+            let gated = self.config.method.masks_channels();
+            return DerNetwork::drawn_for(&self.config.backbone, total, gated, device);
         };
         if !self.config.method.expands() {
             // Fine-tuning: one branch, trained again; an independent copy keeps the old model intact.
@@ -439,7 +441,12 @@ impl StatsAccumulator {
         let gates = newest.gates();
         let sizes: Vec<usize> = gates.iter().map(|(_, g)| g.channels()).collect();
         let mut parts = vec![self.sums.take().expect("a batch ran")];
-        parts.extend(gates.iter().map(|(_, g)| g.mask(mode).detach().inner()));
+        let device = parts[0].device();
+        // An open gate (an ordinary network's) keeps every channel: its mask is all ones.
+        parts.extend(gates.iter().map(|(_, g)| match g.mask(mode) {
+            Some(mask) => mask.detach().inner(),
+            None => Tensor::ones([g.channels()], &device),
+        }));
         let values = read_f32(Tensor::cat(parts, 0)).await?;
         let n = self.batches.max(1) as f32;
         let mut offset = 5;

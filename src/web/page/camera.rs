@@ -8,7 +8,7 @@ use reactive_stores::Field;
 use super::notice::Notice;
 use super::shortcuts::Commands;
 use crate::classroom::studio::Studio;
-use crate::web::camera;
+use crate::web::browser::webcam;
 
 /// The camera's frames, shared through context: the camera panel shows them, and any other
 /// component may take the current one (nobody looks the video element up in the page).

@@ -6,11 +6,11 @@ use leptos::task::spawn_local;
 use reactive_stores::Field;
 use wasm_bindgen::JsCast;
 
-use super::classes::{add_files, report_added};
+use super::class_images::{add_files, report_added};
 use super::icons::LockIcon;
 use super::notice::Notice;
 use crate::classroom::studio::Studio;
-use crate::web::images::draw_sample;
+use crate::web::browser::images::draw_sample;
 
 /// The card of class `id`.
 #[component]

@@ -8,7 +8,7 @@ use super::link::WorkerLink;
 use super::saving::SaveFigures;
 use super::state::Checks;
 use crate::protocol::{BackendInfo, SpeedSettings, ToWorker};
-use crate::web::storage;
+use crate::web::browser::storage;
 
 /// Checks that the engine learns, and how fast, on this device.
 #[component]
@@ -119,7 +119,7 @@ fn MemoryUsage(
     last_save: RwSignal<Option<SaveFigures>>,
 ) -> impl IntoView {
     let worker = WorkerLink::get();
-    use crate::web::diagnostics::{
+    use crate::web::browser::diagnostics::{
         BrowserMeasure, browser_measure, js_heap_bytes, live_heap_bytes, wasm_memory_bytes,
     };
     let page = RwSignal::new(None::<(f64, Option<f64>, f64)>);

@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 
 use crate::protocol::{FromWorker, ToWorker};
-use crate::web::worker_client::{ThreadsWanted, WorkerClient};
+use super::worker_client::WorkerClient;
+use crate::protocol::ThreadsWanted;
 
 /// A copyable handle on the worker client.
 #[derive(Clone, Copy)]

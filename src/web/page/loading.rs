@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use super::notice::Notice;
 use crate::classroom::session::Session;
 use crate::protocol::ToWorker;
-use crate::web::storage::{self, Saved};
-use crate::web::tab_lock::{self, TabLock};
+use crate::web::browser::storage::{self, Saved};
+use crate::web::browser::tab_lock::{self, TabLock};
 
 /// Where the page is with loading a session.
 #[derive(Debug)]

@@ -12,6 +12,7 @@
 mod camera;
 mod captions;
 mod class_card;
+mod class_images;
 mod classes;
 mod device;
 mod diagram;
@@ -34,13 +35,14 @@ mod state;
 mod step;
 mod url;
 mod views;
+mod worker_client;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use reactive_stores::Store;
 
 use crate::protocol::{BackendInfo, ToWorker};
-use crate::web::tab_lock::TabLock;
+use crate::web::browser::tab_lock::TabLock;
 use camera::{CameraFrames, CameraPanel};
 use captions::Help;
 use classes::ClassesPanel;

@@ -14,7 +14,7 @@ use super::shortcuts::{Commands, on_command};
 use super::state::Asked;
 use crate::classroom::studio::Studio;
 use crate::protocol::{StepOutcome, ToWorker};
-use crate::web::images::decode_upload;
+use crate::web::browser::images::decode_upload;
 
 /// Shows what the model says about one image: a kept-aside sample or an uploaded picture.
 #[component]

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use super::loading::Loader;
 use super::state::{Classroom, ClassroomExt, ClassroomStoreFields};
-use crate::web::storage;
-use crate::web::tab_lock::{self, Ownership, TabLock};
+use crate::web::browser::storage;
+use crate::web::browser::tab_lock::{self, Ownership, TabLock};
 
 /// One save of the session in this browser.
 #[derive(Clone, Copy, Debug, PartialEq)]

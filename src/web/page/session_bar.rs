@@ -11,8 +11,8 @@ use super::notice::Notice;
 use super::saving::Saving;
 use super::state::{Classroom, ClassroomExt, empty_session};
 use crate::classroom::session::Session;
-use crate::web::storage;
-use crate::web::tab_lock::{Ownership, TabLock};
+use crate::web::browser::storage;
+use crate::web::browser::tab_lock::{Ownership, TabLock};
 
 /// Where the session lives: saved state, export to a file, import from one, start over; and
 /// whether this tab may save it at all.

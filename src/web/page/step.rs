@@ -16,7 +16,7 @@ use crate::classroom::studio::Studio;
 use crate::engine::LearnerConfig;
 use crate::engine::augment::Augment;
 use crate::protocol::{BackendInfo, StepOutcome, ToWorker};
-use crate::web::tab_lock::{Ownership, TabLock};
+use crate::web::browser::tab_lock::{Ownership, TabLock};
 
 /// The next step: its classes, Learn, and its progress while it runs.
 #[component]

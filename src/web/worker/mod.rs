@@ -15,7 +15,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::engine::demo::train_demo;
 use crate::protocol::{FromWorker, Request, ToWorker, WorkerError};
-use crate::web::wire;
+use crate::web::browser::wire;
 use state::{Busy, device, restore, with_state};
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -45,8 +45,8 @@ async fn start_pool() {
         .ok()
         .and_then(|p| p.get("threads"));
     // Read as the page reads it (the page only passes a pool size on).
-    let wanted = match crate::web::worker_client::ThreadsWanted::from_param(asked.as_deref()) {
-        crate::web::worker_client::ThreadsWanted::Exactly(n) => n,
+    let wanted = match crate::protocol::ThreadsWanted::from_param(asked.as_deref()) {
+        crate::protocol::ThreadsWanted::Exactly(n) => n,
         _ => (scope().navigator().hardware_concurrency() as usize).clamp(1, 8),
     };
     match wasm_bindgen_futures::JsFuture::from(wasm_bindgen_rayon::init_thread_pool(wanted)).await {
@@ -58,19 +58,40 @@ async fn start_pool() {
 }
 
 /// Sends a message as bytes in a transferred buffer (no copy on the way to the page). The
-/// frequent progress messages are not logged.
+/// frequent progress messages are not logged. A message the browser refuses to post is
+/// answered by a small `Failed` for the request it answered, so the page is never left
+/// waiting; if even that cannot go, the console says why.
 fn post(message: &FromWorker) {
     let frequent = matches!(
         message,
         FromWorker::StepProgress { .. } | FromWorker::DemoIteration { .. }
     );
     let kind = (!frequent).then(|| message.kind());
-    wire::send(
-        kind,
-        "from worker",
-        || message.encode(),
-        |data, transfer| scope().post_message_with_transfer(data, transfer),
+    let send = |message: &FromWorker, kind| {
+        wire::send(
+            kind,
+            "from worker",
+            || message.encode(),
+            |data, transfer| scope().post_message_with_transfer(data, transfer),
+        )
+    };
+    let Err(cause) = send(message, kind) else {
+        return;
+    };
+    let instead = FromWorker::Failed {
+        request: message.answers(),
+        error: WorkerError::device(format!(
+            "The training worker could not send its {} message: {cause}",
+            message.kind()
+        )),
+    };
+    let failure_too = matches!(
+        message,
+        FromWorker::Failed { .. } | FromWorker::Crashed { .. }
     );
+    if failure_too || send(&instead, Some(instead.kind())).is_err() {
+        web_sys::console::error_1(&format!("a {} message was lost: {cause}", message.kind()).into());
+    }
 }
 
 pub fn start() {
@@ -126,8 +147,8 @@ async fn handle(message: ToWorker) -> Result<(), WorkerError> {
     match message {
         ToWorker::Cancel => with_state(|s| s.cancel = s.busy.is_some()),
         ToWorker::MemoryUsage => post(&FromWorker::MemoryUsage {
-            wasm_bytes: crate::web::diagnostics::wasm_memory_bytes(),
-            live_bytes: crate::web::diagnostics::live_heap_bytes(),
+            wasm_bytes: crate::web::browser::diagnostics::wasm_memory_bytes(),
+            live_bytes: crate::web::browser::diagnostics::live_heap_bytes(),
         }),
         ToWorker::SimulateFault => panic!("simulated GPU fault: device lost (test hook)"),
         // Not a Rust panic: a JavaScript exception escapes the worker, as a wasm trap or an

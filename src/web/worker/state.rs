@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use burn::tensor::Device;
 
-use crate::classroom::archive::Archive;
+use crate::format::archive::Archive;
 use crate::classroom::outcome::Baseline;
 use crate::engine::{AccuracyMatrix, Learner};
 use crate::protocol::{BackendInfo, Request, WorkerError};

@@ -235,7 +235,7 @@ pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
             file.size() / 1e6
         ));
     }
-    crate::web::images::file_bytes(file)
+    crate::web::browser::images::file_bytes(file)
         .await
         .map_err(|e| format!("“{}” could not be read: {e}", file.name()))
 }

@@ -16,12 +16,14 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use gloo_events::EventListener;
 use wasm_bindgen::JsCast;
-use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
-use crate::protocol::{BackendChoice, BackendInfo, FromWorker, Request, ToWorker, WorkerError};
-use crate::web::wire;
+use crate::protocol::{
+    BackendChoice, BackendInfo, FromWorker, Request, ThreadsWanted, ToWorker, WorkerError,
+};
+use crate::web::browser::wire;
 
 /// Which of the two workers runs.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -64,25 +66,6 @@ fn browser_has_webgpu() -> bool {
         .is_some_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
 }
 
-/// How many threads the page's address asks for: `?threads=0` none (the single-threaded
-/// worker), `?threads=N` a pool of N (for measuring how training scales), else one per core.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum ThreadsWanted {
-    None,
-    Exactly(usize),
-    PerCore,
-}
-
-impl ThreadsWanted {
-    pub fn from_param(value: Option<&str>) -> Self {
-        match value.map(str::parse::<usize>) {
-            Some(Ok(0)) => Self::None,
-            Some(Ok(n)) => Self::Exactly(n.min(16)),
-            _ => Self::PerCore,
-        }
-    }
-}
-
 /// The worker to start, and whether a CPU choice of the regular worker goes to the threaded one.
 fn plan(backend: BackendChoice, wanted: ThreadsWanted) -> (Script, bool) {
     let threaded = match wanted {
@@ -105,6 +88,9 @@ pub struct WorkerClient(Rc<Inner>);
 struct Inner {
     /// None until the page's first frame has been painted.
     worker: RefCell<Option<Worker>>,
+    /// The current worker's message and error listeners: replacing the worker drops them,
+    /// which removes them (gloo's `EventListener`), so no closure outlives its worker.
+    listeners: RefCell<Vec<EventListener>>,
     script: Cell<Script>,
     /// Counts the workers started: events of a replaced worker are ignored.
     generation: Cell<u32>,
@@ -137,6 +123,7 @@ impl WorkerClient {
         });
         let client = Self(Rc::new(Inner {
             worker: RefCell::new(None),
+            listeners: RefCell::new(Vec::new()),
             script: Cell::new(script),
             generation: Cell::new(0),
             loaded: Cell::new(false),
@@ -170,15 +157,24 @@ impl WorkerClient {
         }
     }
 
-    /// Attaches the page's handlers to the current worker.
+    /// Attaches the page's handlers to the current worker. They hold the client weakly: the
+    /// client owns them (through `listeners`), not the other way round.
     fn listen(&self) {
         let generation = self.0.generation.get();
-        let inner = self.clone();
-        let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let worker = self.0.worker.borrow();
+        let Some(worker) = worker.as_ref() else {
+            return;
+        };
+        let weak = Rc::downgrade(&self.0);
+        let on_message = EventListener::new(worker, "message", move |event| {
+            let Some(inner) = weak.upgrade().map(WorkerClient) else {
+                return;
+            };
             if inner.0.generation.get() != generation {
                 return;
             }
-            let message = FromWorker::decode(&wire::received(&event.data())).unwrap_or_else(|e| {
+            let data = event.unchecked_ref::<MessageEvent>().data();
+            let message = FromWorker::decode(&wire::received(&data)).unwrap_or_else(|e| {
                 FromWorker::Failed {
                     request: Request::Unreadable,
                     error: WorkerError::input(e),
@@ -186,18 +182,15 @@ impl WorkerClient {
             });
             inner.receive(message);
         });
-        let worker = self.0.worker.borrow();
-        let Some(worker) = worker.as_ref() else {
-            return;
-        };
-        worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));
-        handler.forget();
 
         // A worker that dies without a Rust panic (a wasm trap, memory exhausted, its script
         // missing) only fires this event. After a panic it fires too, just behind the worker's
         // own Crashed message: wait a moment so that message, which names the cause, wins.
-        let inner = self.clone();
-        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+        let weak = Rc::downgrade(&self.0);
+        let on_error = EventListener::new(worker, "error", move |event| {
+            let Some(inner) = weak.upgrade().map(WorkerClient) else {
+                return;
+            };
             if inner.0.generation.get() != generation {
                 return;
             }
@@ -209,7 +202,6 @@ impl WorkerClient {
             if inner.threaded_failed_to_start(&cause) {
                 return;
             }
-            let inner = inner.clone();
             leptos::prelude::set_timeout(
                 move || {
                     if inner.0.generation.get() == generation && inner.stop_for_good() {
@@ -223,8 +215,7 @@ impl WorkerClient {
                 std::time::Duration::from_millis(300),
             );
         });
-        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        on_error.forget();
+        self.0.listeners.replace(vec![on_message, on_error]);
     }
 
     fn receive(&self, mut message: FromWorker) {
@@ -290,6 +281,7 @@ impl WorkerClient {
         if let Some(old) = inner.worker.take() {
             old.terminate();
         }
+        inner.listeners.borrow_mut().clear();
         inner.generation.set(inner.generation.get() + 1);
         inner.loaded.set(false);
         inner.script.set(script);
@@ -321,18 +313,36 @@ impl WorkerClient {
     }
 
     /// Sends a message as bytes in a transferred buffer: one copy out of wasm memory, none on
-    /// the way to the worker.
+    /// the way to the worker. A post the browser refuses is answered as the worker would answer
+    /// a failed request, `Failed` with the reason, on the next turn of the event loop (the
+    /// caller may be inside the message handler).
     fn post(&self, message: &ToWorker) {
-        let worker = self.0.worker.borrow();
-        let Some(worker) = worker.as_ref() else {
-            return;
+        let sent = {
+            let worker = self.0.worker.borrow();
+            let Some(worker) = worker.as_ref() else {
+                return;
+            };
+            wire::send(
+                Some(message.kind()),
+                "to worker",
+                || message.encode(),
+                |data, transfer| worker.post_message_with_transfer(data, transfer),
+            )
         };
-        wire::send(
-            Some(message.kind()),
-            "to worker",
-            || message.encode(),
-            |data, transfer| worker.post_message_with_transfer(data, transfer),
-        );
+        if let Err(cause) = sent {
+            let failed = FromWorker::Failed {
+                request: message.request(),
+                error: WorkerError::device(format!(
+                    "The {} request could not reach the training worker: {cause}",
+                    message.kind()
+                )),
+            };
+            let inner = self.clone();
+            leptos::prelude::set_timeout(
+                move || (inner.0.on_message.borrow_mut())(failed),
+                std::time::Duration::ZERO,
+            );
+        }
     }
 
     pub fn send(&self, message: ToWorker) {

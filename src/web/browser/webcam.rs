@@ -44,7 +44,7 @@ pub fn explain(e: &JsValue) -> String {
         "NotReadableError" | "AbortError" => {
             "The camera is busy or could not start (another app may be using it).".into()
         }
-        _ => format!("The camera could not start: {}", crate::web::images::js_error(e.clone())),
+        _ => format!("The camera could not start: {}", crate::web::browser::images::js_error(e.clone())),
     }
 }
 
