@@ -105,7 +105,11 @@ fn a_valid_file_costs_at_most_the_bound() {
     let bytes = valid();
     let (result, allocated) = decode_counting(&bytes);
     assert_eq!(result.unwrap().encode(), bytes);
-    assert!(allocated <= bound(bytes.len()), "{allocated} > {}", bound(bytes.len()));
+    assert!(
+        allocated <= bound(bytes.len()),
+        "{allocated} > {}",
+        bound(bytes.len())
+    );
     assert!(allocated > 0, "the counter counts");
 }
 

@@ -34,6 +34,8 @@ fn values(len: usize, seed: u64) -> Vec<f32> {
 }
 
 /// conv(x, w) + bias and the gradients of Σ r·conv(x, w) with respect to x and w, by the definition.
+// Index loops on purpose: they spell out the definition's sums, index by index.
+#[allow(clippy::needless_range_loop)]
 fn by_hand(
     c: &Case,
     x: &[f32],

@@ -167,7 +167,10 @@ fn der_freezes_old_branches_prunes_new_ones_and_forgets_less_than_finetuning() {
         "old-task accuracy: DER {der_old} vs fine-tuning {finetune_old}"
     );
     assert!(
-        kept_by_der.iter().zip(&kept_by_finetune).all(|(d, f)| d > f),
+        kept_by_der
+            .iter()
+            .zip(&kept_by_finetune)
+            .all(|(d, f)| d > f),
         "DER keeps more of the first task on every seed"
     );
     assert!(mean(&last_gap) > 0.0, "and is better overall: {last_gap:?}");
@@ -206,8 +209,9 @@ fn a_step_with_an_already_learned_class_or_a_single_first_class_is_refused() {
         learner.class_order.clone(),
     );
     for repeated in [&[1usize, 2][..], &[0, 1], &[3, 0]] {
-        let again =
-            pollster::block_on(learner.learn_step(&data.train.filter_classes(repeated), &mut Silent));
+        let again = pollster::block_on(
+            learner.learn_step(&data.train.filter_classes(repeated), &mut Silent),
+        );
         let learned = repeated.iter().find(|c| order.contains(c)).unwrap();
         assert_eq!(
             again.unwrap_err().to_string(),
@@ -289,7 +293,10 @@ fn replay_keeps_one_network_and_a_memory_and_forgets_less_than_finetuning() {
         "the memory keeps the first task: replay {kept_by_replay:?} vs fine-tuning {kept_by_finetune:?}"
     );
     assert!(
-        kept_by_replay.iter().zip(&kept_by_finetune).all(|(r, f)| r > f),
+        kept_by_replay
+            .iter()
+            .zip(&kept_by_finetune)
+            .all(|(r, f)| r > f),
         "on every seed: replay {kept_by_replay:?} vs fine-tuning {kept_by_finetune:?}"
     );
 }

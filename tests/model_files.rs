@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use burn::tensor::Device;
-use der_studio::format::archive::{Archive, ArchiveError, Body};
 use der_studio::engine::config::BackboneConfig;
 use der_studio::engine::learner::Silent;
 use der_studio::engine::{Learner, LearnerConfig, Method, Sample};
+use der_studio::format::archive::{Archive, ArchiveError, Body};
 use der_studio::tools::imagefolder::ImageFolder;
 
 fn fixture() -> ImageFolder {

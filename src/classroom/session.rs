@@ -7,12 +7,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::format::archive::{Archive, ArchiveError, Entry};
 use crate::classroom::outcome::{Baseline, Comparison, StepOutcome};
 use crate::classroom::studio::{MAX_NAME_CHARS, Studio};
 use crate::engine::augment::Augment;
 use crate::engine::metrics::AccuracyMatrix;
 use crate::engine::{LearnerConfig, Sample};
+use crate::format::archive::{Archive, ArchiveError, Entry};
 
 const META: &str = "session.json";
 const MODEL: &str = "model";

@@ -213,8 +213,16 @@ mod tests {
         let spread = |v: &[f32]| {
             v.iter().copied().fold(f32::MIN, f32::max) - v.iter().copied().fold(f32::MAX, f32::min)
         };
-        assert!(spread(&brightness) > 0.3, "brightness varies: {}", spread(&brightness));
-        assert!(spread(&contrast) > 0.3, "contrast varies: {}", spread(&contrast));
+        assert!(
+            spread(&brightness) > 0.3,
+            "brightness varies: {}",
+            spread(&brightness)
+        );
+        assert!(
+            spread(&contrast) > 0.3,
+            "contrast varies: {}",
+            spread(&contrast)
+        );
         // Shift alone never jitters: the same two pixels keep their values.
         let shifted = augment(&original, size, Augment::Shift, &mut rng);
         assert_eq!(

@@ -290,6 +290,33 @@ impl Branch {
     }
 }
 
+impl Branch {
+    /// Visits every convolution + BatchNorm mutably.
+    pub fn for_each_conv_bn_mut(&mut self, mut f: impl FnMut(&mut ConvBn)) {
+        f(&mut self.stem);
+        for stage in &mut self.stages {
+            for block in &mut stage.blocks {
+                f(&mut block.conv1);
+                f(&mut block.conv2);
+                if let Some(p) = &mut block.shortcut {
+                    f(p);
+                }
+            }
+        }
+    }
+
+    /// Visits every gate mutably, in [`Branch::gates`] order.
+    pub fn for_each_gate_mut(&mut self, mut f: impl FnMut(&mut ChannelGate)) {
+        f(&mut self.stem_gate);
+        for stage in &mut self.stages {
+            for block in &mut stage.blocks {
+                f(&mut block.gate1);
+            }
+            f(&mut stage.gate);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,32 +407,5 @@ mod tests {
         let x = Tensor::<4>::zeros([3, 3, 8, 8], &device);
         assert_eq!(branch.forward(x, GateMode::Binary).dims(), [3, 4]);
         assert_eq!(branch.feature_dim(), 4);
-    }
-}
-
-impl Branch {
-    /// Visits every convolution + BatchNorm mutably.
-    pub fn for_each_conv_bn_mut(&mut self, mut f: impl FnMut(&mut ConvBn)) {
-        f(&mut self.stem);
-        for stage in &mut self.stages {
-            for block in &mut stage.blocks {
-                f(&mut block.conv1);
-                f(&mut block.conv2);
-                if let Some(p) = &mut block.shortcut {
-                    f(p);
-                }
-            }
-        }
-    }
-
-    /// Visits every gate mutably, in [`Branch::gates`] order.
-    pub fn for_each_gate_mut(&mut self, mut f: impl FnMut(&mut ChannelGate)) {
-        f(&mut self.stem_gate);
-        for stage in &mut self.stages {
-            for block in &mut stage.blocks {
-                f(&mut block.gate1);
-            }
-            f(&mut stage.gate);
-        }
     }
 }

@@ -197,7 +197,11 @@ mod tests {
         let gate = ChannelGate::open(3);
         assert_eq!(gate.num_params(), 0);
         assert!(!gate.is_learned() && gate.mask(GateMode::Binary).is_none());
-        let x = floats((0..12).map(|v| v as f32 - 5.0).collect(), [1, 3, 2, 2], &device);
+        let x = floats(
+            (0..12).map(|v| v as f32 - 5.0).collect(),
+            [1, 3, 2, 2],
+            &device,
+        );
         let out = gate.apply(x.clone(), GateMode::Soft { scale: 0.01 });
         assert_eq!(
             pollster::block_on(read_f32(out)).unwrap(),

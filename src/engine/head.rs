@@ -65,6 +65,8 @@ impl Head {
             .weight
             .val()
             .slice_assign([0..old_in, 0..old_out], self.weight.val().detach());
+        // One range per dimension: Burn's slices are arrays, for a 1-D tensor too.
+        #[allow(clippy::single_range_in_vec_init)]
         let bias = fresh
             .bias
             .val()

@@ -209,7 +209,7 @@ mod tests {
             let values: Vec<f32> = (0..n)
                 .map(|i| {
                     counter += 1;
-                    if (i + counter) % 3 == 0 {
+                    if (i + counter).is_multiple_of(3) {
                         -0.7
                     } else {
                         0.4 + 0.1 * i as f32

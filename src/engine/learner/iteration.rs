@@ -181,10 +181,7 @@ mod tests {
                 label: i % 2,
             })
             .collect();
-        Dataset {
-            samples,
-            size: 16,
-        }
+        Dataset { samples, size: 16 }
     }
 
     /// Trains one iteration of a fresh network and returns it with its sparsity loss.
@@ -226,7 +223,12 @@ mod tests {
     #[test]
     fn the_baselines_iteration_trains_no_gate_parameter_and_ders_does() {
         let (plain, plain_sparsity) = one_iteration(false);
-        assert!(plain.branches[0].gates().iter().all(|(_, g)| !g.is_learned()));
+        assert!(
+            plain.branches[0]
+                .gates()
+                .iter()
+                .all(|(_, g)| !g.is_learned())
+        );
         assert_eq!(plain_sparsity, 0.0);
 
         let (der, der_sparsity) = one_iteration(true);

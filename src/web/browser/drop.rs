@@ -41,7 +41,7 @@ async fn callback<T: JsCast>(start: impl FnOnce(&Function, &Function)) -> Result
     JsFuture::from(promise)
         .await
         .map(|v| v.unchecked_into())
-        .map_err(|e| crate::web::browser::images::js_error(e))
+        .map_err(crate::web::browser::images::js_error)
 }
 
 async fn file_of(entry: &FileSystemFileEntry) -> Result<File, String> {

@@ -70,6 +70,12 @@ fn forever() -> Promise {
     Promise::new(&mut |_, _| {})
 }
 
+impl Default for TabLock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TabLock {
     pub fn new() -> Self {
         Self {

@@ -33,7 +33,7 @@ impl CameraFrames {
     /// The current frame as `size` × `size` pixels (the centre square), if the camera plays.
     pub fn grab(self, size: usize) -> Option<Vec<u8>> {
         let video = self.video.get_untracked()?;
-        camera::grab(&video, size, 0).map(|s| s.pixels)
+        webcam::grab(&video, size, 0).map(|s| s.pixels)
     }
 }
 
@@ -51,7 +51,7 @@ pub fn CameraPanel(
     let starting = RwSignal::new(false);
     let recording = RwSignal::new(false);
     let captured = RwSignal::new(0usize);
-    let cameras = RwSignal::new(Vec::<camera::CameraInfo>::new());
+    let cameras = RwSignal::new(Vec::<webcam::CameraInfo>::new());
     let target = RwSignal::new(None::<usize>);
     let open_classes = move || {
         studio.with(|s| {
@@ -84,7 +84,7 @@ pub fn CameraPanel(
     let shut = move || {
         stop_recording();
         if let Some(s) = stream.get_value() {
-            camera::stop(&s);
+            webcam::stop(&s);
         }
         stream.set_value(None);
         live.set(false);
@@ -93,9 +93,9 @@ pub fn CameraPanel(
         shut();
         starting.set(true);
         spawn_local(async move {
-            match camera::open(device.as_deref()).await {
+            match webcam::open(device.as_deref()).await {
                 Ok(s) => {
-                    camera::on_ended(&s, move || {
+                    webcam::on_ended(&s, move || {
                         let had = captured.get_untracked();
                         let was_recording = recording.get_untracked();
                         shut();
@@ -110,11 +110,11 @@ pub fn CameraPanel(
                     });
                     if let Some(v) = video.get_untracked() {
                         v.set_src_object(Some(&s));
-                        camera::playing(&v).await;
+                        webcam::playing(&v).await;
                     }
                     stream.set_value(Some(s));
                     live.set(true);
-                    cameras.set(camera::cameras().await);
+                    cameras.set(webcam::cameras().await);
                 }
                 Err(message) => notice.say(message, true),
             }
@@ -138,7 +138,7 @@ pub fn CameraPanel(
                 let Some(v) = video.get_untracked() else {
                     return;
                 };
-                let Some(sample) = camera::grab(&v, studio.with_untracked(|s| s.input_size), id)
+                let Some(sample) = webcam::grab(&v, studio.with_untracked(|s| s.input_size), id)
                 else {
                     return;
                 };

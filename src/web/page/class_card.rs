@@ -72,10 +72,10 @@ pub fn ClassCard(
                 .ok()
                 .flatten()
         });
-        if let Some(name) = answer {
-            if let Some(Err(e)) = studio.try_update(|s| s.rename(id, &name)) {
-                notice.say(e, true);
-            }
+        if let Some(name) = answer
+            && let Some(Err(e)) = studio.try_update(|s| s.rename(id, &name))
+        {
+            notice.say(e, true);
         }
     };
     let thumb_indices = move || (0..count().min(10)).collect::<Vec<usize>>();

@@ -2,6 +2,7 @@
 //! message that says what was added. Both the class list and a class's card add files, so this
 //! is a room of its own below them.
 
+use leptos::prelude::*;
 use reactive_stores::Field;
 
 use super::notice::Notice;

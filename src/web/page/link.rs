@@ -3,9 +3,9 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{FromWorker, ToWorker};
 use super::worker_client::WorkerClient;
 use crate::protocol::ThreadsWanted;
+use crate::protocol::{FromWorker, ToWorker};
 
 /// A copyable handle on the worker client.
 #[derive(Clone, Copy)]

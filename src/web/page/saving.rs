@@ -38,8 +38,11 @@ pub struct Saving {
     /// What the browser holds of each class's images since the last save: (images, image
     /// size) by class id, so a save writes only the classes that changed. `None`: the page
     /// holds a session it has not saved whole yet (restored, imported, started over).
-    pub saved_images: StoredValue<Option<HashMap<usize, (usize, usize)>>, LocalStorage>,
+    pub saved_images: StoredValue<Option<SavedImages>, LocalStorage>,
 }
+
+/// (images, image size) by class id, as last saved.
+pub type SavedImages = HashMap<usize, (usize, usize)>;
 
 impl Saving {
     pub fn new() -> Self {

@@ -32,10 +32,11 @@ fn NumberSetting(
 ) -> impl IntoView {
     let locked = locked.unwrap_or(Signal::derive(|| false));
     let apply = move |text: String| {
-        if let Ok(v) = text.parse::<f64>() {
-            if v.is_finite() && v >= 0.0 {
-                set(v)
-            }
+        if let Ok(v) = text.parse::<f64>()
+            && v.is_finite()
+            && v >= 0.0
+        {
+            set(v)
         }
     };
     view! {

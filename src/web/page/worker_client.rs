@@ -174,12 +174,11 @@ impl WorkerClient {
                 return;
             }
             let data = event.unchecked_ref::<MessageEvent>().data();
-            let message = FromWorker::decode(&wire::received(&data)).unwrap_or_else(|e| {
-                FromWorker::Failed {
+            let message =
+                FromWorker::decode(&wire::received(&data)).unwrap_or_else(|e| FromWorker::Failed {
                     request: Request::Unreadable,
                     error: WorkerError::input(e),
-                }
-            });
+                });
             inner.receive(message);
         });
 

@@ -90,7 +90,9 @@ fn post(message: &FromWorker) {
         FromWorker::Failed { .. } | FromWorker::Crashed { .. }
     );
     if failure_too || send(&instead, Some(instead.kind())).is_err() {
-        web_sys::console::error_1(&format!("a {} message was lost: {cause}", message.kind()).into());
+        web_sys::console::error_1(
+            &format!("a {} message was lost: {cause}", message.kind()).into(),
+        );
     }
 }
 

@@ -5,9 +5,9 @@ use std::cell::RefCell;
 
 use burn::tensor::Device;
 
-use crate::format::archive::Archive;
 use crate::classroom::outcome::Baseline;
 use crate::engine::{AccuracyMatrix, Learner};
+use crate::format::archive::Archive;
 use crate::protocol::{BackendInfo, Request, WorkerError};
 
 /// Everything the worker holds between messages, in one place. It is borrowed only between
