@@ -389,7 +389,9 @@ mod tests {
 
     /// The page builds `BackboneConfig` with plain serde and the worker with Burn's `Config`
     /// derive (engine/config.rs): postcard is positional, so both must write the same four
-    /// numbers in field order, or a Learn from the page would not decode in the worker.
+    /// numbers in field order, or a Learn from the page would not decode in the worker. This
+    /// test runs in both builds: `cargo test` compiles the worker's derive, and
+    /// `cargo test --lib --no-default-features` (in `make test-native`) the page's.
     #[test]
     fn backbone_settings_have_one_binary_layout_with_and_without_burn() {
         let backbone = crate::engine::config::BackboneConfig {
@@ -402,6 +404,41 @@ mod tests {
             postcard::to_allocvec(&backbone).unwrap(),
             postcard::to_allocvec(&(48usize, 12usize, 3usize, 2usize)).unwrap()
         );
+    }
+
+    #[test]
+    fn the_threads_parameter_reads_as_the_page_and_the_worker_need() {
+        assert_eq!(ThreadsWanted::from_param(Some("0")), ThreadsWanted::None);
+        assert_eq!(
+            ThreadsWanted::from_param(Some("3")),
+            ThreadsWanted::Exactly(3)
+        );
+        assert_eq!(
+            ThreadsWanted::from_param(Some("64")),
+            ThreadsWanted::Exactly(16)
+        );
+        assert_eq!(
+            ThreadsWanted::from_param(Some("two")),
+            ThreadsWanted::PerCore
+        );
+        assert_eq!(ThreadsWanted::from_param(None), ThreadsWanted::PerCore);
+    }
+
+    /// A message the worker cannot post is replaced by a `Failed` for the request it answered.
+    #[test]
+    fn every_answer_names_its_request() {
+        let saved = FromWorker::ModelSaved {
+            model: vec![],
+            baselines: vec![],
+        };
+        assert_eq!(saved.answers(), Request::Learn);
+        assert_eq!(FromWorker::Restored.answers(), Request::Restore);
+        let prediction = FromWorker::Prediction {
+            class_order: vec![],
+            probabilities: vec![],
+        };
+        assert_eq!(prediction.answers(), Request::Predict);
+        assert_eq!(FromWorker::SpeedDone.answers(), Request::MeasureSpeed);
     }
 
     /// Images and model bytes travel as bytes: a 200-image step costs about one byte per

@@ -14,7 +14,14 @@ import { test, SHOTS, notice, waitForBackend, trySamples, setEpochs } from './fi
 // Counts, from the page's start: style changes of the live column's cells (one per progress
 // report: each report changes them in one task) and of locked columns' cells.
 function watchCells() {
-  window.__cells = { live: [], locked: 0 };
+  window.__cells = { live: [], locked: 0, reports: 0 };
+  // Every message from the worker (the progress reports among them), whichever worker runs.
+  const Native = window.Worker;
+  window.Worker = function (...args) {
+    const worker = new Native(...args);
+    worker.addEventListener('message', () => { window.__cells.reports += 1; });
+    return worker;
+  };
   new MutationObserver((records) => {
     let live = false;
     for (const r of records) {
@@ -104,7 +111,7 @@ test('the diagram follows the masks live, prunes visibly and keeps locked column
   await setEpochs(page, 12);
   await page.getByTestId('pick').nth(0).check();
   await page.getByTestId('pick').nth(1).check();
-  await page.evaluate(() => { window.__cells.live = []; window.__cells.locked = 0; });
+  await page.evaluate(() => { window.__cells.live = []; window.__cells.locked = 0; window.__cells.reports = 0; });
   await page.getByTestId('learn').click();
   await page.getByTestId('branch-live').waitFor({ timeout: 30_000 });
   assert.deepEqual(await page.$$eval('[data-testid=branch]', (b) => b.map((x) => x.dataset.frozen)), ['true'], 'the first column is locked during step 2');
@@ -118,12 +125,20 @@ test('the diagram follows the masks live, prunes visibly and keeps locked column
   await page.getByTestId('predict-kept-aside').click();
   await page.waitForTimeout(2500); // the fade and the narrowing
   await page.screenshot({ path: `${SHOTS}/loop-step-2-pruned.png` });
-  const { live, locked } = await page.evaluate(() => ({ live: window.__cells.live.length, locked: window.__cells.locked }));
-  console.log(`[diagram] step 2: the new column changed ${live} times, the locked column ${locked} times`);
-  // How often its cells visibly change depends on what step 1 pruned, which differs in the last
-  // bits between one thread and two: 11 times on one thread; 1–3 on two (the `threads` project,
-  // where only the locked column's stillness is asserted).
-  if (!isolated) assert.ok(live >= 5, `the new column moved: ${live} updates`);
+  const { live, locked, reports } = await page.evaluate(() => ({ live: window.__cells.live.length, locked: window.__cells.locked, reports: window.__cells.reports }));
+  console.log(`[diagram] step 2: ${reports} messages from the worker; the new column changed ${live} times, the locked column ${locked} times`);
+  // Both workers: the step streamed its progress (about ten reports a second) and the new
+  // column moved with it. How many of those reports *visibly* change the cells cannot be bound
+  // the same way on both: within an epoch of a few batches the mask scale climbs from 1/s_max
+  // (every mask 0.5) to s_max (every kept mask 1.00), so a report changes the cells only when
+  // it lands on an epoch's first batch after one that did not, or the reverse. On one thread an
+  // epoch takes a few reports' time and they land on varied batches (11 changes measured); on
+  // two threads an epoch takes about one report interval (100 ms), the reports alias to the
+  // same batch and 1–3 changes were measured. So the count of visible changes is held to 5 on
+  // one thread only; the reports and a moving column are held on both.
+  assert.ok(reports >= 5, `the step streamed its progress: ${reports} messages`);
+  assert.ok(live >= 1, `the new column moved: ${live} updates`);
+  if (!isolated) assert.ok(live >= 5, `the new column moved with the reports: ${live} updates`);
   assert.equal(locked, 0, 'the locked column never changed');
   assert.deepEqual(await page.$$eval('[data-testid=branch]', (b) => b.map((x) => x.dataset.frozen)), ['true', 'false']);
   assert.match(await page.locator(".diagram-legend").innerText(), /a channel.*a column.*locked/s);

@@ -1,7 +1,8 @@
 // The page and the worker talk in bytes: every message, both ways, is a Uint8Array whose buffer
 // is transferred (moved, not copied), and a step's images and its model file cross as about one
 // byte per pixel value or model byte. Every request is answered: a prediction asked before
-// anything is learned gets a message saying so, not silence.
+// anything is learned gets a message saying so, not silence, and so does a request the browser
+// refuses to post.
 import assert from 'node:assert/strict';
 import { test, notice, waitNotice, waitForBackend, setEpochs, trySamples } from './fixtures.mjs';
 
@@ -15,6 +16,11 @@ function recordMessages() {
     window.__worker = worker;
     const post = worker.postMessage.bind(worker);
     worker.postMessage = (data, transfer) => {
+      // A post the browser refuses, once, when the test asks for it.
+      if (window.__refuseNextPost) {
+        window.__refuseNextPost = false;
+        throw new DOMException('The object could not be cloned.', 'DataCloneError');
+      }
       window.__messages.push({ to: 'worker', type: data?.constructor?.name, bytes: data?.byteLength ?? String(data).length });
       post(data, transfer);
       window.__messages.at(-1).moved = data?.byteLength === 0; // a transferred buffer is detached
@@ -54,5 +60,14 @@ test('messages cross as transferred bytes, and every request is answered', { tag
   const fromWorker = messages.filter((m) => m.to === 'page').map((m) => m.bytes);
   const model = Math.max(...fromWorker);
   console.log(`[messages] worker → page: largest ${model} B (the model file or the step's results)`);
+
+  // A request the browser refuses to post is answered too, with its reason, and loses nothing:
+  // the same question asked again is answered by the model.
+  await page.evaluate(() => { window.__refuseNextPost = true; });
+  await page.getByTestId('predict-kept-aside').click();
+  await waitNotice(page, /The predict request could not reach the training worker \(.*could not be cloned.*\); nothing changed, try again\./);
+  console.log(`[messages] a refused post: "${await notice(page)}"`);
+  await page.getByTestId('predict-kept-aside').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=prediction] .bar-row').length >= 2, null, { timeout: 60_000 });
   assert.deepEqual(problems, [], 'no console errors');
 });

@@ -331,8 +331,9 @@ impl WorkerClient {
         if let Err(cause) = sent {
             let failed = FromWorker::Failed {
                 request: message.request(),
-                error: WorkerError::device(format!(
-                    "The {} request could not reach the training worker: {cause}",
+                // Not the device's fault: the worker and its model are as they were.
+                error: WorkerError::input(format!(
+                    "The {} request could not reach the training worker ({cause}); nothing changed, try again.",
                     message.kind()
                 )),
             };
