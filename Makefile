@@ -41,8 +41,9 @@ build-web: setup-toolchain setup-wasm-bindgen setup-node
 	scripts/build-web.sh dist
 
 # Every browser spec (tests/browser/*.spec.mjs, playwright.config.mjs) against dist/, on its
-# projects: Chromium's webgpu, cpu, threads (then compare, WebGPU's losses against the CPU's),
-# and the core loop in Firefox ESR (firefox); scale and endurance at 1 epoch a step.
+# projects: Chromium's webgpu, cpu, threads, engine-webgpu and engine-cpu (then compare,
+# WebGPU's losses against the CPU's), and the core loop in Firefox ESR (firefox); scale and
+# endurance at 1 epoch a step.
 test-browser: build-web setup-chromium setup-firefox
 	npx playwright test
 
@@ -56,7 +57,7 @@ test-firefox: build-web setup-firefox
 # `make test`: compiling Trunk takes ~20 minutes on a fresh machine.
 test-trunk: setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-node
 	trunk build --dist target/trunk-dist
-	DIST=target/trunk-dist npx playwright test tests/browser/classroom.spec.mjs tests/browser/csp.spec.mjs --project=cpu
+	DIST=target/trunk-dist npx playwright test tests/browser/classroom.spec.mjs tests/browser/csp.spec.mjs --project=engine-cpu --project=cpu
 	node tests/browser/trunk-serve.mjs
 
 # A static site for any sub-path (GitHub Pages); same files as `trunk build`.

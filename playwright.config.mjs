@@ -33,16 +33,21 @@ export default defineConfig({
     screenshot: 'only-on-failure',
   },
   // Both backends, and the CPU twice: a test runs on the projects whose tag it carries
-  // (@webgpu, @cpu), written once when it belongs on several; the page it opens follows the
-  // project's backend. `cpu` serves the site plainly (the single-threaded worker); `threads`
+  // (@webgpu, @cpu, @threads, @firefox), written once when it belongs on several; the page it
+  // opens follows the project's backend. `cpu` serves the site plainly (the single-threaded worker); `threads`
   // serves it cross-origin isolated, where the CPU trains in the threaded worker
   // (docs/threads.md).
   projects: [
-    { name: 'webgpu', grep: /@webgpu/, use: { backend: 'webgpu' } },
-    { name: 'cpu', grep: /@cpu/, use: { backend: 'cpu' } },
+    { name: 'webgpu', grep: /@webgpu/, testIgnore: 'classroom.spec.mjs', use: { backend: 'webgpu' } },
+    { name: 'cpu', grep: /@cpu/, testIgnore: 'classroom.spec.mjs', use: { backend: 'cpu' } },
     { name: 'threads', grep: /@cpu|@threads/, use: { backend: 'cpu', isolated: true } },
-    // WebGPU's engine-check losses against the CPU's: after both projects, in every run.
-    { name: 'compare', testMatch: 'compare.spec.mjs', dependencies: ['webgpu', 'cpu'] },
+    // The engine check and classroom flow (classroom.spec.mjs) on each backend, in projects of
+    // their own so that `compare` depends on them alone: Playwright runs a dependency whole.
+    { name: 'engine-webgpu', testMatch: 'classroom.spec.mjs', grep: /@webgpu/, use: { backend: 'webgpu' } },
+    { name: 'engine-cpu', testMatch: 'classroom.spec.mjs', grep: /@cpu/, use: { backend: 'cpu' } },
+    // WebGPU's engine-check losses against the CPU's: after both, in every run that includes it
+    // (`npx playwright test --project=compare` runs the two and then it).
+    { name: 'compare', testMatch: 'compare.spec.mjs', dependencies: ['engine-webgpu', 'engine-cpu'] },
     // The second browser engine: the core loop in Firefox ESR (firefox.spec.mjs).
     {
       name: 'firefox',

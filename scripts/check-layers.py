@@ -1,21 +1,24 @@
 #!/usr/bin/env python3
-"""Checks that `src/` has no import circle, at two levels (run by `make test`).
+"""Checks that `src/` has no import circle, at two levels (run first by `make test`).
 
-- Layers: each top-level room may use only the rooms above it in LAYERS, never one below
-  (README, "How it fits together").
-- Files: no two files use each other, directly or through others (one strongly connected
-  component of the file graph is a circle).
+- Layers: each room may use only the rooms of the rows above its own in LAYERS, never its own
+  row's others or a lower one (README, "How it fits together"). A module in no room fails,
+  except the containers that only declare modules (`lib.rs`, `web/mod.rs`).
+- Files: no file uses itself through others: one strongly connected component of the file
+  graph with two or more files is a circle. A parent that calls its child while the child calls
+  back into the parent (`super::f`) is such a circle too.
 
-Unit tests are left out. A file "uses" another when it names its module path: `crate::a::b`, `der_studio::a::b`,
-`super::b` or `self::b`. Declaring a child (`mod b;`) is not a use.
+A file uses a module when it names it or something in it: `crate::a::b`, `der_studio::a::b`,
+`super::b`, `self::b`, a declared child's `b::x`, and every path of a `use` with braces
+(`use crate::a::{b, c::d}`). Declaring a child (`mod b;`) is not a use, and a file's unit tests
+(`#[cfg(test)] mod tests { … }`, at its end) are left out.
 """
 import re
 import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src"
-# Top to bottom: a room may use the rooms of the rows before its own, never its own row's
-# others (the page and the worker talk only through the protocol).
+# Top to bottom: a room may use the rooms of the rows before its own.
 LAYERS = [
     ["format"],
     ["engine"],
@@ -27,74 +30,118 @@ LAYERS = [
     ["bin"],
 ]
 ROOMS = [room for row in LAYERS for room in row]
+# Modules that only declare others: they must hold no `use` and no code path into the crate.
+CONTAINERS = {(), ("web",)}
+IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 
 
-def module_path(file: Path) -> list[str]:
+def module_path(file: Path) -> tuple:
     parts = list(file.relative_to(SRC).with_suffix("").parts)
     if parts[-1] in ("mod", "lib"):
         parts = parts[:-1]
-    return parts
+    return tuple(parts)
 
 
-def layer_of(parts: list[str]) -> str | None:
-    joined = "/".join(parts)
-    for layer in sorted(ROOMS, key=len, reverse=True):
-        if joined == layer or joined.startswith(layer + "/"):
-            return layer
+def room_of(path: tuple) -> str | None:
+    joined = "/".join(path)
+    for room in sorted(ROOMS, key=len, reverse=True):
+        if joined == room or joined.startswith(room + "/"):
+            return room
     return None
 
 
-def strip_comments_and_tests(text: str) -> str:
-    # A file's unit tests (`#[cfg(test)] mod tests`, at its end) may use any module.
-    text = re.split(r"#\[cfg\(test\)\]\s*mod tests", text)[0]
+def code_of(text: str) -> str:
+    """The file without its unit tests, comments and string literals."""
+    text = re.split(r"#\[cfg\(test\)\]\s*mod tests\s*\{", text)[0]
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    text = re.sub(r'r#*"(?:.|\n)*?"#*|"(?:\\.|[^"\\])*"', '""', text)
     return "\n".join(line.split("//")[0] for line in text.splitlines())
 
 
-def uses(file: Path, modules: dict[tuple, Path]) -> set[tuple]:
-    here = module_path(file)
-    # `super` is the parent of the file's own module (a mod.rs is its directory's module).
-    text = strip_comments_and_tests(file.read_text())
-    found = set()
-    pattern = r"\b(crate|der_studio|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)+)"
-    for root, rest in re.findall(pattern, text):
-        names = rest.strip(":").split("::")
-        if root in ("crate", "der_studio"):
-            base = []
-        elif root == "self":
-            base = list(here)
-        else:
-            base = list(here[:-1])
-        while names and names[0] == "super":
-            base = base[:-1]
-            names = names[1:]
-        path = base + names
-        # The longest prefix that is a module file.
-        for end in range(len(path), 0, -1):
-            key = tuple(path[:end])
-            if key in modules:
-                if key != tuple(here) and not tuple(here[: len(key)]) == key:
-                    found.add(key)
-                break
-    return found
+def expand(tree: str) -> list[str]:
+    """`a::{b, c::{d, e}}` → ['a::b', 'a::c::d', 'a::c::e']."""
+    tree = tree.strip()
+    brace = tree.find("{")
+    if brace < 0:
+        return [tree] if tree else []
+    prefix, inner = tree[:brace], tree[brace + 1 : tree.rindex("}")]
+    parts, depth, current = [], 0, ""
+    for ch in inner:
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        depth += ch == "{"
+        depth -= ch == "}"
+        current += ch
+    parts.append(current)
+    return [prefix + p for part in parts for p in expand(part)]
+
+
+def paths_in(code: str, children: set[str]) -> list[list[str]]:
+    paths = []
+    for statement in re.findall(r"\buse\s+([^;]+);", code):
+        for path in expand(re.sub(r"\s+", "", statement)):
+            path = re.sub(r"\bas\b.*$", "", path)
+            paths.append([p for p in path.split("::") if p and p != "*"])
+    roots = "crate|der_studio|super|self" + "".join(f"|{re.escape(c)}" for c in children)
+    for match in re.finditer(rf"(?<![A-Za-z0-9_:])((?:{roots})(?:::{IDENT})+)", code):
+        paths.append(match.group(1).split("::"))
+    return paths
+
+
+def resolve(here: tuple, is_dir_module: bool, names: list[str], children: set[str], modules: dict):
+    """The module a path names, or None (an outside crate)."""
+    if not names:
+        return None
+    root, rest = names[0], names[1:]
+    if root in ("crate", "der_studio"):
+        base = ()
+    elif root == "self":
+        base = here
+    elif root == "super":
+        base = here[:-1]
+        while rest and rest[0] == "super":
+            base, rest = base[:-1], rest[1:]
+    elif root in children:
+        base, rest = here + (root,), rest
+    else:
+        return None
+    path = base + tuple(rest)
+    for end in range(len(path), -1, -1):
+        if path[:end] in modules:
+            return path[:end]
+    return None
 
 
 def main() -> int:
     files = sorted(SRC.rglob("*.rs"))
-    modules = {tuple(module_path(f)): f for f in files if module_path(f)}
-    for f in files:
-        if f.parent == SRC / "bin":
-            modules[tuple(module_path(f))] = f
-    graph = {key: uses(f, modules) for key, f in modules.items()}
-    problems = []
+    modules = {module_path(f): f for f in files}
+    graph, problems = {}, []
+    for key, file in modules.items():
+        text = file.read_text()
+        code = code_of(text)
+        children = set(re.findall(rf"\bmod\s+({IDENT})\s*;", code))
+        uses = set()
+        for names in paths_in(code, children):
+            target = resolve(key, file.name == "mod.rs", names, children, modules)
+            if target is not None and target != key:
+                uses.add(target)
+        graph[key] = uses
+        if key in CONTAINERS:
+            if uses or re.search(r"\buse\s", code):
+                problems.append(f"container {'::'.join(key) or 'lib'} uses {sorted('::'.join(u) for u in uses)}: it may only declare modules")
+        elif room_of(key) is None:
+            problems.append(f"module {'::'.join(key)} is in no room of LAYERS")
 
     order = {room: i for i, row in enumerate(LAYERS) for room in row}
     for key, targets in graph.items():
-        mine = layer_of(list(key))
+        mine = room_of(key)
         for target in targets:
-            theirs = layer_of(list(target))
+            theirs = room_of(target)
             if mine and theirs and mine != theirs and order[theirs] >= order[mine]:
                 problems.append(
-                    f"layer: {'/'.join(key)} ({mine}) uses {'::'.join(target)} ({theirs}), a layer not above it"
+                    f"layer: {'::'.join(key)} ({mine}) uses {'::'.join(target)} ({theirs}), a room not above it"
                 )
 
     # Tarjan's strongly connected components over the file graph.
@@ -107,8 +154,6 @@ def main() -> int:
         stack.append(v)
         on_stack.add(v)
         for w in graph.get(v, ()):
-            if w not in graph:
-                continue
             if w not in index:
                 visit(w)
                 low[v] = min(low[v], low[w])
@@ -136,7 +181,8 @@ def main() -> int:
         print("\n".join(problems))
         return 1
     edges = sum(len(t) for t in graph.values())
-    print(f"layers ok: {len(graph)} modules, {edges} uses, no circle; layers top to bottom: {' | '.join(', '.join(row) for row in LAYERS)}")
+    rows = " | ".join(", ".join(row) for row in LAYERS)
+    print(f"layers ok: {len(graph)} modules, {edges} uses, no circle; rooms top to bottom: {rows}")
     return 0
 
 

@@ -441,6 +441,32 @@ mod tests {
         assert_eq!(FromWorker::SpeedDone.answers(), Request::MeasureSpeed);
     }
 
+    /// diagram.spec.mjs counts the progress reports by their first byte: postcard writes the
+    /// variant first, and a progress report is variant 5.
+    #[test]
+    fn a_progress_report_starts_with_its_variant_5() {
+        let progress = FromWorker::StepProgress {
+            progress: crate::engine::report::Progress {
+                phase: crate::engine::report::Phase::Train,
+                epoch: 0,
+                epochs: 1,
+                batch: 1,
+                batches: 1,
+                loss: 1.0,
+                loss_classifier: 1.0,
+                loss_aux: 0.0,
+                loss_sparsity: 0.0,
+                train_accuracy: 0.5,
+                mask_scale: 1.0,
+                gate_masks: vec![vec![1.0]],
+                elapsed_seconds: 0.1,
+            },
+            baseline: None,
+        };
+        assert_eq!(progress.encode()[0], 5);
+        assert_eq!(FromWorker::Loaded.encode(), vec![0]);
+    }
+
     /// Images and model bytes travel as bytes: a 200-image step costs about one byte per
     /// pixel value, where JSON numbers cost 2–4 (the figures are in BENCHMARKS.md).
     #[test]

@@ -8,7 +8,7 @@ use burn::tensor::Device;
 use der_studio::engine::config::BackboneConfig;
 use der_studio::engine::learner::Silent;
 use der_studio::engine::{Learner, LearnerConfig, Method, Sample};
-use der_studio::format::archive::{Archive, ArchiveError, Body};
+use der_studio::format::archive::{Archive, ArchiveError, Body, Entry};
 use der_studio::tools::imagefolder::ImageFolder;
 
 fn fixture() -> ImageFolder {
@@ -118,6 +118,32 @@ fn a_replay_baseline_restores_as_an_ordinary_network() {
     assert!(network.branches.iter().all(|b| !b.is_gated()));
     let test = data.test.filter_classes(&[0, 1]).samples;
     assert_eq!(predictions(&copy, &test), predictions(&original, &test));
+
+    // A baseline saved before ordinary networks has gate entries: it loads with its gates, as
+    // it was trained. Every channel on here, so it predicts as the ordinary network does.
+    let mut old = Archive::decode(&bytes).unwrap();
+    for (name, channels) in [
+        ("branch0.stem.gate", 4),
+        ("branch0.s0.b0.gate1", 4),
+        ("branch0.s0.gate", 4),
+        ("branch0.s1.b0.gate1", 8),
+        ("branch0.s1.gate", 8),
+    ] {
+        old.push(Entry::tensor(name, vec![channels], vec![1.0; channels]));
+    }
+    let gated = restored(&old.encode()).expect("an older baseline's file restores");
+    assert!(
+        gated
+            .network()
+            .unwrap()
+            .branches
+            .iter()
+            .all(|b| b.is_gated())
+    );
+    let (then, now) = (predictions(&gated, &test), predictions(&original, &test));
+    for (a, b) in then.iter().flatten().zip(now.iter().flatten()) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
 }
 
 #[test]

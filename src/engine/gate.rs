@@ -191,6 +191,36 @@ mod tests {
         }
     }
 
+    /// Where autodiff's raw gradient rounds (large s), the formula itself: HAT's, with the
+    /// cosh bounded at |s·e| = 50 so that s_max = 400 stays finite.
+    #[test]
+    fn compensation_follows_hats_formula_at_large_scales_and_stays_finite() {
+        let device = Device::flex();
+        let logits = vec![0.3f32, -1.2, 2.0, 6.0];
+        let grad = vec![1.0f32, -0.5, 0.25, 1e-30];
+        for (s, s_max) in [(7.5f32, 400.0f32), (100.0, 100.0), (400.0, 400.0)] {
+            let out = compensate_gradient(
+                floats(grad.clone(), [4], &device),
+                floats(logits.clone(), [4], &device),
+                s,
+                s_max,
+            );
+            let out = pollster::block_on(read_f32(out)).unwrap();
+            for i in 0..4 {
+                let e = logits[i] as f64;
+                let cosh = ((s as f64 * e).clamp(-50.0, 50.0)).cosh();
+                let expected =
+                    grad[i] as f64 * s_max as f64 / s as f64 * (cosh + 1.0) / (e.cosh() + 1.0);
+                assert!(out[i].is_finite(), "s = {s}, channel {i}: {}", out[i]);
+                assert!(
+                    (out[i] as f64 - expected).abs() <= 1e-3 * expected.abs().max(1e-30),
+                    "s = {s}, channel {i}: {} vs {expected}",
+                    out[i]
+                );
+            }
+        }
+    }
+
     #[test]
     fn an_open_gate_has_no_parameter_and_passes_every_channel() {
         let device = Device::flex();

@@ -1,8 +1,8 @@
 // WebGPU must reproduce the CPU's losses: the engine check (classroom.spec.mjs) runs two real
 // DER steps, same seed, parameters drawn on the CPU for both devices, on each project and keeps
 // its losses in the results folder as engine-losses-<project>.json. This test is the `compare`
-// project, which depends on the `webgpu` and `cpu` projects (playwright.config.mjs), so it runs
-// after both in every run; a missing file is a failure, not a skip.
+// project, which depends on the `engine-webgpu` and `engine-cpu` projects (playwright.config.mjs),
+// so it runs after both whenever it runs; a missing file is a failure, not a skip.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ const read = async (dir, project) => {
     return JSON.parse(await readFile(file, 'utf8'));
   } catch (e) {
     assert.fail(`no losses from the ${project} project's engine check in this run (${file}: ${e.message}); ` +
-      'run it with: npx playwright test tests/browser/classroom.spec.mjs tests/browser/compare.spec.mjs');
+      'run it with: npx playwright test --project=compare');
   }
 };
 
@@ -23,8 +23,8 @@ const read = async (dir, project) => {
 const TOLERANCE = 1e-4;
 
 test('WebGPU reproduces the CPU losses of the engine check', async ({}, testInfo) => {
-  const gpu = await read(testInfo.project.outputDir, 'webgpu');
-  const cpu = await read(testInfo.project.outputDir, 'cpu');
+  const gpu = await read(testInfo.project.outputDir, 'engine-webgpu');
+  const cpu = await read(testInfo.project.outputDir, 'engine-cpu');
   // EXPECT_WEBGPU=0: a browser without WebGPU, where the default page trains on the CPU.
   test.skip(process.env.EXPECT_WEBGPU === '0' && gpu.kind !== 'webgpu', 'this browser has no WebGPU (EXPECT_WEBGPU=0)');
   assert.equal(gpu.kind, 'webgpu', `the default page ran on ${gpu.kind}, not WebGPU`);

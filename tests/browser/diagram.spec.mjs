@@ -15,11 +15,14 @@ import { test, SHOTS, notice, waitForBackend, trySamples, setEpochs } from './fi
 // report: each report changes them in one task) and of locked columns' cells.
 function watchCells() {
   window.__cells = { live: [], locked: 0, reports: 0 };
-  // Every message from the worker (the progress reports among them), whichever worker runs.
+  // The worker's progress reports, whichever worker runs: postcard writes the variant first,
+  // and `FromWorker::StepProgress` is variant 5 (protocol.rs).
   const Native = window.Worker;
   window.Worker = function (...args) {
     const worker = new Native(...args);
-    worker.addEventListener('message', () => { window.__cells.reports += 1; });
+    worker.addEventListener('message', (e) => {
+      if (e.data instanceof Uint8Array && e.data[0] === 5) window.__cells.reports += 1;
+    });
     return worker;
   };
   new MutationObserver((records) => {
@@ -126,7 +129,7 @@ test('the diagram follows the masks live, prunes visibly and keeps locked column
   await page.waitForTimeout(2500); // the fade and the narrowing
   await page.screenshot({ path: `${SHOTS}/loop-step-2-pruned.png` });
   const { live, locked, reports } = await page.evaluate(() => ({ live: window.__cells.live.length, locked: window.__cells.locked, reports: window.__cells.reports }));
-  console.log(`[diagram] step 2: ${reports} messages from the worker; the new column changed ${live} times, the locked column ${locked} times`);
+  console.log(`[diagram] step 2: ${reports} progress reports; the new column changed ${live} times, the locked column ${locked} times`);
   // Both workers: the step streamed its progress (about ten reports a second) and the new
   // column moved with it. How many of those reports *visibly* change the cells cannot be bound
   // the same way on both: within an epoch of a few batches the mask scale climbs from 1/s_max
@@ -136,7 +139,7 @@ test('the diagram follows the masks live, prunes visibly and keeps locked column
   // two threads an epoch takes about one report interval (100 ms), the reports alias to the
   // same batch and 1–3 changes were measured. So the count of visible changes is held to 5 on
   // one thread only; the reports and a moving column are held on both.
-  assert.ok(reports >= 5, `the step streamed its progress: ${reports} messages`);
+  assert.ok(reports >= 5, `the step streamed its progress: ${reports} reports`);
   assert.ok(live >= 1, `the new column moved: ${live} updates`);
   if (!isolated) assert.ok(live >= 5, `the new column moved with the reports: ${live} updates`);
   assert.equal(locked, 0, 'the locked column never changed');

@@ -161,6 +161,12 @@ impl WorkerMessages {
                     .answer
                     .set(class_order.into_iter().zip(probabilities).collect());
             }
+            // A cancel or a memory reading that could not be sent changes nothing: the step, if
+            // one runs, goes on.
+            FromWorker::Failed {
+                request: Request::Cancel | Request::MemoryUsage,
+                error,
+            } if !error.device_fault => notice.say(error.message, true),
             FromWorker::Crashed { error } | FromWorker::Failed { error, .. } => {
                 let gpu = error.device_fault;
                 notice

@@ -107,6 +107,16 @@ struct Inner {
     on_message: RefCell<Box<dyn FnMut(FromWorker)>>,
 }
 
+/// The handlers hold the client weakly, so nothing keeps a worker alive once its client is
+/// gone: stop it too.
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(worker) = self.worker.get_mut().take() {
+            worker.terminate();
+        }
+    }
+}
+
 impl WorkerClient {
     /// Starts the worker the page's address and isolation call for (see the module comment),
     /// once the page has painted its first frame. A worker that cannot be created is reported

@@ -15,7 +15,7 @@ use burn::tensor::wgpu::wgpu::{AdapterInfo, DeviceType};
 use wasm_bindgen::JsValue;
 
 #[cfg(feature = "webgpu")]
-use super::{post, scope};
+use super::outbox::{post, scope};
 #[cfg(feature = "webgpu")]
 use crate::protocol::FromWorker;
 use crate::protocol::{BackendChoice, BackendInfo, DeviceTimes, SpeedSettings};
@@ -24,7 +24,7 @@ use crate::tools::benchmark::time_training;
 
 /// The CPU path as the badge names it, with the threads it trains on.
 fn cpu_name() -> String {
-    match super::threads() {
+    match super::pool::threads() {
         1 => "Burn flex, wasm SIMD128, 1 thread".to_string(),
         n => format!("Burn flex, wasm SIMD128, {n} threads"),
     }

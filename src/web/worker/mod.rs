@@ -2,99 +2,25 @@
 //! reports back. GPU failures become messages for the page, never a silent death.
 //!
 //! Rooms: [`state`] (the one state and its rules), [`step`] (a classroom step), [`device`]
-//! (WebGPU or the CPU), [`speed`] (the engine check's speed table). This file receives the
-//! page's messages and answers every one.
+//! (WebGPU or the CPU), [`speed`] (the engine check's speed table), [`outbox`] (every message
+//! to the page), [`pool`] (the training threads). This file receives the page's messages and
+//! answers every one; the rooms never call back into it.
 
 mod device;
+mod outbox;
+mod pool;
 mod speed;
 mod state;
 mod step;
 
 use wasm_bindgen::JsCast;
-use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+use web_sys::MessageEvent;
 
 use crate::engine::demo::train_demo;
 use crate::protocol::{FromWorker, Request, ToWorker, WorkerError};
 use crate::web::browser::wire;
+use outbox::{post, scope};
 use state::{Busy, device, restore, with_state};
-
-fn scope() -> DedicatedWorkerGlobalScope {
-    js_sys::global().unchecked_into()
-}
-
-/// The threads flex trains on: the pool's, once started (threaded worker), else this one.
-static THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
-
-fn threads() -> usize {
-    THREADS.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// Starts rayon's pool on Web Workers, one per core the browser reports (at most 8: memory,
-/// and little gain beyond on the classroom's small network). Nothing may touch rayon before:
-/// its first use would fix the pool at one thread. If the pool cannot start, flex runs on
-/// this thread, as in the single-threaded worker.
-#[cfg(feature = "threads")]
-async fn start_pool() {
-    // `?threads=N` on the worker's own address (the page passes its own `?threads=N` on).
-    let search = js_sys::Reflect::get(&js_sys::global(), &"location".into())
-        .and_then(|location| js_sys::Reflect::get(&location, &"search".into()))
-        .ok()
-        .and_then(|s| s.as_string())
-        .unwrap_or_default();
-    let asked = web_sys::UrlSearchParams::new_with_str(&search)
-        .ok()
-        .and_then(|p| p.get("threads"));
-    // Read as the page reads it (the page only passes a pool size on).
-    let wanted = match crate::protocol::ThreadsWanted::from_param(asked.as_deref()) {
-        crate::protocol::ThreadsWanted::Exactly(n) => n,
-        _ => (scope().navigator().hardware_concurrency() as usize).clamp(1, 8),
-    };
-    match wasm_bindgen_futures::JsFuture::from(wasm_bindgen_rayon::init_thread_pool(wanted)).await {
-        Ok(_) => THREADS.store(wanted, std::sync::atomic::Ordering::Relaxed),
-        Err(e) => web_sys::console::warn_1(
-            &format!("the training threads could not start, training on one: {e:?}").into(),
-        ),
-    }
-}
-
-/// Sends a message as bytes in a transferred buffer (no copy on the way to the page). The
-/// frequent progress messages are not logged. A message the browser refuses to post is
-/// answered by a small `Failed` for the request it answered, so the page is never left
-/// waiting; if even that cannot go, the console says why.
-fn post(message: &FromWorker) {
-    let frequent = matches!(
-        message,
-        FromWorker::StepProgress { .. } | FromWorker::DemoIteration { .. }
-    );
-    let kind = (!frequent).then(|| message.kind());
-    let send = |message: &FromWorker, kind| {
-        wire::send(
-            kind,
-            "from worker",
-            || message.encode(),
-            |data, transfer| scope().post_message_with_transfer(data, transfer),
-        )
-    };
-    let Err(cause) = send(message, kind) else {
-        return;
-    };
-    let instead = FromWorker::Failed {
-        request: message.answers(),
-        error: WorkerError::device(format!(
-            "The training worker could not send its {} message: {cause}",
-            message.kind()
-        )),
-    };
-    let failure_too = matches!(
-        message,
-        FromWorker::Failed { .. } | FromWorker::Crashed { .. }
-    );
-    if failure_too || send(&instead, Some(instead.kind())).is_err() {
-        web_sys::console::error_1(
-            &format!("a {} message was lost: {cause}", message.kind()).into(),
-        );
-    }
-}
 
 pub fn start() {
     // A panic (e.g. cubecl's handler for an invalid shader or a lost device) is reported to the
@@ -137,7 +63,7 @@ pub fn start() {
     // The page queues its messages until Loaded: the pool exists before any of them runs.
     #[cfg(feature = "threads")]
     wasm_bindgen_futures::spawn_local(async {
-        start_pool().await;
+        pool::start_pool().await;
         post(&FromWorker::Loaded);
     });
     #[cfg(not(feature = "threads"))]

@@ -2,7 +2,7 @@
 
 use burn::tensor::Device;
 
-use super::post;
+use super::outbox::post;
 use super::step::yield_now;
 use crate::engine::tensor_io::ReadError;
 use crate::protocol::{FromWorker, SpeedSettings};

@@ -3,7 +3,7 @@
 
 use burn::tensor::Device;
 
-use super::post;
+use super::outbox::post;
 use super::state::{BaselineLearner, with_state};
 use crate::classroom::outcome::{Baseline, Comparison};
 use crate::engine::learner::{Control, Observer, Progress, StepError};
