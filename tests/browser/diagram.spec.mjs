@@ -40,7 +40,7 @@ function watchCells() {
 const stepDone = (page, steps) => page.waitForFunction((n) => document.querySelectorAll('[data-testid=accuracy-matrix] tbody tr').length === n
   || document.querySelector('[data-testid=notice].error'), steps, { timeout: 300_000, polling: 100 });
 
-test('the diagram follows the masks live, prunes visibly and keeps locked columns still', { tag: '@cpu' }, async ({ openPage, appUrl, isolated }) => {
+test('the diagram follows the masks live, prunes visibly and keeps locked columns still', { tag: '@cpu' }, async ({ openPage, appUrl }) => {
   const { page, problems } = await openPage(appUrl, { viewport: { width: 1366, height: 768 }, init: watchCells });
   await waitForBackend(page);
   await page.getByTestId('captions-dismiss').click();
@@ -131,17 +131,11 @@ test('the diagram follows the masks live, prunes visibly and keeps locked column
   const { live, locked, reports } = await page.evaluate(() => ({ live: window.__cells.live.length, locked: window.__cells.locked, reports: window.__cells.reports }));
   console.log(`[diagram] step 2: ${reports} progress reports; the new column changed ${live} times, the locked column ${locked} times`);
   // Both workers: the step streamed its progress (about ten reports a second) and the new
-  // column moved with it. How many of those reports *visibly* change the cells cannot be bound
-  // the same way on both: within an epoch of a few batches the mask scale climbs from 1/s_max
-  // (every mask 0.5) to s_max (every kept mask 1.00), so a report changes the cells only when
-  // it lands on an epoch's first batch after one that did not, or the reverse. On one thread an
-  // epoch takes a few reports' time and they land on varied batches (11 changes measured); on
-  // two threads an epoch takes about one report interval (100 ms), the reports alias to the
-  // same batch and 1–3 changes were measured. So the count of visible changes is held to 5 on
-  // one thread only; the reports and a moving column are held on both.
+  // column moved with it. Not every report changes a cell at two decimals (a mask already at
+  // 1.00 stays), so the bound is on both counts: 49 reports and 30 changes on one thread, 50
+  // and 23 on two (2026-12-06).
   assert.ok(reports >= 5, `the step streamed its progress: ${reports} reports`);
-  assert.ok(live >= 1, `the new column moved: ${live} updates`);
-  if (!isolated) assert.ok(live >= 5, `the new column moved with the reports: ${live} updates`);
+  assert.ok(live >= 5, `the new column moved with the reports: ${live} updates`);
   assert.equal(locked, 0, 'the locked column never changed');
   assert.deepEqual(await page.$$eval('[data-testid=branch]', (b) => b.map((x) => x.dataset.frozen)), ['true', 'false']);
   assert.match(await page.locator(".diagram-legend").innerText(), /a channel.*a column.*locked/s);
