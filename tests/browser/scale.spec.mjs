@@ -114,10 +114,11 @@ async function memory(page, cdp) {
   // no bound can require the browser's answer: performance.measureUserAgentSpecificMemory()
   // resolves only once every worker of the page has reported, and the pool's idle threads are
   // blocked in Atomics.wait, outside their event loop, until rayon hands them work; whether
-  // they wake inside the page's 10 s depends on scheduling (both outcomes were seen on the same
-  // build). The bound that holds for both workers is withinBudget's on the app's own figures:
-  // the pool's threads share the worker's one WebAssembly.Memory, so `workerWasm` is every
-  // thread's Rust heap together, held to the same budget as the single-threaded worker's.
+  // they wake inside the page's 10 s depends on scheduling (the git history records both
+  // outcomes; on 2026-12-06 it did not answer). The bound that holds for both workers is
+  // withinBudget's on the app's own figures: the pool's threads share the worker's one
+  // WebAssembly.Memory, so `workerWasm` is every thread's Rust heap together, held to the same
+  // budget as the single-threaded worker's.
   const expected = await page.evaluate(() => crossOriginIsolated) ? (threaded ? ['measured', 'no-answer'] : ['measured']) : ['unavailable'];
   assert.ok(expected.includes(state), `the browser measure: ${state}, expected ${expected.join(' or ')}`);
   const live = await cdp.send('Runtime.getHeapUsage');
