@@ -233,11 +233,8 @@ impl Branch {
             .map(|c| c.kernel_area * c.input_channels * c.output_gate.channels())
             .sum();
         let mut sum: Option<Tensor<1>> = None;
-        let ones = |gate: &ChannelGate| -> Tensor<1> {
-            let device = self.stem.conv.weight.device();
-            Tensor::full([1], gate.channels() as f32, &device)
-        };
-        let on = |gate: &ChannelGate| gate.mask(mode).map_or_else(|| ones(gate), |m| m.sum());
+        // A gated branch's gates all have an embedding (`Branch::new`, pruning keeps them).
+        let on = |gate: &ChannelGate| gate.mask(mode).expect("a gated branch's gate").sum();
         for conv in &convs {
             let out = on(conv.output_gate);
             let term = match conv.input_gate {

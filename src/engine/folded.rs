@@ -88,18 +88,15 @@ fn fold_conv_bn(layer: &ConvBn, gate: &ChannelGate) -> Conv2d {
         .gamma
         .val()
         .mul(bn.running_var.value().add_scalar(bn.epsilon).sqrt().recip());
-    let scale = match &mask {
-        Some(mask) => scale.mul(mask.clone()),
-        None => scale,
+    // An open gate keeps every channel: nothing to multiply.
+    let (scale, beta) = match mask {
+        Some(mask) => (scale.mul(mask.clone()), bn.beta.val().mul(mask)),
+        None => (scale, bn.beta.val()),
     };
     // A convolution's own bias shifts what BatchNorm subtracts (the branch's have none).
     let centre = match &layer.conv.bias {
         Some(b) => bn.running_mean.value().sub(b.val()),
         None => bn.running_mean.value(),
-    };
-    let beta = match mask {
-        Some(mask) => bn.beta.val().mul(mask),
-        None => bn.beta.val(),
     };
     let bias = beta.sub(centre.mul(scale.clone()));
     let [out_channels, _, _, _] = layer.weight_dims();
