@@ -10,13 +10,13 @@ TRUNK_VERSION := 0.22.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: serve test dist bench bench-browser bench-small bench-classroom choose-defaults bench-speed profile-speed bench-threads bench-startup bench-scale lint test-native test-browser test-firefox test-trunk build-web \
-        setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-firefox setup-node
+        setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-firefox setup-node setup-python
 
 serve: setup-toolchain setup-wasm-bindgen setup-trunk setup-node
 	cargo fetch
 	trunk serve
 
-test: setup-toolchain setup-wasm-bindgen setup-chromium setup-firefox setup-node
+test: setup-toolchain setup-wasm-bindgen setup-chromium setup-firefox setup-node setup-python
 	$(MAKE) lint
 	$(MAKE) test-native
 	$(MAKE) test-browser
@@ -32,9 +32,10 @@ lint: setup-toolchain
 	cargo clippy --profile wasm-release --target wasm32-unknown-unknown --bin worker --features webgpu -- -D warnings
 
 # The library's tests once more without Burn (the page's build): what the page encodes must
-# decode in the worker (protocol.rs's layout test runs on both sides).
-test-native:
-	cargo test --release
+# decode in the worker (protocol.rs's layout test runs on both sides). The ONNX export's test
+# (tests/onnx_roundtrip.rs) runs the written model in onnxruntime with setup-python's interpreter.
+test-native: setup-python
+	DER_PYTHON=$(CURDIR)/target/python/bin/python cargo test --release
 	cargo test --release --lib --no-default-features
 
 build-web: setup-toolchain setup-wasm-bindgen setup-node
@@ -131,6 +132,17 @@ setup-trunk:
 	  echo "installing trunk $(TRUNK_VERSION) (compiles ~600 crates: tens of minutes, once per machine)"; \
 	  cargo install trunk --version $(TRUNK_VERSION) --locked; \
 	fi
+
+# onnxruntime and numpy for the ONNX export's round-trip test (scripts/onnx-check.py), pinned, in
+# a virtual environment under target/; reinstalled when either is missing or another version.
+ONNXRUNTIME_VERSION := 1.32.0
+NUMPY_VERSION := 2.4.6
+setup-python:
+	@[ -x target/python/bin/python ] || python3 -m venv target/python
+	@target/python/bin/python -c "import sys, numpy, onnxruntime; \
+	  sys.exit(onnxruntime.__version__ != '$(ONNXRUNTIME_VERSION)' or numpy.__version__ != '$(NUMPY_VERSION)')" 2>/dev/null || \
+	  { echo "installing onnxruntime $(ONNXRUNTIME_VERSION) and numpy $(NUMPY_VERSION) into target/python"; \
+	    target/python/bin/python -m pip install --quiet onnxruntime==$(ONNXRUNTIME_VERSION) numpy==$(NUMPY_VERSION); }
 
 # With a CJK font and an emoji font, so class names in Chinese, Japanese or Korean (and emoji)
 # render in the screenshots rather than as empty boxes.

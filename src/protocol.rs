@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::classroom::outcome::{Baseline, Comparison};
+use crate::engine::explanation::{Explanation, OcclusionMap};
 use crate::engine::metrics::AccuracyMatrix;
 use crate::engine::report::{DemoIteration, Progress};
 use crate::engine::{Dataset, LearnerConfig, Sample};
@@ -75,9 +76,10 @@ pub enum ToWorker {
     },
     /// Stops the running step; the model stays as it was before it.
     Cancel,
-    /// Class probabilities for one image, from the model of the last completed step; answered
-    /// by `Prediction`, or `Failed` when nothing has been learned yet.
-    Predict { sample: Sample },
+    /// Class probabilities for one image, with the winning class split by step's branch, from
+    /// the model after step `step` (1-based; `None`: the last completed step); answered by
+    /// `Prediction`, or `Failed` when nothing has been learned yet or the step cannot be shown.
+    Predict { sample: Sample, step: Option<usize> },
     /// Times training iterations with each of `branches` and one-image prediction with the
     /// most; answered by one `SpeedMeasured` per case, then `SpeedDone`.
     MeasureSpeed {
@@ -100,6 +102,19 @@ pub enum ToWorker {
     /// Test hook (`?simulate=worker-abort`): the worker dies without a Rust panic (an uncaught
     /// JavaScript exception, as from a wasm trap), so only its error event reaches the page.
     SimulateAbort,
+    /// What the model after `step` answers for each of `samples` (the kept-aside images behind
+    /// a number in the results); answered by `Answers`. `cell` comes back with it, so the page
+    /// shows an answer only for the cell it asked about.
+    Answer {
+        samples: Vec<Sample>,
+        step: Option<usize>,
+        cell: String,
+    },
+    /// Where the model after `step` looked to answer `sample`; answered by `Occlusion`.
+    Occlude { sample: Sample, step: Option<usize> },
+    /// The current inference network as an ONNX file, with `metadata` (class names, input size,
+    /// normalisation) in its properties; answered by `OnnxModel`.
+    ExportOnnx { metadata: Vec<(String, String)> },
 }
 
 /// What the speed benchmark (`crate::tools::benchmark`) times.
@@ -141,6 +156,9 @@ pub enum Request {
     MemoryUsage,
     /// A message that could not be decoded (which request it was is unknown).
     Unreadable,
+    Answer,
+    Occlude,
+    ExportOnnx,
 }
 
 /// The one shape of every failure the worker reports.
@@ -213,9 +231,12 @@ pub enum FromWorker {
         request: Request,
         error: WorkerError,
     },
+    /// `class_order`: the classes of the model asked (after `step`), in output order.
     Prediction {
         class_order: Vec<usize>,
         probabilities: Vec<f32>,
+        explanation: Explanation,
+        step: Option<usize>,
     },
     /// The worker's wasm memory in bytes (it only grows: this is the high-water mark), and the
     /// bytes its Rust side holds now.
@@ -228,6 +249,20 @@ pub enum FromWorker {
     /// is undefined, so the page stops it and offers the CPU.
     Crashed {
         error: WorkerError,
+    },
+    /// The answers (global labels) to an `Answer` request, in its samples' order.
+    Answers {
+        cell: String,
+        step: Option<usize>,
+        labels: Vec<usize>,
+    },
+    Occlusion {
+        map: OcclusionMap,
+        step: Option<usize>,
+    },
+    /// An ONNX file of the current inference network.
+    OnnxModel {
+        onnx: Vec<u8>,
     },
 }
 
@@ -245,6 +280,9 @@ impl ToWorker {
             ToWorker::MemoryUsage => "memory-usage",
             ToWorker::SimulateFault => "simulate-fault",
             ToWorker::SimulateAbort => "simulate-abort",
+            ToWorker::Answer { .. } => "answer",
+            ToWorker::Occlude { .. } => "occlude",
+            ToWorker::ExportOnnx { .. } => "export-onnx",
         }
     }
     pub fn request(&self) -> Request {
@@ -257,6 +295,9 @@ impl ToWorker {
             ToWorker::MeasureSpeed { .. } => Request::MeasureSpeed,
             ToWorker::Restore { .. } => Request::Restore,
             ToWorker::MemoryUsage => Request::MemoryUsage,
+            ToWorker::Answer { .. } => Request::Answer,
+            ToWorker::Occlude { .. } => Request::Occlude,
+            ToWorker::ExportOnnx { .. } => Request::ExportOnnx,
         }
     }
     pub fn encode(&self) -> Vec<u8> {
@@ -285,6 +326,9 @@ impl FromWorker {
             FromWorker::Prediction { .. } => "prediction",
             FromWorker::MemoryUsage { .. } => "memory-usage",
             FromWorker::Crashed { .. } => "crashed",
+            FromWorker::Answers { .. } => "answers",
+            FromWorker::Occlusion { .. } => "occlusion",
+            FromWorker::OnnxModel { .. } => "onnx-model",
         }
     }
     /// The request this message answers, for a [`FromWorker::Failed`] in its place when it
@@ -304,6 +348,9 @@ impl FromWorker {
             FromWorker::Prediction { .. } => Request::Predict,
             FromWorker::MemoryUsage { .. } => Request::MemoryUsage,
             FromWorker::Crashed { .. } => Request::Unreadable,
+            FromWorker::Answers { .. } => Request::Answer,
+            FromWorker::Occlusion { .. } => Request::Occlude,
+            FromWorker::OnnxModel { .. } => Request::ExportOnnx,
         }
     }
     pub fn encode(&self) -> Vec<u8> {
@@ -436,8 +483,21 @@ mod tests {
         let prediction = FromWorker::Prediction {
             class_order: vec![],
             probabilities: vec![],
+            explanation: Explanation {
+                output: 0,
+                logit: 1.0,
+                bias: 0.5,
+                contributions: vec![0.25, 0.25],
+            },
+            step: Some(1),
         };
         assert_eq!(prediction.answers(), Request::Predict);
+        assert_eq!(
+            FromWorker::decode(&prediction.encode()).unwrap(),
+            prediction
+        );
+        let onnx = FromWorker::OnnxModel { onnx: vec![8, 1] };
+        assert_eq!(onnx.answers(), Request::ExportOnnx);
         assert_eq!(FromWorker::SpeedDone.answers(), Request::MeasureSpeed);
     }
 

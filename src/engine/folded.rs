@@ -34,6 +34,14 @@ pub struct FoldedBlock {
     shortcut: Option<Conv2d>,
 }
 
+impl FoldedBlock {
+    /// The block's convolutions (each with its folded bias): `conv1`, `conv2` and the
+    /// projection shortcut (`None`: identity). What an exporter writes.
+    pub fn convolutions(&self) -> (&Conv2d, &Conv2d, Option<&Conv2d>) {
+        (&self.conv1, &self.conv2, self.shortcut.as_ref())
+    }
+}
+
 /// A frozen [`Branch`] folded for inference: the same features, fewer passes.
 #[derive(Module, Debug)]
 pub struct FoldedBranch {
@@ -61,6 +69,22 @@ impl FoldedBranch {
             })
             .collect();
         Self { stem, blocks }
+    }
+
+    /// The stem convolution (first layer).
+    pub fn stem(&self) -> &Conv2d {
+        &self.stem
+    }
+
+    /// The residual blocks, in order.
+    pub fn blocks(&self) -> &[FoldedBlock] {
+        &self.blocks
+    }
+
+    /// Channels of the branch's output: its share of u, after pruning.
+    pub fn feature_dim(&self) -> usize {
+        let last = self.blocks.last().map_or(&self.stem, |b| &b.conv2);
+        last.weight.shape().dims::<4>()[0]
     }
 
     /// Features `[batch, feature_dim]`, equal (up to rounding) to the branch's with binary masks
@@ -151,6 +175,26 @@ impl FoldedNetwork {
         Self {
             branches: valid.branches.iter().map(FoldedBranch::fold).collect(),
             classifier: valid.classifier,
+        }
+    }
+
+    /// The folded branches, one per step, in order.
+    pub fn branches(&self) -> &[FoldedBranch] {
+        &self.branches
+    }
+
+    /// The classifier H_t over u.
+    pub fn classifier(&self) -> &Head {
+        &self.classifier
+    }
+
+    /// The network as it was after step `steps` (1-based): its first `steps` branches, which
+    /// never changed after their step (frozen, weights and BatchNorm statistics), with that
+    /// step's classifier.
+    pub fn rewound(&self, steps: usize, classifier: &Head) -> Self {
+        Self {
+            branches: self.branches[..steps].to_vec(),
+            classifier: classifier.valid(),
         }
     }
 

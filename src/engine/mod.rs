@@ -3,8 +3,9 @@
 //! Reading order: [`gate`] (channel masks) → [`branch`] (one feature extractor F_t) →
 //! [`prune`] (physical channel removal) → [`folded`] (a frozen branch as one convolution a layer) → [`network`] (the expandable super-feature extractor
 //! with its heads) → [`memory`] (herding) → [`learner`] (one incremental step: training, the
-//! training iteration, classifier re-learning, inference) → [`metrics`] → [`model_file`]
-//! (saving and restoring a learner).
+//! training iteration, classifier re-learning, inference, explaining an answer) → [`metrics`]
+//! → [`model_file`] (saving and restoring a learner). [`explanation`] holds what an explained
+//! answer is, as plain data the page draws.
 //!
 //! The modules that touch tensors need the `train` feature (Burn); the plain data types
 //! (configuration, samples, reports, metrics) do not, so the page can use them without
@@ -13,6 +14,7 @@
 pub mod augment;
 pub mod config;
 pub mod data;
+pub mod explanation;
 pub mod memory;
 pub mod metrics;
 pub mod report;
@@ -34,6 +36,8 @@ pub mod learner;
 pub mod model_file;
 #[cfg(feature = "train")]
 pub mod network;
+#[cfg(feature = "train")]
+pub mod onnx_export;
 #[cfg(feature = "train")]
 pub mod prune;
 #[cfg(feature = "train")]

@@ -33,6 +33,10 @@ struct ModelFileMeta {
     branches: usize,
     has_init_source: bool,
     memory_classes: Vec<usize>,
+    /// Classifiers kept for rewinding (`step{k}.classifier.*`, after step k + 1); files saved
+    /// before they were kept have none.
+    #[serde(default)]
+    step_classifiers: usize,
 }
 
 const META: &str = "learner.json";
@@ -53,6 +57,7 @@ impl Learner {
             branches: network.map_or(0, |n| n.branches.len()),
             has_init_source: init_source.is_some(),
             memory_classes: memory_classes.clone(),
+            step_classifiers: self.step_classifiers.len(),
         };
         let mut archive = Archive::new();
         archive.push(Entry::json(
@@ -73,6 +78,20 @@ impl Learner {
                 &mut archive,
                 "classifier.bias",
                 network.classifier.bias.val(),
+            )
+            .await?;
+        }
+        for (k, head) in self.step_classifiers.iter().enumerate() {
+            save_tensor(
+                &mut archive,
+                &format!("step{k}.classifier.weight"),
+                head.weight.val(),
+            )
+            .await?;
+            save_tensor(
+                &mut archive,
+                &format!("step{k}.classifier.bias"),
+                head.bias.val(),
             )
             .await?;
         }
@@ -138,6 +157,31 @@ impl Learner {
                 aux: None,
             };
             learner.restore_network(network);
+            if meta.step_classifiers > meta.steps.len().min(meta.branches) {
+                return Err(invalid(
+                    "more step classifiers than steps with a branch".into(),
+                ));
+            }
+            let device = learner.device().clone();
+            let mut features = 0;
+            let mut classes = 0;
+            for k in 0..meta.step_classifiers {
+                features += learner.network().expect("restored").branches[k].feature_dim();
+                classes += meta.steps[k].classes.len();
+                if classes > meta.class_order.len() {
+                    return Err(invalid(format!(
+                        "step {} learned classes the model does not have",
+                        k + 1
+                    )));
+                }
+                let name = |part: &str| format!("step{k}.classifier.{part}");
+                let weight =
+                    load_tensor::<2>(archive, &name("weight"), [features, classes], &device)?;
+                let bias = load_tensor::<1>(archive, &name("bias"), [classes], &device)?;
+                learner
+                    .step_classifiers
+                    .push(Head::from_tensors(weight, bias));
+            }
         }
         if meta.has_init_source {
             learner.init_source = Some(load_branch(archive, "init", &config, &train_device)?);

@@ -7,7 +7,8 @@
 //! This file holds the learner and what a caller sees (observer, errors). Its rooms, in reading
 //! order: [`training`] (the step), [`iteration`] (one training iteration, also timed by the
 //! speed benchmark), [`relearn`] (the balanced classifier re-learning), [`inference`]
-//! (prediction, evaluation, features).
+//! (prediction, evaluation, features), [`explain`] (an answer split by step, occlusion, and the
+//! model as it was after an earlier step).
 
 use std::future::Future;
 
@@ -16,11 +17,13 @@ use burn::tensor::Device;
 use super::branch::Branch;
 use super::config::LearnerConfig;
 use super::folded::FoldedNetwork;
+use super::head::Head;
 use super::memory::Memory;
 use super::network::DerNetwork;
 pub use super::report::{Phase, Progress, StepSummary};
 use super::tensor_io::ReadError;
 
+pub mod explain;
 pub mod inference;
 pub mod iteration;
 pub mod relearn;
@@ -100,6 +103,11 @@ pub struct Learner {
     pub class_order: Vec<usize>,
     pub steps: Vec<StepSummary>,
     pub memory: Memory,
+    /// The classifier as each step left it (index k: after step k + 1), without autodiff. With
+    /// the first k + 1 branches, which never change after their step, it is exactly the model
+    /// after that step (see [`Learner::after_step`]). Only for methods that expand (DER); empty
+    /// in a file saved before it was kept.
+    pub(super) step_classifiers: Vec<Head>,
 }
 
 impl Learner {
@@ -125,6 +133,7 @@ impl Learner {
             class_order: Vec::new(),
             steps: Vec::new(),
             memory: Memory::default(),
+            step_classifiers: Vec::new(),
         }
     }
 

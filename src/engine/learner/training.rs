@@ -284,6 +284,13 @@ impl Learner {
         let mut summary = summary;
         summary.train_seconds = start.elapsed().as_secs_f64();
         // Commit.
+        if config.method.expands() {
+            // Kept for rewinding; a file saved before them has none, so they only line up
+            // with the steps when every earlier step kept one.
+            if self.step_classifiers.len() == self.steps.len() {
+                self.step_classifiers.push(inference.classifier().clone());
+            }
+        }
         self.network = Some(network);
         self.inference = Some(inference);
         if config.method.expands() {

@@ -146,3 +146,42 @@ pub fn draw_sample(target: &HtmlCanvasElement, pixels: &[u8], size: usize) {
         let _ = context.put_image_data(&image, 0.0, 0.0);
     }
 }
+
+/// Draws `pixels` (RGB, `size × size`) in grey with red over it where `heat` (one value per
+/// pixel) is high: the image stays readable under the map. Values at or below 0 add no red.
+pub fn draw_heat_map(
+    target: &HtmlCanvasElement,
+    pixels: &[u8],
+    heat: &[f32],
+    size: usize,
+    peak: f32,
+) {
+    let n = size * size;
+    if pixels.len() != 3 * n || heat.len() != n {
+        return;
+    }
+    let mut rgba = vec![255u8; 4 * n];
+    for i in 0..n {
+        let grey = (pixels[i] as f32 + pixels[n + i] as f32 + pixels[2 * n + i] as f32) / 3.0;
+        let grey = 60.0 + grey * 0.6;
+        let a = if peak > 0.0 {
+            (heat[i] / peak).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        rgba[4 * i] = (grey * (1.0 - a) + 220.0 * a) as u8;
+        rgba[4 * i + 1] = (grey * (1.0 - a) + 30.0 * a) as u8;
+        rgba[4 * i + 2] = (grey * (1.0 - a) + 40.0 * a) as u8;
+    }
+    target.set_width(size as u32);
+    target.set_height(size as u32);
+    let Ok(Some(context)) = target.get_context("2d") else {
+        return;
+    };
+    let context: CanvasRenderingContext2d = context.unchecked_into();
+    if let Ok(image) =
+        ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), size as u32, size as u32)
+    {
+        let _ = context.put_image_data(&image, 0.0, 0.0);
+    }
+}

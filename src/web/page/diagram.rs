@@ -15,9 +15,10 @@ use reactive_stores::Field;
 use std::time::Duration;
 
 use super::captions::{Captions, ClassifierCaption};
+use super::explain::step_colour;
 use super::icons::LockIcon;
 use super::motion::{Ticker, prefers_reduced_motion, stop_count, tick_count};
-use super::state::Training;
+use super::state::{Asked, Training};
 use crate::classroom::studio::Studio;
 use crate::engine::LearnerConfig;
 use crate::protocol::{BranchView, StepOutcome};
@@ -445,13 +446,37 @@ fn ColumnView(
     } else {
         format!("{params} parameters")
     };
+    // The last prediction's evidence from this column's branch (its share of all branches'),
+    // while the prediction panel shows it.
+    let asked = Asked::get();
+    let share = move || {
+        asked.explanation.with(|e| {
+            e.as_ref()
+                .filter(|e| e.contributions.len() > 1 && !live)
+                .and_then(|e| e.shares().get(step).copied())
+        })
+    };
+    let strongest = move || {
+        asked.explanation.with(|e| {
+            e.as_ref()
+                .filter(|e| e.contributions.len() > 1)
+                .and_then(|e| e.strongest())
+        }) == Some(step)
+            && !live
+    };
     view! {
         <div class="column" class:locked=locked class:live=live class:newest=newest_pruned
             class:pruned=shrink < 1.0 style:--shrink=format!("{shrink:.3}")
             style:--max-across=move || max_across().to_string()
+            style:--step-colour=step_colour(step)
+            class:explained=move || share().is_some() class:strongest=strongest
+            style:--evidence=move || share().map(|s| format!("{s:.2}")).unwrap_or_default()
+            data-evidence=move || share().map(|s| format!("{s:.2}")).unwrap_or_default()
             data-testid=testid data-frozen=locked.to_string() data-step=step + 1>
             <span class="column-head">
+                <span class="step-swatch" aria-hidden="true"></span>
                 {format!("Step {}", step + 1)}
+                {move || share().map(|s| view! { <span class="evidence" data-testid="column-evidence">{format!("{:.0}%", s * 100.0)}</span> })}
                 {if locked { view! { <span class="lock" title="locked: never trained again"><LockIcon label="locked" /></span> }.into_any() }
                  else if live { view! { <span class="pill new">"training"</span> }.into_any() }
                  else { view! { <span class="pill new">"new"</span> }.into_any() }}

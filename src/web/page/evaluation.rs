@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 use reactive_stores::Field;
 
+use super::cell_images::{CellImagesPanel, open_accuracy_cell, open_confusion_cell};
 use super::class_card::Thumb;
+use super::state::Asked;
 use crate::classroom::outcome::{Baseline, BaselineOutcome};
 use crate::classroom::studio::Studio;
 use crate::protocol::StepOutcome;
@@ -71,6 +73,7 @@ pub fn EvaluationView(
                 .unwrap_or_else(|_| format!("#{label}"))
         })
     };
+    let asked = Asked::get();
     view! {
         <section class="card" aria-labelledby="eval-title">
             <h2 id="eval-title">"Does it still know the old classes?"</h2>
@@ -85,7 +88,14 @@ pub fn EvaluationView(
                             {o.accuracy_rows.iter().zip(&o.accuracy_seen).enumerate().map(|(i, (row, seen))| view! {
                                 <tr><th>{i + 1}</th>
                                     {(0..o.accuracy_rows.len()).map(|j| match row.get(j) {
-                                        Some(a) => view! { <td style:background=format!("rgba(47,111,237,{:.2})", a * 0.35)>{format!("{:.0}%", a * 100.0)}</td> }.into_any(),
+                                        Some(a) => {
+                                            let steps = o.accuracy_rows.len();
+                                            let open = move |_| studio.with_untracked(|s| open_accuracy_cell(asked, s, i, j, steps));
+                                            view! { <td style:background=format!("rgba(47,111,237,{:.2})", a * 0.35)>
+                                                <button class="cell-button" data-testid="accuracy-cell" data-row=i + 1 data-column=j + 1 on:click=open
+                                                    aria-label=format!("{:.0}% on step {}’s classes after step {}: show the images", a * 100.0, j + 1, i + 1)>{format!("{:.0}%", a * 100.0)}</button>
+                                            </td> }.into_any()
+                                        }
                                         None => view! { <td class="na"></td> }.into_any(),
                                     }).collect_view()}
                                     <td><strong>{format!("{:.0}%", seen * 100.0)}</strong></td></tr>
@@ -95,13 +105,22 @@ pub fn EvaluationView(
                     <p class="summary">{format!("Average incremental accuracy {:.1}% · forgetting {:.1} points",
                         o.average_incremental_accuracy * 100.0, o.forgetting * 100.0)}</p>
                     <Comparison outcome=o.clone() />
+                    <p class="muted">"Choose a number to see the images behind it."</p>
                     <h3>"Confusion (rows: true class, columns: predicted)"</h3>
                     <table class="matrix confusion" data-testid="confusion">
                         <thead><tr><th><span class="visually-hidden">"true class"</span></th>{o.class_order.iter().map(|&l| view! { <th>{name(l)}</th> }).collect_view()}</tr></thead>
                         <tbody>{o.confusion.iter().enumerate().map(|(t, row)| view! {
-                            <tr><th>{name(o.class_order[t])}</th>{row.iter().map(|&n| view! { <td class:diag=false>{n}</td> }).collect_view()}</tr>
+                            <tr><th>{name(o.class_order[t])}</th>{row.iter().enumerate().map(|(p, &n)| {
+                                let (truth, answered) = (o.class_order[t], o.class_order[p]);
+                                let open = move |_| studio.with_untracked(|s| open_confusion_cell(asked, s, truth, answered));
+                                view! { <td class:diag=t == p>
+                                    <button class="cell-button" data-testid="confusion-cell" data-truth=truth data-answered=answered on:click=open disabled=n == 0
+                                        aria-label=format!("{n} {} images answered as {}: show them", name(truth), name(answered))>{n}</button>
+                                </td> }
+                            }).collect_view()}</tr>
                         }).collect_view()}</tbody>
                     </table>
+                    <CellImagesPanel studio=studio asked=asked />
                     <h3>"Memory: the exemplars kept by herding"</h3>
                     <div class="memory" data-testid="memory">
                         {o.memory.iter().map(|(label, samples)| view! {

@@ -147,7 +147,46 @@ impl WorkerMessages {
                 error,
             } if !error.device_fault => {
                 self.asked.answer.set(Vec::new());
+                self.asked.explanation.set(None);
                 notice.say(error.message, true);
+            }
+            // A question about the model that could not be answered (a step that cannot be
+            // shown, no model): the page says why and stops waiting.
+            FromWorker::Failed {
+                request: Request::Answer | Request::Occlude | Request::ExportOnnx,
+                error,
+            } if !error.device_fault => {
+                self.asked.occluding.set(false);
+                self.asked.cell.update(|c| {
+                    if let Some(c) = c.as_mut().filter(|c| c.answers.is_none()) {
+                        c.answers = Some(Vec::new());
+                    }
+                });
+                notice.say(error.message, true);
+            }
+            FromWorker::Answers { cell, labels, .. } => self.asked.cell.update(|c| {
+                if let Some(c) = c.as_mut().filter(|c| c.key == cell) {
+                    c.answers = Some(labels);
+                }
+            }),
+            FromWorker::Occlusion { map, step } => {
+                self.asked.occluding.set(false);
+                // A map for another model than the one now chosen is stale.
+                if step == self.asked.step.get_untracked() {
+                    self.asked.occlusion.set(Some(map));
+                }
+            }
+            FromWorker::OnnxModel { onnx } => {
+                if let Err(e) =
+                    crate::web::browser::storage::download("der-studio-model.onnx", &onnx)
+                {
+                    notice.say(format!("The model could not be exported: {e}"), true);
+                } else {
+                    notice.say(
+                        "Exported der-studio-model.onnx: the network for ONNX Runtime and other tools (its class names are inside, and in the JSON beside the button).",
+                        false,
+                    );
+                }
             }
             FromWorker::MemoryUsage {
                 wasm_bytes,
@@ -156,10 +195,14 @@ impl WorkerMessages {
             FromWorker::Prediction {
                 class_order,
                 probabilities,
+                explanation,
+                ..
             } => {
                 self.asked
                     .answer
                     .set(class_order.into_iter().zip(probabilities).collect());
+                self.asked.explanation.set(Some(explanation));
+                self.asked.answered.update(|n| *n += 1);
             }
             // A cancel or a memory reading that could not be sent changes nothing: the step, if
             // one runs, goes on.

@@ -11,6 +11,7 @@
 
 mod camera;
 mod captions;
+mod cell_images;
 mod class_card;
 mod class_images;
 mod classes;
@@ -18,6 +19,7 @@ mod device;
 mod diagram;
 mod engine_check;
 mod evaluation;
+mod explain;
 mod icons;
 mod link;
 mod loading;
@@ -99,6 +101,7 @@ fn App() -> impl IntoView {
     let worker = WorkerLink::spawn(move |m| messages.handle(m));
     provide_context(worker);
     provide_context(notice);
+    provide_context(asked);
     provide_context(CameraFrames::new());
     let (commands, presenting, help) = (Commands::new(), Presenting::new(), Help::new());
     provide_context(commands);

@@ -8,6 +8,7 @@ use wasm_bindgen::JsCast;
 
 use super::camera::CameraFrames;
 use super::class_card::Thumb;
+use super::explain::{OcclusionView, RewindSlider, StepContributions};
 use super::link::WorkerLink;
 use super::notice::Notice;
 use super::shortcuts::{Commands, on_command};
@@ -33,8 +34,11 @@ pub fn PredictPanel(
     let ask = move |pixels: Vec<u8>| {
         asked.probe.set(Some(pixels.clone()));
         asked.answer.set(Vec::new());
+        asked.explanation.set(None);
+        asked.occlusion.set(None);
         worker.send(ToWorker::Predict {
             sample: crate::engine::Sample { pixels, label: 0 },
+            step: asked.step.get_untracked(),
         });
     };
     let kept_aside = move |_| {
@@ -96,8 +100,10 @@ pub fn PredictPanel(
         match camera_frame() {
             Some(pixels) => {
                 asked.probe.set(Some(pixels.clone()));
+                asked.occlusion.set(None);
                 worker.send(ToWorker::Predict {
                     sample: crate::engine::Sample { pixels, label: 0 },
+                    step: asked.step.get_untracked(),
                 });
             }
             None => {
@@ -161,9 +167,10 @@ pub fn PredictPanel(
                             .map(|(label, p)| format!("The model says {} ({:.0}%).", name(label), p * 100.0)).unwrap_or_default()
                     }}
                 </p>
+                <RewindSlider outcome=outcome asked=asked />
                 <div class="predict row">
                     {move || asked.probe.get().map(|pixels| view! { <Thumb pixels=Signal::derive(move || pixels.clone()) /> })}
-                    <div class="bars" data-testid="prediction" aria-label="What the model thinks">
+                    <div class="bars" data-testid="prediction" aria-label="What the model thinks" data-answered=move || asked.answered.get()>
                         {move || asked.answer.get().into_iter().map(|(label, p)| view! {
                             <div class="bar-row">
                                 <span class="bar-name">{name(label)}</span>
@@ -173,6 +180,8 @@ pub fn PredictPanel(
                         }).collect_view()}
                     </div>
                 </div>
+                <StepContributions studio=studio asked=asked />
+                <OcclusionView studio=studio asked=asked />
             </Show>
         </section>
     }

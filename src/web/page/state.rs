@@ -9,7 +9,9 @@ use crate::classroom::outcome::{Baseline, Comparison};
 use crate::classroom::session::Session;
 use crate::classroom::studio::Studio;
 use crate::engine::LearnerConfig;
+use crate::engine::Sample;
 use crate::engine::augment::Augment;
+use crate::engine::explanation::{Explanation, OcclusionMap};
 use crate::engine::report::{DemoIteration, Progress};
 use crate::protocol::{SpeedCase, StepOutcome};
 
@@ -213,13 +215,25 @@ impl Checks {
     }
 }
 
-/// The image last sent for prediction, and the answer.
+/// The image last sent for prediction, the answer and what the model says about it.
 #[derive(Clone, Copy)]
 pub struct Asked {
     /// The image last sent.
     pub probe: RwSignal<Option<Vec<u8>>>,
     /// (label, probability) per class.
     pub answer: RwSignal<Vec<(usize, f32)>>,
+    /// Answers received so far (benchmarks wait for the next one).
+    pub answered: RwSignal<u64>,
+    /// The winning class's logit split by step's branch.
+    pub explanation: RwSignal<Option<Explanation>>,
+    /// Which model answers: the one after this step (1-based), or `None` for the latest.
+    pub step: RwSignal<Option<usize>>,
+    /// Where the model looked for the probe, once asked ("Where did it look?").
+    pub occlusion: RwSignal<Option<OcclusionMap>>,
+    /// An occlusion map is being computed.
+    pub occluding: RwSignal<bool>,
+    /// The kept-aside images behind a number of the results, and their answers.
+    pub cell: RwSignal<Option<CellImages>>,
 }
 
 impl Asked {
@@ -227,6 +241,35 @@ impl Asked {
         Self {
             probe: RwSignal::new(None),
             answer: RwSignal::new(Vec::new()),
+            answered: RwSignal::new(0),
+            explanation: RwSignal::new(None),
+            step: RwSignal::new(None),
+            occlusion: RwSignal::new(None),
+            occluding: RwSignal::new(false),
+            cell: RwSignal::new(None),
         }
     }
+
+    /// Context for the parts that show an answer outside the prediction panel (the diagram).
+    pub fn get() -> Self {
+        expect_context::<Asked>()
+    }
+}
+
+/// The kept-aside images behind one number of the results (a cell of the accuracy matrix or of
+/// the confusion view), asked of the model that number describes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CellImages {
+    /// Which cell: answers for another cell (asked before this one) are ignored.
+    pub key: String,
+    /// What the cell is, in words ("classes of step 1, after step 2").
+    pub title: String,
+    /// The model asked: after this step (`None`: the latest).
+    pub step: Option<usize>,
+    /// The kept-aside images asked about.
+    pub samples: Vec<Sample>,
+    /// Only the images answered as this class are the cell's (a confusion cell).
+    pub answered_as: Option<usize>,
+    /// The model's answer (a class label) per image, once it came.
+    pub answers: Option<Vec<usize>>,
 }

@@ -70,6 +70,30 @@ pub fn start() {
     post(&FromWorker::Loaded);
 }
 
+/// The model of the last completed step, for a question about it.
+fn committed_learner() -> Result<crate::engine::Learner, WorkerError> {
+    with_state(|s| s.learner.clone()).ok_or_else(|| {
+        WorkerError::input("Nothing has been learned yet: learn a step before asking the model.")
+    })
+}
+
+/// A question the model could not answer: the device failed, or the input was wrong (no
+/// model, a step that cannot be shown).
+fn asked(error: crate::engine::learner::explain::AskError) -> WorkerError {
+    match error {
+        crate::engine::learner::explain::AskError::Device(e) => WorkerError::device(e.to_string()),
+        other => WorkerError::input(format!("{}.", capitalised(&other.to_string()))),
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 /// Runs one request; its success answers are posted here, its failure by the caller.
 async fn handle(message: ToWorker) -> Result<(), WorkerError> {
     match message {
@@ -97,25 +121,44 @@ async fn handle(message: ToWorker) -> Result<(), WorkerError> {
                 outcome: Box::new(outcome),
             });
         }
-        ToWorker::Predict { sample } => {
+        ToWorker::Predict { sample, step } => {
             // A clone of the committed model: a step or restore that completes meanwhile
             // replaces the committed one, and nothing here writes it back.
-            let learner = with_state(|s| s.learner.clone()).ok_or_else(|| {
-                WorkerError::input(
-                    "Nothing has been learned yet: learn a step before asking for a prediction.",
-                )
-            })?;
-            let mut rows = learner
-                .predict(&[&sample])
-                .await
-                .map_err(|e| WorkerError::device(e.to_string()))?;
-            let probabilities = rows
-                .pop()
-                .ok_or_else(|| WorkerError::input("the model gave no prediction"))?;
+            let learner = committed_learner()?;
+            let answer = learner.explain(&sample, step).await.map_err(asked)?;
             post(&FromWorker::Prediction {
-                class_order: learner.class_order.clone(),
-                probabilities,
+                class_order: learner.class_order_after(step).to_vec(),
+                probabilities: answer.probabilities,
+                explanation: answer.explanation,
+                step,
             });
+        }
+        ToWorker::Answer {
+            samples,
+            step,
+            cell,
+        } => {
+            let learner = committed_learner()?;
+            let refs: Vec<&crate::engine::Sample> = samples.iter().collect();
+            let labels = learner.answers_after(&refs, step).await.map_err(asked)?;
+            post(&FromWorker::Answers { cell, step, labels });
+        }
+        ToWorker::Occlude { sample, step } => {
+            let learner = committed_learner()?;
+            let map = learner.occlusion(&sample, step).await.map_err(asked)?;
+            post(&FromWorker::Occlusion { map, step });
+        }
+        ToWorker::ExportOnnx { metadata } => {
+            let learner = committed_learner()?;
+            let network = learner.after_step(None).map_err(asked)?;
+            let onnx = crate::engine::onnx_export::onnx_model(
+                &network,
+                learner.config.backbone.input_size,
+                &metadata,
+            )
+            .await
+            .map_err(|e| WorkerError::device(e.to_string()))?;
+            post(&FromWorker::OnnxModel { onnx });
         }
         ToWorker::Restore {
             model,
