@@ -1,6 +1,6 @@
 //! The ONNX export against onnxruntime: a learner trained for two DER steps (two branches, each
-//! pruned to its own width) is written as ONNX, and onnxruntime's logits for eight images must
-//! equal the engine's to 1e-4 (scripts/onnx-check.py, run with `DER_PYTHON` or `python3`;
+//! pruned to widths of its own) is written as ONNX, and onnxruntime's logits for eight images must
+//! equal the engine's to 1e-4 (scripts/onnx-check.py, run with `DER_PYTHON`, else `target/python`'s interpreter, else `python3`;
 //! `make setup-python` installs onnxruntime into target/python).
 #![cfg(feature = "train")]
 
@@ -8,18 +8,29 @@ use std::path::Path;
 use std::process::Command;
 
 use burn::tensor::Device;
+use der_studio::engine::branch::Branch;
 use der_studio::engine::demo::{DEMO_SIZE, DEMO_STEPS, demo_config, demo_images};
-use der_studio::engine::folded::FoldedNetwork;
+use der_studio::engine::folded::{FoldedBranch, FoldedNetwork};
 use der_studio::engine::learner::Silent;
 use der_studio::engine::onnx_export::onnx_model;
 use der_studio::engine::tensor_io::{batch_tensor, read_f32};
-use der_studio::engine::{Learner, Sample};
+use der_studio::engine::{Learner, LearnerConfig, Sample};
 
 const IMAGES: usize = 8;
-const TOLERANCE: f32 = 1e-4;
+const TOLERANCE: f64 = 1e-4;
 
 fn f32_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Output channels of each convolution on the main path: the stem, then each block's two.
+fn widths(branch: &FoldedBranch) -> Vec<usize> {
+    let mut widths = vec![branch.stem().weight.val().dims()[0]];
+    for block in branch.blocks() {
+        let (conv1, conv2, _) = block.convolutions();
+        widths.extend([conv1, conv2].map(|c| c.weight.val().dims()[0]));
+    }
+    widths
 }
 
 fn softmax(row: &[f32]) -> Vec<f32> {
@@ -32,20 +43,28 @@ fn softmax(row: &[f32]) -> Vec<f32> {
 #[test]
 fn onnxruntime_computes_the_engines_logits() {
     let device = Device::flex();
-    let mut learner = Learner::new(demo_config(5), device.clone());
+    // The engine check's steps, longer: ten epochs let the masks close channels, so each branch
+    // is pruned to widths of its own (two epochs prune nothing).
+    let config = LearnerConfig {
+        epochs: 10,
+        ..demo_config(5)
+    };
+    let unpruned = widths(&FoldedBranch::fold(&Branch::new(&config.backbone, &device)));
+    let mut learner = Learner::new(config, device.clone());
     let data = demo_images(DEMO_SIZE, 5);
     for classes in DEMO_STEPS {
         pollster::block_on(learner.learn_step(&data.filter_classes(&classes), &mut Silent))
             .unwrap();
     }
     let network = FoldedNetwork::fold(learner.network().unwrap());
-    let widths: Vec<usize> = network.branches().iter().map(|b| b.feature_dim()).collect();
-    println!("branch feature widths after pruning: {widths:?}");
+    let pruned: Vec<Vec<usize>> = network.branches().iter().map(widths).collect();
+    println!("convolution widths: {unpruned:?} unpruned, {pruned:?} after pruning");
     assert_eq!(
-        widths.len(),
+        pruned.len(),
         2,
         "two steps, two branches: Concat is written"
     );
+    assert!(pruned.iter().all(|w| w != &unpruned), "every branch pruned");
 
     // Images the learner never saw, every class.
     let held_out = demo_images(DEMO_SIZE, 6);
@@ -88,7 +107,15 @@ fn onnxruntime_computes_the_engines_logits() {
     });
     std::fs::write(folder.join("check.json"), check.to_string()).unwrap();
 
-    let python = std::env::var_os("DER_PYTHON").unwrap_or_else(|| "python3".into());
+    // `make setup-python`'s interpreter when it exists, so a plain `cargo test` finds it too.
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/python/bin/python");
+    let python = std::env::var_os("DER_PYTHON").unwrap_or_else(|| {
+        if venv.exists() {
+            venv.into_os_string()
+        } else {
+            "python3".into()
+        }
+    });
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/onnx-check.py");
     let output = Command::new(&python)
         .arg(&script)

@@ -1,5 +1,5 @@
-//! The inference network as an ONNX model, for the tools that load ONNX (onnxruntime, OpenCV,
-//! ONNX.js, …) rather than DER Studio's own file.
+//! The inference network as an ONNX model, for the tools that load ONNX (onnxruntime in any of
+//! its languages, OpenCV's dnn module, Netron, …) rather than DER Studio's own file.
 //!
 //! Why written by hand: Burn 0.22 has no ONNX export (burn-onnx and burn-import only import),
 //! and the folded network needs none of a converter's generality: it is only convolutions with
@@ -26,8 +26,8 @@ use crate::format::onnx::{
     StringStringEntryProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto, type_proto,
 };
 
-/// The default domain's operator set the nodes bind to (every operator used is unchanged
-/// since; onnxruntime runs all of them).
+/// The default domain's operator set the nodes bind to: every operator used here has had its
+/// present meaning since 13 (later versions only add element types).
 pub const OPSET: i64 = 13;
 /// ONNX's IR version 8 (ONNX 1.10).
 pub const IR_VERSION: i64 = 8;
@@ -152,12 +152,15 @@ impl Graph {
         branch: &FoldedBranch,
         input_size: usize,
     ) -> Result<String, ReadError> {
-        let size = [input_size; 2];
-        let (x, size) = self
-            .conv(&format!("{name}.stem"), INPUT.into(), branch.stem(), size)
+        let (stem, mut size) = self
+            .conv(
+                &format!("{name}.stem"),
+                INPUT.into(),
+                branch.stem(),
+                [input_size; 2],
+            )
             .await?;
-        let mut x = self.relu(x);
-        let mut size = size;
+        let mut x = self.relu(stem);
         for (j, block) in branch.blocks().iter().enumerate() {
             let block_name = format!("{name}.block{j}");
             let (conv1, conv2, shortcut) = block.convolutions();
