@@ -59,7 +59,7 @@ test('a prediction explained by step, where it looked, the images behind a numbe
   assert.ok(columns.every((c) => c.evidence !== ''), JSON.stringify(columns));
   assert.deepEqual(columns.filter((c) => c.strongest).map((c) => c.step), [strongest]);
   const said = await page.getByTestId('contributions').innerText();
-  console.log(`[explain] terms per step ${JSON.stringify(terms.map((t) => t.value))}; ${said.split('\n')[1]}`);
+  console.log(`[explain] terms per step ${JSON.stringify(terms.map((t) => t.value))}; ${said.split('\n').find((l) => l.startsWith('Most'))}`);
   await page.screenshot({ path: `${SHOTS}/explain-prediction.png` });
 
   // Where it looked: 49 covered images at 32 × 32, timed by the worker.
@@ -125,9 +125,8 @@ test('a prediction explained by step, where it looked, the images behind a numbe
   console.log(`[explain] confusion cell (truth ${wrong.truth}, answered ${wrong.answered}): ${wrong.n} images shown`);
   await axe(page, 'results with the images of a cell');
   await page.getByTestId('cell-close').click();
-  await openView(page, 'classroom');
 
-  // ONNX: the file and its JSON, offline, in the browser.
+  // ONNX: the file and its JSON, offline, in the browser (Results: Use this model in other tools).
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-onnx').click()]);
   assert.equal(download.suggestedFilename(), 'der-studio-model.onnx');
   const path = join(tmpdir(), `der-studio-model-${process.pid}.onnx`);

@@ -7,7 +7,7 @@
 // single-threaded worker) and the `threads` project (the threaded worker, ?threads=THREADS).
 // A benchmark, not a test: `make bench-step-time` runs it (STEP_TIME_BENCH=1) and prints the
 // table (scripts/step-time-table.py); `make test` skips it.
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile, mkdir } from 'node:fs/promises';
 import assert from 'node:assert/strict';
 import { test, SHOTS, notice, waitForBackend, addClassNamed, openView } from './fixtures.mjs';
 
@@ -17,6 +17,9 @@ const TEST_PER_CLASS = Number(process.env.TEST_PER_CLASS ?? 20);
 const THREADS = Number(process.env.THREADS ?? 2);
 
 const png = async (path) => ({ name: path.split('/').pop(), mimeType: 'image/png', buffer: await readFile(path) });
+// The test split's images of a class, in the order of their numbers (the names are not 0..n).
+const testImages = async (digit) => (await readdir(`${DATA}/test/${digit}`))
+  .sort((a, b) => parseInt(a) - parseInt(b)).map((name) => `${DATA}/test/${digit}/${name}`);
 
 test('five classroom steps of 60 uploaded images a class, timed, and scored on unseen images', { tag: '@cpu' }, async ({ openPage, appUrl, isolated }) => {
   test.skip(!process.env.STEP_TIME_BENCH, 'a benchmark: make bench-step-time');
@@ -58,9 +61,10 @@ test('five classroom steps of 60 uploaded images a class, timed, and scored on u
     await page.getByTestId('rewind-step').dispatchEvent('input');
     let right = 0, all = 0;
     for (let digit = 0; digit < 2 * step; digit++) {
+      const images = await testImages(digit);
       for (let i = 0; i < TEST_PER_CLASS; i++) {
         const before = Number(await page.getByTestId('prediction').getAttribute('data-answered') ?? 0);
-        await page.getByTestId('predict-upload').setInputFiles(await png(`${DATA}/test/${digit}/${i}.png`));
+        await page.getByTestId('predict-upload').setInputFiles(await png(images[i]));
         await page.waitForFunction((n) => Number(document.querySelector('[data-testid=prediction]')?.dataset.answered) > n, before, { timeout: 60_000, polling: 20 });
         const said = await page.getByTestId('prediction-said').innerText();
         right += said.includes(`Digit ${digit} (`) ? 1 : 0;
@@ -71,8 +75,19 @@ test('five classroom steps of 60 uploaded images a class, timed, and scored on u
     steps[step - 1].unseen_images = all;
     console.log(`[step time, ${worker}] the model after step ${step}: ${right} of ${all} unseen images right`);
   }
+  // Where the model looked (#25), timed with five branches at 32 × 32: three maps.
+  const occlusion = [];
+  for (let i = 0; i < 3; i++) {
+    const before = Number(await page.getByTestId('prediction').getAttribute('data-answered') ?? 0);
+    await page.getByTestId('predict-upload').setInputFiles(await png((await testImages(i))[TEST_PER_CLASS]));
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid=prediction]')?.dataset.answered) > n, before, { timeout: 60_000, polling: 20 });
+    await page.getByTestId('where-looked').click();
+    await page.getByTestId('occlusion').waitFor({ timeout: 60_000 });
+    occlusion.push(Number(await page.getByTestId('occlusion').getAttribute('data-millis')));
+  }
+  console.log(`[step time, ${worker}] occlusion map, 5 branches, 32×32, 49 covered images: ${occlusion.join(', ')} ms`);
   await page.screenshot({ path: `${SHOTS}/step-time-${worker}.png` });
   await mkdir('target/step-time', { recursive: true });
   const label = process.env.STEP_TIME_LABEL ?? 'now';
-  await writeFile(`target/step-time/${label}-${worker}.json`, JSON.stringify({ worker, badge, per_class: PER_CLASS, test_per_class: TEST_PER_CLASS, steps }, null, 1));
+  await writeFile(`target/step-time/${label}-${worker}.json`, JSON.stringify({ worker, badge, per_class: PER_CLASS, test_per_class: TEST_PER_CLASS, steps, occlusion_ms: occlusion }, null, 1));
 });

@@ -479,7 +479,7 @@ fn ColumnView(
                 {move || share().map(|s| view! { <span class="evidence" data-testid="column-evidence">{format!("{:.0}%", s * 100.0)}</span> })}
                 {if locked { view! { <span class="lock" title="locked: never trained again"><LockIcon label="locked" /></span> }.into_any() }
                  else if live { view! { <span class="pill new">"training"</span> }.into_any() }
-                 else { view! { <span class="pill new">"new"</span> }.into_any() }}
+                 else { view! { <Show when=move || share().is_none()><span class="pill new">"new"</span></Show> }.into_any() }}
             </span>
             {rows}
             <span class="column-foot">{params_text}</span>

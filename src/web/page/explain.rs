@@ -102,10 +102,14 @@ pub fn StepContributions(studio: Field<Studio>, asked: Asked) -> impl IntoView {
                                 <span class="bar-name"><span class="step-swatch" style:background=step_colour(k)></span>{format!("Step {}", k + 1)}</span>
                                 <span class="bar-track"><span class="bar-value" class:against=value < 0.0
                                     style:width=format!("{:.1}%", share * 100.0) style:background=step_colour(k)></span></span>
-                                <span class="bar-number">{if value < 0.0 { format!("against {:.0}%", share * 100.0) } else { format!("{:.0}%", share * 100.0) }}</span>
+                                <span class="bar-number" title=if value < 0.0 { "evidence against this answer" } else { "evidence for this answer" }>
+                                    {if value < 0.0 { format!("−{:.0}%", share * 100.0) } else { format!("{:.0}%", share * 100.0) }}</span>
                             </div>
                         }).collect_view()}
                     </div>
+                    {e.contributions.iter().any(|&c| c < 0.0).then(|| view! {
+                        <p class="muted small-print">{format!("A bar marked − (striped) is evidence against “{name}”.")}</p>
+                    })}
                     <p class="muted small-print">{format!("Score for “{name}”: {:.2} = the steps’ terms {} + bias {:.2}.",
                         e.logit,
                         e.contributions.iter().map(|c| format!("{c:+.2}")).collect::<Vec<_>>().join(" "),

@@ -24,6 +24,7 @@ mod icons;
 mod link;
 mod loading;
 mod messages;
+mod model_export;
 mod motion;
 mod notice;
 mod predict;
@@ -54,6 +55,7 @@ use evaluation::{EvaluationView, ResultsSummary};
 use link::WorkerLink;
 use loading::{Loader, restore_saved_session};
 use messages::WorkerMessages;
+use model_export::ModelExport;
 use notice::{Notice, NoticeLine};
 use predict::PredictPanel;
 use progress::{LastStepSchedule, LossChart};
@@ -201,6 +203,7 @@ fn App() -> impl IntoView {
                 <LossChart losses=training.losses />
             </section>
             <ParamsHistory params_history=room.params_history().into() />
+            <ModelExport room=room />
         </div>
         <div class="view settings-view" id="view-settings" role="tabpanel" aria-labelledby="tab-settings" hidden=shown(View::Settings)>
             <SettingsPanel config=room.config().into() studio=room.studio().into() selected=room.selected().into() outcome=room.outcome().into() augmentation=room.augmentation().into() />

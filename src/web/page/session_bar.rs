@@ -6,13 +6,11 @@ use leptos::task::spawn_local;
 use reactive_stores::Store;
 use wasm_bindgen::JsCast;
 
-use super::link::WorkerLink;
 use super::loading::{Loader, take_over};
 use super::notice::Notice;
 use super::saving::Saving;
-use super::state::{Classroom, ClassroomExt, ClassroomStoreFields, empty_session};
+use super::state::{Classroom, ClassroomExt, empty_session};
 use crate::classroom::session::Session;
-use crate::protocol::ToWorker;
 use crate::web::browser::storage;
 use crate::web::browser::tab_lock::{Ownership, TabLock};
 
@@ -37,23 +35,6 @@ pub fn SessionBar(
         let bytes = room.encoded_session();
         if let Err(e) = storage::download("der-studio-session.derstudio", &bytes) {
             notice.say(format!("The session could not be exported: {e}"), true);
-        }
-    };
-    // The model for other tools: the worker writes the ONNX file; its class names, input size
-    // and normalisation travel inside it and as a JSON file beside it.
-    let has_model = move || room.outcome().with(Option::is_some);
-    let export_onnx = move |_| {
-        let metadata = vec![("der_studio".to_string(), model_description(room))];
-        WorkerLink::get().send(ToWorker::ExportOnnx { metadata });
-    };
-    let export_json = move |_| {
-        if let Err(e) =
-            storage::download("der-studio-model.json", model_description(room).as_bytes())
-        {
-            notice.say(
-                format!("The model's description could not be exported: {e}"),
-                true,
-            );
         }
     };
     let import = move |ev: leptos::ev::Event| {
@@ -114,10 +95,6 @@ pub fn SessionBar(
                 }}
             </span>
             <button class="small" data-testid="export" aria-label="Export session" title="Save this session as a file" on:click=export>"Export"</button>
-            <button class="small" data-testid="export-onnx" disabled=move || !has_model() on:click=export_onnx
-                title="The trained network as an ONNX file, for ONNX Runtime, Python or another web page">"Export model (ONNX)"</button>
-            <button class="quiet small" data-testid="export-onnx-json" disabled=move || !has_model() on:click=export_json
-                aria-label="Export the model's class names and input as JSON" title="Class names, input size and normalisation of the ONNX file">"JSON"</button>
             <label class="button small" class:disabled=move || !owner() title="Open a session file">"Import"
                 <input type="file" accept=".derstudio,application/octet-stream" class="visually-hidden" aria-label="Import session"
                     on:change=import data-testid="import" disabled=move || !owner() />
@@ -180,40 +157,4 @@ pub fn OtherTabNotice(
             </div>
         }.into_any()
     }
-}
-
-/// What a program loading the ONNX file needs to know: the input's shape and normalisation and
-/// the classes in output order (softmax is left to the caller).
-fn model_description(room: Store<Classroom>) -> String {
-    let classes: Vec<String> = room.outcome().with_untracked(|o| {
-        o.as_ref().map_or_else(Vec::new, |o| {
-            room.studio().with_untracked(|s| {
-                o.class_order
-                    .iter()
-                    .map(|&l| {
-                        s.class(l)
-                            .map(|c| c.name.clone())
-                            .unwrap_or_else(|_| format!("#{l}"))
-                    })
-                    .collect()
-            })
-        })
-    });
-    let size = room.config().with_untracked(|c| c.backbone.input_size);
-    serde_json::json!({
-        "format": "DER Studio model for ONNX",
-        "input": {
-            "name": "image",
-            "shape": ["batch", 3, size, size],
-            "layout": "NCHW, RGB",
-            "normalisation": "pixel / 255 * 2 - 1 (pixels 0..255 become -1..1)",
-        },
-        "output": {
-            "name": "logits",
-            "classes": classes,
-            "note": "one score per class in this order; apply softmax for probabilities",
-        },
-        "steps": room.outcome().with_untracked(|o| o.as_ref().map_or(0, |o| o.accuracy_rows.len())),
-    })
-    .to_string()
 }
