@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 TRUNK_VERSION := 0.22.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test dist bench bench-browser bench-small bench-classroom choose-defaults bench-speed profile-speed bench-threads bench-startup bench-scale lint test-native test-browser test-firefox test-trunk build-web \
+.PHONY: serve test dist bench bench-browser bench-small bench-classroom choose-defaults bench-speed profile-speed bench-threads bench-startup bench-scale bench-step-time lint test-native test-browser test-firefox test-trunk build-web \
         setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-firefox setup-node setup-python
 
 serve: setup-toolchain setup-wasm-bindgen setup-trunk setup-node
@@ -93,6 +93,15 @@ bench-scale: setup-toolchain setup-wasm-bindgen setup-chromium setup-node build-
 # worker with 1, 2 and 4 threads (THREADS_LIST), Engine check's speed table (BENCHMARKS.md).
 bench-threads: setup-toolchain setup-wasm-bindgen setup-chromium setup-node build-web
 	THREADS_BENCH=1 npx playwright test tests/browser/threads-bench.spec.mjs --project=threads
+
+# A classroom step's time (issue #24): the page learns 5 steps of 2 uploaded Split-MNIST digits
+# (60 images a class, the defaults) on the single-threaded worker and the threaded one
+# (THREADS, default 2), each step timed from Learn to its result, every step's model scored on
+# unseen test images; prints a table per worker (BENCHMARKS.md, "A classroom step in seconds").
+# STEP_TIME_LABEL names the run (target/step-time/LABEL-worker.json).
+bench-step-time: setup-toolchain setup-wasm-bindgen setup-chromium setup-node build-web
+	STEP_TIME_BENCH=1 npx playwright test tests/browser/step-time.spec.mjs --project=cpu --project=threads
+	python3 scripts/step-time-table.py target/step-time
 
 # The page's startup on localhost: first paint, time to interactive (a real click answered),
 # the worker ready, bytes per wasm file (BENCHMARKS.md, "Time to interactive").

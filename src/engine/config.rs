@@ -125,6 +125,15 @@ pub struct LearnerConfig {
     /// before it existed have 0 (epochs alone).
     #[serde(default)]
     pub min_updates: usize,
+    /// Updates per anneal of the mask scale s, whatever an epoch's length
+    /// (`learner::schedule`); 0: one anneal per epoch, the paper's schedule for long epochs.
+    /// Sessions saved before it existed have 0.
+    #[serde(default)]
+    pub mask_period: usize,
+    /// Ends a step once its loss has stopped falling, when the update floor sets the step's
+    /// length (`learner::schedule`). Sessions saved before it existed: off.
+    #[serde(default)]
+    pub stop_when_learned: bool,
     pub batch_size: usize,
     /// SGD learning rate (momentum 0.9, cosine decay within the step).
     pub learning_rate: f64,
@@ -160,6 +169,8 @@ impl Default for LearnerConfig {
             backbone: BackboneConfig::default(),
             epochs: 1,
             min_updates: 500,
+            mask_period: 50,
+            stop_when_learned: true,
             batch_size: 32,
             learning_rate: 0.05,
             lambda_aux: 1.0,

@@ -58,6 +58,36 @@ pub struct StepSummary {
     /// The augmentation the step's batches got.
     #[serde(default)]
     pub augment: crate::engine::augment::Augment,
+    /// Why its training ended; `None` in sessions saved before it was recorded.
+    #[serde(default)]
+    pub stop: Option<StopReason>,
+}
+
+/// Why a step's training ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopReason {
+    /// The loss stopped falling: a cycle improved on the best by less than `learner::schedule::PLATEAU`.
+    Learned,
+    /// The longest length was reached while the loss was still falling.
+    Limit,
+    /// A fixed length (stopping off, or the epochs rather than the update floor set it).
+    Fixed,
+}
+
+impl StopReason {
+    /// For the page: why the step stopped, in a sentence.
+    pub fn sentence(self, updates: usize) -> String {
+        match self {
+            StopReason::Learned => {
+                format!("Learned: the loss stopped falling after {updates} updates.")
+            }
+            StopReason::Limit => {
+                format!("Stopped at the limit of {updates} updates; the loss was still falling.")
+            }
+            StopReason::Fixed => format!("Trained for the set {updates} updates."),
+        }
+    }
 }
 
 /// One training iteration of the engine check (`engine::demo`).

@@ -50,6 +50,13 @@ pub struct BenchArgs {
     /// alone) [default: the engine's].
     #[arg(long, value_name = "N")]
     pub min_updates: Option<usize>,
+    /// Updates per anneal of the mask scale s (0: one per epoch, the paper's) [default: the
+    /// engine's].
+    #[arg(long, value_name = "N")]
+    pub mask_period: Option<usize>,
+    /// Train every step for its whole length instead of stopping once the loss stops falling.
+    #[arg(long)]
+    pub no_early_stop: bool,
     #[arg(long, default_value_t = 1993)]
     pub seed: u64,
     /// Run this many seeds (seed, seed + 1, …) and report each figure as mean ± standard
@@ -148,6 +155,8 @@ pub struct StepReport {
     pub branch_flops_after: usize,
     pub train_seconds: f64,
     pub seconds_per_epoch: f64,
+    /// SGD updates the step ran (the stopping rule may end it early).
+    pub updates: usize,
 }
 
 /// Runs the benchmark once (`bench_seeds` writes the JSON report); errors are messages for
@@ -173,6 +182,12 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     }
     if let Some(n) = args.min_updates {
         config.min_updates = n;
+    }
+    if let Some(n) = args.mask_period {
+        config.mask_period = n;
+    }
+    if args.no_early_stop {
+        config.stop_when_learned = false;
     }
     if let Some(w) = args.width {
         config.backbone.width = w;
@@ -235,8 +250,8 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
         config.augment
     );
     println!(
-        "{:>4} {:>6} {:>9} {:>12} {:>12} {:>8}  per-task accuracy",
-        "step", "seen", "accuracy", "params", "pruned", "seconds"
+        "{:>4} {:>6} {:>9} {:>12} {:>12} {:>8} {:>8}  per-task accuracy",
+        "step", "seen", "accuracy", "params", "pruned", "seconds", "updates"
     );
     for (t, classes) in tasks.iter().enumerate() {
         let train = data.train.filter_classes(classes);
@@ -261,13 +276,14 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
             .map(|a| format!("{:.1}", a * 100.0))
             .collect();
         println!(
-            "{:>4} {:>6} {:>8.2}% {:>12} {:>12} {:>8.1}  [{}]",
+            "{:>4} {:>6} {:>8.2}% {:>12} {:>12} {:>8.1} {:>8}  [{}]",
             t + 1,
             seen.len(),
             accuracy * 100.0,
             summary.params_before_prune,
             summary.params_after_prune,
             summary.train_seconds,
+            summary.updates,
             row.join(", ")
         );
         steps.push(StepReport {
@@ -284,6 +300,7 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
             branch_flops_after: 2 * summary.branch_macs_after,
             train_seconds: summary.train_seconds,
             seconds_per_epoch: summary.train_seconds / summary.epochs.max(1) as f64,
+            updates: summary.updates,
         });
     }
     let report = BenchReport {

@@ -116,7 +116,8 @@ test('a prediction explained by step, where it looked, the images behind a numbe
   // A confusion cell: as many images as its count, every one answered as its column.
   const cells = await page.$$eval('[data-testid=confusion-cell]', (c) => c.map((x) => ({ truth: x.dataset.truth, answered: x.dataset.answered, n: Number(x.textContent) })));
   const wrong = cells.find((c) => c.truth !== c.answered && c.n > 0) ?? cells.find((c) => c.n > 0);
-  await page.locator(`[data-testid=confusion-cell][data-truth="${wrong.truth}"][data-answered="${wrong.answered}"]`).click();
+  await page.locator(`[data-testid=confusion-cell][data-truth="${wrong.truth}"][data-answered="${wrong.answered}"]`).focus();
+  await page.keyboard.press('Enter');
   await page.waitForFunction((key) => document.querySelector('[data-testid=cell-images]')?.dataset.key === key
     && document.querySelector('[data-testid=cell-summary]'), `confusion-${wrong.truth}-${wrong.answered}`, { timeout: 60_000 });
   assert.equal(await page.getByTestId('cell-image').count(), wrong.n);
@@ -124,16 +125,22 @@ test('a prediction explained by step, where it looked, the images behind a numbe
   assert.ok(right.every((r) => r === String(wrong.truth === wrong.answered)), JSON.stringify(right));
   console.log(`[explain] confusion cell (truth ${wrong.truth}, answered ${wrong.answered}): ${wrong.n} images shown`);
   await axe(page, 'results with the images of a cell');
-  await page.getByTestId('cell-close').click();
+  await page.getByTestId('cell-close').focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await page.getByTestId('cell-images').count(), 0, 'Close closes the images');
 
   // ONNX: the file and its JSON, offline, in the browser (Results: Use this model in other tools).
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-onnx').click()]);
+  await page.getByTestId('export-onnx').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: `${SHOTS}/explain-export.png` });
+  await page.getByTestId('export-onnx').focus();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
   assert.equal(download.suggestedFilename(), 'der-studio-model.onnx');
   const path = join(tmpdir(), `der-studio-model-${process.pid}.onnx`);
   await download.saveAs(path);
   const onnx = await readFile(path);
   assert.ok(onnx.length > 10_000, `${onnx.length} bytes`);
-  const [json] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-onnx-json').click()]);
+  await page.getByTestId('export-onnx-json').focus();
+  const [json] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
   const description = JSON.parse(await readFile(await json.path(), 'utf8'));
   assert.equal(description.output.classes.length, 6);
   assert.deepEqual(description.input.shape, ['batch', 3, 32, 32]);

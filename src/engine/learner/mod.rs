@@ -27,7 +27,9 @@ pub mod explain;
 pub mod inference;
 pub mod iteration;
 pub mod relearn;
+pub mod schedule;
 pub mod training;
+mod view_bank;
 
 /// What an observer wants after a progress report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,25 +8,25 @@ use burn::optim::momentum::MomentumConfig;
 use burn::tensor::{Device, Tensor};
 use web_time::Instant;
 
-use super::inference::{features_of, frozen_features};
-use super::iteration::{
-    IterationBatch, IterationLosses, IterationSettings, cosine, train_iteration,
-};
+use super::inference::features_of;
+use super::iteration::{IterationBatch, IterationLosses, IterationSettings, train_iteration};
 use super::relearn::relearn_classifier;
+use super::schedule::{Plateau, StepSchedule};
+use super::view_bank::{VIEWS_PER_IMAGE, ViewBank};
 use super::{Control, Learner, Observer, StepError};
 use crate::engine::augment::{Augment, augment};
 use crate::engine::branch::Branch;
 use crate::engine::data::{Dataset, Sample};
-use crate::engine::folded::{self, FoldedNetwork, fold_frozen};
-use crate::engine::gate::{ChannelGate, GateMode, mask_scale};
+use crate::engine::folded::{FoldedNetwork, fold_frozen};
+use crate::engine::gate::{ChannelGate, GateMode};
 use crate::engine::head::Head;
 use crate::engine::memory::herding;
 use crate::engine::network::DerNetwork;
 use crate::engine::prune::{ChannelSelection, rebuild};
-use crate::engine::report::{Phase, Progress, StepSummary};
+use crate::engine::report::{Phase, Progress, StepSummary, StopReason};
 use crate::engine::rng::SplitMix64;
 use crate::engine::seeding::{draw_device, seeded_module};
-use crate::engine::tensor_io::{ReadError, batch_tensor, indices, read_f32};
+use crate::engine::tensor_io::{ReadError, batch_tensor, read_f32};
 
 impl Learner {
     /// Learns the classes of `train` as one new step.
@@ -86,8 +86,7 @@ impl Learner {
         // A last batch of one image would give BatchNorm a zero variance: drop it.
         let batches =
             (training.len() / batch_size + usize::from(training.len() % batch_size >= 2)).max(1);
-        let epochs = config.epochs_for(batches);
-        let total_iterations = (epochs * batches).max(1);
+        let schedule = StepSchedule::for_step(&config, batches);
         let mut optim = SgdConfig::new()
             .with_momentum(Some(MomentumConfig::new().with_dampening(0.0)))
             .init();
@@ -96,88 +95,129 @@ impl Learner {
         let mut last_report = Instant::now();
         let mut order: Vec<usize> = (0..training.len()).collect();
         let mut stats = StatsAccumulator::default();
-        // Frozen branches' features are computed once a step, unless the batches are augmented:
-        // then the frozen branches must see each augmented batch too.
         let augmenting = config.augment != Augment::None;
-        // Folded: they run as one convolution a layer (engine/folded.rs), without autodiff.
+        // Folded: the frozen branches run as one convolution a layer (engine/folded.rs),
+        // without autodiff, and only over the bank's views (view_bank.rs), once a step.
         let folded_frozen = fold_frozen(&network);
-        let frozen = if augmenting {
-            None
+        let bank = (!folded_frozen.is_empty()).then(|| {
+            ViewBank::build(
+                &training,
+                config.augment,
+                VIEWS_PER_IMAGE,
+                size,
+                &mut rng,
+                &folded_frozen,
+                &self.device,
+            )
+        });
+        let mut plateau = Plateau::default();
+        // The classification loss summed on the device over the cycle so far.
+        let mut cycle_loss: Option<Tensor<1>> = None;
+        let mut cycle_updates = 0usize;
+        let mut stop = if schedule.stop_when_learned {
+            StopReason::Limit
         } else {
-            frozen_features(&folded_frozen, &training, size, &self.device)
+            StopReason::Fixed
         };
+        let mut updates = 0;
 
-        for epoch in 0..epochs {
-            rng.shuffle(&mut order);
-            for batch in 0..batches {
-                let chunk = &order[batch * batch_size..((batch + 1) * batch_size).min(order.len())];
-                let images: Vec<&Sample> = chunk.iter().map(|&i| training[i]).collect();
-                let augmented: Vec<Sample> = if augmenting {
-                    images
+        for update in 0..schedule.max_updates {
+            let (epoch, batch) = (update / batches, update % batches);
+            let epochs = schedule.max_updates.div_ceil(batches);
+            if batch == 0 {
+                rng.shuffle(&mut order);
+            }
+            let chunk = &order[batch * batch_size..((batch + 1) * batch_size).min(order.len())];
+            // With frozen branches the views come from the bank (same pixels for every branch);
+            // without, the new branch alone sees a fresh augmentation of each image.
+            let (x, labels, frozen_rows) = match &bank {
+                Some(bank) => {
+                    let rows = bank.draw(chunk, &mut rng);
+                    let (x, labels) = batch_tensor(&bank.pixels(&rows), size, &train_device);
+                    (x, labels, bank.frozen(&rows, &train_device))
+                }
+                None => {
+                    let augmented: Vec<Sample> = chunk
                         .iter()
-                        .map(|s| augment(s, size, config.augment, &mut rng))
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                let images: Vec<&Sample> = if augmenting {
-                    augmented.iter().collect()
-                } else {
-                    images
-                };
-                let (x, labels) = batch_tensor(&images, size, &train_device);
-                let targets: Vec<usize> = labels.iter().map(|&l| index_of(l)).collect();
-                let scale = mask_scale(batch, batches, config.s_max);
-                let mode = GateMode::Soft { scale };
-                let frozen_rows = if augmenting {
-                    folded::frozen_features(&folded_frozen, x.clone())
-                } else {
-                    frozen
-                        .as_ref()
-                        .map(|f| f.clone().select(0, indices(chunk, &train_device)))
-                };
-                let iteration = epoch * batches + batch;
-                let settings = IterationSettings {
-                    lambda_aux,
-                    lambda_sparsity,
-                    scale,
-                    s_max: config.s_max,
-                    learning_rate: cosine(config.learning_rate, iteration, total_iterations),
-                };
-                let batch_input = IterationBatch {
-                    images: x,
-                    frozen: frozen_rows,
-                    targets: &targets,
-                    old_classes,
-                    device: &train_device,
-                };
-                let (trained, losses) =
-                    train_iteration(network, &mut optim, batch_input, &settings);
-                network = trained;
-                stats.add(losses, targets.len());
+                        .map(|&i| augment(training[i], size, config.augment, &mut rng))
+                        .collect();
+                    let images: Vec<&Sample> = if augmenting {
+                        augmented.iter().collect()
+                    } else {
+                        chunk.iter().map(|&i| training[i]).collect()
+                    };
+                    let (x, labels) = batch_tensor(&images, size, &train_device);
+                    (x, labels, None)
+                }
+            };
+            let targets: Vec<usize> = labels.iter().map(|&l| index_of(l)).collect();
+            let scale = schedule.mask_scale(update);
+            let mode = GateMode::Soft { scale };
+            let settings = IterationSettings {
+                lambda_aux,
+                lambda_sparsity,
+                scale,
+                s_max: config.s_max,
+                learning_rate: schedule.learning_rate(update),
+            };
+            let batch_input = IterationBatch {
+                images: x,
+                frozen: frozen_rows,
+                targets: &targets,
+                old_classes,
+                device: &train_device,
+            };
+            let (trained, losses) = train_iteration(network, &mut optim, batch_input, &settings);
+            network = trained;
+            let classification = losses.classifier.clone();
+            stats.add(losses, targets.len());
+            updates = update + 1;
 
-                let last_batch = batch + 1 == batches;
-                let paced = pace.is_none_or(|p| last_report.elapsed() >= p);
-                if ((batch + 1) % report_every == 0 && paced) || last_batch {
-                    last_report = Instant::now();
-                    let newest = network.branches.last().unwrap();
-                    let progress = stats
-                        .report(
-                            newest,
-                            mode,
-                            (epoch, epochs, batch + 1, batches),
-                            start.elapsed().as_secs_f64(),
-                        )
-                        .await?;
-                    if !progress.loss.is_finite() {
-                        return Err(StepError::NonFiniteLoss { epoch });
-                    }
-                    if observer.progress(&progress).await == Control::Cancel {
-                        return Err(StepError::Cancelled);
+            // The stopping rule reads each update's classification loss at the end of a cycle
+            // (one read per cycle: the values stay on the device until then).
+            let mut stopping = false;
+            if schedule.stop_when_learned {
+                cycle_loss = Some(match cycle_loss {
+                    Some(sum) => sum.add(classification.detach()),
+                    None => classification.detach(),
+                });
+                cycle_updates += 1;
+                if schedule.closes_cycle(update) {
+                    let sum = read_f32(cycle_loss.take().expect("added above")).await?[0];
+                    let mean = sum / cycle_updates as f32;
+                    cycle_updates = 0;
+                    if plateau.close_cycle(mean) && updates < schedule.max_updates {
+                        stop = StopReason::Learned;
+                        stopping = true;
                     }
                 }
             }
+            let last_batch = batch + 1 == batches || stopping || updates == schedule.max_updates;
+            let paced = pace.is_none_or(|p| last_report.elapsed() >= p);
+            if ((batch + 1) % report_every == 0 && paced) || last_batch {
+                last_report = Instant::now();
+                let newest = network.branches.last().unwrap();
+                let progress = stats
+                    .report(
+                        newest,
+                        mode,
+                        (epoch, epochs, batch + 1, batches),
+                        start.elapsed().as_secs_f64(),
+                    )
+                    .await?;
+                if !progress.loss.is_finite() {
+                    return Err(StepError::NonFiniteLoss { epoch });
+                }
+                if observer.progress(&progress).await == Control::Cancel {
+                    return Err(StepError::Cancelled);
+                }
+            }
+            if stopping {
+                break;
+            }
         }
+        let epochs = updates.div_ceil(batches);
+        let total_iterations = updates;
 
         recalibrate_batch_norm(
             &network,
@@ -215,6 +255,7 @@ impl Learner {
             epochs,
             updates: total_iterations,
             augment: config.augment,
+            stop: Some(stop),
         };
         if observer
             .progress(&Progress::phase(

@@ -101,8 +101,9 @@ pub fn LastStepSchedule(
                     Augment::None => "no augmentation".to_string(),
                     a => format!("augmentation: {}", a.description()),
                 };
+                let stopped = s.stop.map(|stop| format!(" {}", stop.sentence(s.updates))).unwrap_or_default();
                 view! { <p class="summary" data-testid="step-schedule">{format!(
-                    "Step {}: {} updates ({} passes over its images), {augment}, {:.0} s.", s.step + 1, s.updates, s.epochs, s.train_seconds)}</p> }
+                    "Step {}: {} updates ({} passes over its images), {augment}, {:.0} s.{stopped}", s.step + 1, s.updates, s.epochs, s.train_seconds)}</p> }
             })
         })
     }

@@ -74,7 +74,7 @@ pub fn SettingsPanel(
             <div class="settings-grid">
                 <NumberSetting label="Updates per step" testid="min-updates" step="50" value=Signal::derive(move || c.get().min_updates as f64)
                     set=move |v| c.update(|c| c.min_updates = v as usize)
-                    help="Each update learns from one batch. A step runs at least this many, passing over its images as often as needed, so a small class trains, and prunes, as much as a large one." />
+                    help="Each update learns from one batch. A step runs up to this many, passing over its images as often as needed, so a small class trains, and prunes, as much as a large one. It stops sooner once its loss has stopped falling (checked every 50 updates, after at least 150); the page then says so." />
                 <NumberSetting label="Epochs (at least)" testid="epochs" step="1" value=Signal::derive(move || c.get().epochs as f64)
                     set=move |v| c.update(|c| c.epochs = v as usize)
                     help="Fewest passes over the step's images. Large steps use it; small ones run more passes to reach the updates above." />

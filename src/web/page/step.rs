@@ -146,6 +146,11 @@ pub fn StepPanel(
                 </label>
             </div>
             <TrainingProgress training=training />
+            // Why the last step ended (the loss stopped falling, or its length), while idle.
+            {move || (!running()).then(|| outcome.with(|o| o.as_ref().and_then(|o| {
+                let s = &o.summary;
+                s.stop.map(|stop| format!("Step {}: {} ({:.0} s)", s.step + 1, stop.sentence(s.updates), s.train_seconds))
+            }))).flatten().map(|text| view! { <p class="step-stopped" data-testid="step-stopped">{text}</p> })}
         </section>
     }
 }
