@@ -67,7 +67,7 @@ impl StepSchedule {
 
     /// Whether update `update` (0-based) closes a cycle.
     pub fn closes_cycle(&self, update: usize) -> bool {
-        (update + 1) % self.period == 0
+        (update + 1).is_multiple_of(self.period)
     }
 }
 
