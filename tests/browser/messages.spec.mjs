@@ -36,8 +36,9 @@ test('messages cross as transferred bytes, and every request is answered', { tag
   await trySamples(page);
 
   // Before any step the page offers no prediction; the worker still answers one, here posted
-  // by hand: postcard's `ToWorker::Predict` (variant 4) of a 3-byte image with label 0.
-  await page.evaluate(() => { const predict = new Uint8Array([4, 3, 1, 2, 3, 0]); window.__worker.postMessage(predict, [predict.buffer]); });
+  // by hand: postcard's `ToWorker::Predict` (variant 4) of a 3-byte image with label 0, asked
+  // of the latest model (`step: None`, the last byte).
+  await page.evaluate(() => { const predict = new Uint8Array([4, 3, 1, 2, 3, 0, 0]); window.__worker.postMessage(predict, [predict.buffer]); });
   await waitNotice(page, /Nothing has been learned yet/);
 
   await setEpochs(page, 1);
