@@ -156,10 +156,12 @@ pub fn OcclusionView(studio: Field<Studio>, asked: Asked) -> impl IntoView {
     };
     view! {
         <div class="occlusion">
-            <button class="small" data-testid="where-looked" on:click=look
-                disabled=move || asked.probe.with(Option::is_none) || asked.occluding.get()>
-                {move || if asked.occluding.get() { "Looking…" } else { "Where did it look?" }}
-            </button>
+            // Only once there is an image to look at.
+            <Show when=move || asked.probe.with(Option::is_some)>
+                <button class="small" data-testid="where-looked" on:click=look disabled=move || asked.occluding.get()>
+                    {move || if asked.occluding.get() { "Looking…" } else { "Where did it look?" }}
+                </button>
+            </Show>
             {move || asked.occlusion.get().map(|map| view! {
                 <figure class="heat-map" data-testid="occlusion" data-millis=format!("{:.0}", map.millis) data-images=map.images>
                     <canvas node_ref=canvas class="thumb large" width="32" height="32" role="img"
