@@ -134,17 +134,7 @@ pub fn draw_sample(target: &HtmlCanvasElement, pixels: &[u8], size: usize) {
         rgba[4 * i + 1] = pixels[n + i];
         rgba[4 * i + 2] = pixels[2 * n + i];
     }
-    target.set_width(size as u32);
-    target.set_height(size as u32);
-    let Ok(Some(context)) = target.get_context("2d") else {
-        return;
-    };
-    let context: CanvasRenderingContext2d = context.unchecked_into();
-    if let Ok(image) =
-        ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), size as u32, size as u32)
-    {
-        let _ = context.put_image_data(&image, 0.0, 0.0);
-    }
+    put_rgba(target, &rgba, size);
 }
 
 /// Draws `pixels` (RGB, `size × size`) in grey with red over it where `heat` (one value per
@@ -173,6 +163,11 @@ pub fn draw_heat_map(
         rgba[4 * i + 1] = (grey * (1.0 - a) + 30.0 * a) as u8;
         rgba[4 * i + 2] = (grey * (1.0 - a) + 40.0 * a) as u8;
     }
+    put_rgba(target, &rgba, size);
+}
+
+/// Sizes `target` to `size × size` and puts the RGBA bytes on it.
+fn put_rgba(target: &HtmlCanvasElement, rgba: &[u8], size: usize) {
     target.set_width(size as u32);
     target.set_height(size as u32);
     let Ok(Some(context)) = target.get_context("2d") else {
@@ -180,7 +175,7 @@ pub fn draw_heat_map(
     };
     let context: CanvasRenderingContext2d = context.unchecked_into();
     if let Ok(image) =
-        ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), size as u32, size as u32)
+        ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), size as u32, size as u32)
     {
         let _ = context.put_image_data(&image, 0.0, 0.0);
     }

@@ -68,7 +68,8 @@ pub fn RewindSlider(
                     aria-valuetext=move || format!("the model after step {} of {}", chosen(), steps()) />
                 <output for="rewind-step" data-testid="rewind-value">{move || format!("{} of {}", chosen(), steps())}</output>
                 <p class="rewind-note" data-testid="rewind-note" aria-live="polite">{move || match asked.step.get() {
-                    Some(k) => format!("Rewound: the model as it was after step {k}. It only knows the classes of steps 1–{k}. Nothing was retrained; the current model is unchanged."),
+                    Some(k) => format!("Rewound: the model as it was after step {k}. It only knows the classes of {}. Nothing was retrained; the current model is unchanged.",
+                        if k == 1 { "step 1".to_string() } else { format!("steps 1–{k}") }),
                     None => "The current model.".to_string(),
                 }}</p>
             </div>
