@@ -9,7 +9,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 TRUNK_VERSION := 0.22.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test dist bench bench-browser bench-small bench-classroom choose-defaults bench-speed profile-speed bench-threads bench-startup bench-scale bench-step-time lint test-native test-browser test-firefox test-trunk build-web \
+.PHONY: serve test dist bench bench-browser bench-small bench-classroom choose-defaults bench-speed profile-speed bench-threads bench-startup bench-scale bench-step-time bench-step-time-webgpu profile-threads lint test-native test-browser test-firefox test-trunk build-web \
         setup-toolchain setup-wasm-bindgen setup-trunk setup-chromium setup-firefox setup-node setup-python
 
 serve: setup-toolchain setup-wasm-bindgen setup-trunk setup-node
@@ -90,7 +90,7 @@ bench-scale: setup-toolchain setup-wasm-bindgen setup-chromium setup-node build-
 	SCALE_EPOCHS=20 npx playwright test tests/browser/scale.spec.mjs --project=cpu
 
 # CPU training in the browser by thread count: the single-threaded worker against the threaded
-# worker with 1, 2 and 4 threads (THREADS_LIST), Engine check's speed table (BENCHMARKS.md).
+# worker with 1, 2, 4 and 8 threads (THREADS_LIST), Engine check's speed table (BENCHMARKS.md).
 bench-threads: setup-toolchain setup-wasm-bindgen setup-chromium setup-node build-web
 	THREADS_BENCH=1 npx playwright test tests/browser/threads-bench.spec.mjs --project=threads
 
@@ -102,6 +102,20 @@ bench-threads: setup-toolchain setup-wasm-bindgen setup-chromium setup-node buil
 bench-step-time: setup-toolchain setup-wasm-bindgen setup-chromium setup-node build-web
 	STEP_TIME_BENCH=1 npx playwright test tests/browser/step-time.spec.mjs --project=cpu --project=threads
 	python3 scripts/step-time-table.py target/step-time
+
+# The same on ?backend=webgpu. Without a GPU that is SwiftShader, seconds an update: STEPS
+# (default 1) of the 5 steps; STEPS=5 is the whole run (hours on SwiftShader, minutes on a GPU).
+bench-step-time-webgpu: setup-toolchain setup-wasm-bindgen setup-chromium setup-node build-web
+	STEP_TIME_BENCH=1 STEPS=$${STEPS:-1} npx playwright test tests/browser/step-time.spec.mjs --project=webgpu
+	python3 scripts/step-time-table.py target/step-time
+
+# Where the threaded worker's time goes: Chromium's sampling profiler on every thread while
+# the worker measures its training speed (THREADS, default 2), with a worker built keeping its
+# function names; prints time by thread and kind of work (BENCHMARKS.md, "Threads in the browser").
+profile-threads: setup-toolchain setup-wasm-bindgen setup-chromium setup-node build-web
+	rm -rf target/threads-profile/site && mkdir -p target/threads-profile && cp -r dist target/threads-profile/site
+	KEEP_NAMES=1 scripts/build-worker-threads.sh target/threads-profile/site/threads
+	THREADS_PROFILE=1 DIST=target/threads-profile/site npx playwright test tests/browser/threads-profile.spec.mjs --project=threads
 
 # The page's startup on localhost: first paint, time to interactive (a real click answered),
 # the worker ready, bytes per wasm file (BENCHMARKS.md, "Time to interactive").

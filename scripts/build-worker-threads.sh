@@ -28,7 +28,10 @@ cp "$target_dir/wasm32-unknown-unknown/$profile/worker.wasm" "$built/worker.wasm
 rm -rf "$out" && mkdir -p "$out"
 # `web`: wasm-bindgen-rayon's helper script is a module. `--split-linked-modules`: js-sys's
 # Atomics.waitAsync fallback becomes a file here, not a blob: URL the site's policy refuses.
-wasm-bindgen --target web --split-linked-modules --no-typescript --remove-name-section --remove-producers-section \
+# KEEP_NAMES=1 keeps the function names, for a profiler (`make profile-threads`).
+names=--remove-name-section
+[ -z "${KEEP_NAMES:-}" ] || names=
+wasm-bindgen --target web --split-linked-modules --no-typescript $names --remove-producers-section \
   --out-dir "$out" --out-name worker "$built/worker.wasm"
 # The pool's helper script imports the package by a bundler's directory path ('../../..');
 # without a bundler it must name the file.

@@ -1,7 +1,9 @@
 //! The CPU device's kernels that our burn-flex patch replaces (`patches/burn-flex`): 2D
 //! convolutions and their gradients (im2col + GEMM, `ops/conv_nchw.rs`) and training-mode batch norm
-//! (`ops/batch_norm.rs`), against their definitions computed by hand.
+//! (`ops/batch_norm.rs`), against their definitions computed by hand; and the elementwise maps
+//! the patch splits over rayon's threads above 32K elements (ReLU, its gradient, in-place sums).
 
+use burn::tensor::activation::relu;
 use burn::tensor::module::{batch_norm_train, conv2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -290,4 +292,66 @@ fn training_batch_norm_and_its_gradients_match_the_definition() {
     assert_close("dx", &dx, &expected.1);
     assert_close("dgamma", &dgamma, &expected.4);
     assert_close("dbeta", &dbeta, &expected.5);
+}
+
+/// ReLU and its gradient over 3 × 40,000 elements (split over the threads), with NaNs in
+/// the input: max(x, 0) with NaN kept, and the gradient passed where the output is positive or
+/// NaN. Twice: once with the input still held elsewhere (a new output buffer) and once as the
+/// only owner (in place). Then x + y, in place, at the same size.
+#[test]
+fn relu_its_gradient_and_a_sum_split_over_threads_match_the_definition() {
+    let device = Device::flex().autodiff();
+    let n = 3 * 40_000;
+    let mut x_values = values(n, 7);
+    for i in (0..n).step_by(9_973) {
+        x_values[i] = f32::NAN;
+    }
+    let r_values = values(n, 8);
+    let relu_of = |v: f32| if v.is_nan() || v > 0.0 { v } else { 0.0 };
+    let same = |what: &str, got: &[f32], expected: &[f32]| {
+        assert_eq!(got.len(), expected.len(), "{what}: length");
+        for (i, (a, b)) in got.iter().zip(expected).enumerate() {
+            assert!(
+                a == b || (a.is_nan() && b.is_nan()),
+                "{what}[{i}]: {a} against {b}"
+            );
+        }
+    };
+
+    let x = Tensor::<2>::from_data(TensorData::new(x_values.clone(), [3, 40_000]), &device)
+        .require_grad();
+    let r = Tensor::<2>::from_data(TensorData::new(r_values.clone(), [3, 40_000]), &device);
+    let y = relu(x.clone());
+    let y_values = pollster::block_on(read_f32(y.clone())).unwrap();
+    let grads = (y * r).sum().backward();
+    let dx = pollster::block_on(read_f32(x.grad(&grads).expect("x has a gradient"))).unwrap();
+    let y_expected: Vec<f32> = x_values.iter().map(|&v| relu_of(v)).collect();
+    let dx_expected: Vec<f32> = x_values
+        .iter()
+        .zip(&r_values)
+        .map(|(&v, &g)| if v.is_nan() || v > 0.0 { g } else { 0.0 })
+        .collect();
+    assert!(
+        y_expected.iter().filter(|v| **v == 0.0).count() > n / 3,
+        "the case has negative inputs"
+    );
+    same("relu (new buffer)", &y_values, &y_expected);
+    same("relu gradient", &dx, &dx_expected);
+
+    let plain = Device::flex();
+    let owned = Tensor::<1>::from_data(TensorData::new(x_values.clone(), [n]), &plain);
+    same(
+        "relu (in place)",
+        &pollster::block_on(read_f32(relu(owned))).unwrap(),
+        &y_expected,
+    );
+
+    let a = Tensor::<1>::from_data(TensorData::new(x_values.clone(), [n]), &plain);
+    let b = Tensor::<1>::from_data(TensorData::new(r_values.clone(), [n]), &plain);
+    let sum_expected: Vec<f32> = x_values.iter().zip(&r_values).map(|(a, b)| a + b).collect();
+    same(
+        "x + y (in place)",
+        &pollster::block_on(read_f32(a + b)).unwrap(),
+        &sum_expected,
+    );
 }

@@ -39,6 +39,8 @@ pub mod network;
 #[cfg(feature = "train")]
 pub mod onnx_export;
 #[cfg(feature = "train")]
+pub mod parallel;
+#[cfg(feature = "train")]
 pub mod prune;
 #[cfg(feature = "train")]
 pub mod seeding;

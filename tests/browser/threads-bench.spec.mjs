@@ -7,7 +7,7 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { test, waitForBackend, openView, measureSpeed } from './fixtures.mjs';
 
 const OUT = 'target/bench-browser';
-const POOLS = (process.env.THREADS_LIST ?? '1,2,4').split(',').map(Number);
+const POOLS = (process.env.THREADS_LIST ?? '1,2,4,8').split(',').map(Number);
 
 async function speedTable(openPage, url) {
   const { page, context } = await openPage(url);

@@ -8,6 +8,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::engine::gate::{ChannelGate, GateMode, LOGIT_CLAMP, compensate_gradient};
 use crate::engine::network::DerNetwork;
+use crate::engine::parallel::on_pool_thread;
 use crate::engine::tensor_io::{indices, one_hot};
 
 /// The loss weights and schedule values of one iteration.
@@ -54,7 +55,17 @@ pub struct IterationLosses {
 /// Forward (with the frozen features when given), classification + λa·auxiliary + λs·sparsity
 /// loss, backward, HAT's gradient compensation on the newest branch's gates, one optimiser step,
 /// and the gate logits clamped. Returns the updated network and the losses.
+/// The update runs on a pool thread where flex has a pool ([`crate::engine::parallel`]).
 pub fn train_iteration(
+    network: DerNetwork,
+    optim: &mut ModuleOptimizer,
+    batch: IterationBatch,
+    settings: &IterationSettings,
+) -> (DerNetwork, IterationLosses) {
+    on_pool_thread(move || one_update(network, optim, batch, settings))
+}
+
+fn one_update(
     network: DerNetwork,
     optim: &mut ModuleOptimizer,
     batch: IterationBatch,

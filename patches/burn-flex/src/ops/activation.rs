@@ -21,6 +21,11 @@ use crate::{Flex, FlexTensor, Layout};
 
 impl ActivationOps<Flex> for Flex {
     fn relu(tensor: FloatTensor<Flex>) -> FloatTensor<Flex> {
+        #[cfg(feature = "rayon")]
+        let tensor = match parallel::relu(tensor) {
+            Ok(done) => return done,
+            Err(tensor) => tensor,
+        };
         // `max` returns the non-NaN operand, which would map NaN to the bound.
         // Testing `is_nan` first lets NaN propagate, as PyTorch does. `!(x <= 0.0)` is
         // equivalent and compiles to the same code, but trips
@@ -33,6 +38,11 @@ impl ActivationOps<Flex> for Flex {
     }
 
     fn relu_backward(output: FloatTensor<Flex>, grad: FloatTensor<Flex>) -> FloatTensor<Flex> {
+        #[cfg(feature = "rayon")]
+        let (output, grad) = match parallel::relu_backward(output, grad) {
+            Ok(done) => return done,
+            Err(operands) => operands,
+        };
         // Zero the gradient where the output was zero, but keep it for a NaN output:
         // the trait default masks with `float_lower_equal_elem(output, 0)`, which is
         // false for NaN.
@@ -1539,5 +1549,87 @@ mod tests {
         let t = flex_f32(vec![1.0, 2.0, 3.0, 4.0], &[1, 4]);
         let gamma = flex_f64(vec![1.0; 4], &[4]);
         let _ = crate::ops::activation::layer_norm(t, gamma, None, 1e-5);
+    }
+}
+
+/// ReLU and its gradient over rayon's threads, for large contiguous f32 tensors.
+///
+/// In a training update they are the largest elementwise maps (every activation, forward and
+/// backward), and on one thread they leave the other threads idle between the parallel
+/// convolutions: in the threaded browser worker they were the top serial functions of the
+/// profile. Same values as the single-threaded maps above (NaN kept).
+#[cfg(feature = "rayon")]
+mod parallel {
+    use alloc::vec::Vec;
+    use burn_backend::DType;
+    use burn_std::Bytes;
+    use rayon::prelude::*;
+
+    use crate::{FlexTensor, Layout};
+
+    /// Below this many elements the map stays on the calling thread: waking a pool thread costs
+    /// more than mapping them.
+    const MIN_ELEMENTS: usize = 1 << 15;
+    /// Elements per task.
+    const CHUNK: usize = 1 << 13;
+
+    fn relu_f32(x: f32) -> f32 {
+        if x.is_nan() || x > 0.0 { x } else { 0.0 }
+    }
+
+    fn relu_grad_f32(out: f32, g: f32) -> f32 {
+        if out.is_nan() || out > 0.0 { g } else { 0.0 }
+    }
+
+    /// The whole of a contiguous f32 tensor's elements, if it is one worth splitting.
+    fn dense(t: &FlexTensor) -> Option<(usize, usize)> {
+        let n = t.layout().num_elements();
+        if t.dtype() != DType::F32 || n < MIN_ELEMENTS {
+            return None;
+        }
+        t.layout().contiguous_offsets().filter(|(start, end)| end - start == n)
+    }
+
+    pub(super) fn relu(mut tensor: FlexTensor) -> Result<FlexTensor, FlexTensor> {
+        let Some((start, end)) = dense(&tensor) else { return Err(tensor) };
+        if tensor.is_unique() {
+            let values: &mut [f32] = &mut tensor.storage_mut()[start..end];
+            values.par_chunks_mut(CHUNK).for_each(|c| c.iter_mut().for_each(|x| *x = relu_f32(*x)));
+            return Ok(tensor);
+        }
+        let src: &[f32] = &tensor.storage()[start..end];
+        let mut out = Vec::with_capacity(src.len());
+        src.par_iter().with_min_len(CHUNK).map(|&x| relu_f32(x)).collect_into_vec(&mut out);
+        let layout = Layout::contiguous(tensor.layout().shape().clone());
+        Ok(FlexTensor::new(Bytes::from_elems(out), layout, DType::F32))
+    }
+
+    pub(super) fn relu_backward(
+        output: FlexTensor,
+        mut grad: FlexTensor,
+    ) -> Result<FlexTensor, (FlexTensor, FlexTensor)> {
+        let (Some((o_start, o_end)), Some((g_start, g_end))) = (dense(&output), dense(&grad)) else {
+            return Err((output, grad));
+        };
+        if output.layout().shape() != grad.layout().shape() {
+            return Err((output, grad));
+        }
+        let out: &[f32] = &output.storage()[o_start..o_end];
+        if grad.is_unique() {
+            let g: &mut [f32] = &mut grad.storage_mut()[g_start..g_end];
+            g.par_chunks_mut(CHUNK)
+                .zip(out.par_chunks(CHUNK))
+                .for_each(|(g, o)| g.iter_mut().zip(o).for_each(|(g, &o)| *g = relu_grad_f32(o, *g)));
+            return Ok(grad);
+        }
+        let g: &[f32] = &grad.storage()[g_start..g_end];
+        let mut result = Vec::with_capacity(g.len());
+        out.par_iter()
+            .zip(g.par_iter())
+            .with_min_len(CHUNK)
+            .map(|(&o, &g)| relu_grad_f32(o, g))
+            .collect_into_vec(&mut result);
+        let layout = Layout::contiguous(grad.layout().shape().clone());
+        Ok(FlexTensor::new(Bytes::from_elems(result), layout, DType::F32))
     }
 }

@@ -300,7 +300,6 @@ fn is_pointwise(geo: &Geometry) -> bool {
 
 fn forward<T: GradElement>(x: &[T], weight: &[T], bias: Option<&[T]>, geo: Geometry) -> Vec<T> {
     let (rows, cols, opg) = (geo.col_rows(), geo.out_plane(), geo.out_per_group());
-    let mut out = vec![T::ZERO; geo.batch * geo.out_image()];
     let per_task = images_per_task(geo.batch);
     let pointwise = is_pointwise(&geo);
     // For each image and group: Y_g = W_g · col_g, straight into the output.
@@ -340,20 +339,11 @@ fn forward<T: GradElement>(x: &[T], weight: &[T], bias: Option<&[T]>, geo: Geome
             }
         }
     };
-    let chunk = per_task * geo.out_image();
-    #[cfg(feature = "rayon")]
-    {
-        use rayon::prelude::*;
-        out.par_chunks_mut(chunk.max(1)).enumerate().for_each(run);
-    }
-    #[cfg(not(feature = "rayon"))]
-    out.chunks_mut(chunk.max(1)).enumerate().for_each(run);
-    out
+    zeroed_by_tasks(geo.batch * geo.out_image(), per_task * geo.out_image(), run)
 }
 
 fn input_grad<T: GradElement>(weight: &[T], grad: &[T], geo: Geometry) -> Vec<T> {
     let (rows, cols, opg) = (geo.col_rows(), geo.out_plane(), geo.out_per_group());
-    let mut dx = vec![T::ZERO; geo.batch * geo.in_image()];
     let per_task = images_per_task(geo.batch);
     // For each image: dcol_g = W_gᵀ · dY_g, added back into dX by col2im.
     let run = |(task, dx_task): (usize, &mut [T])| {
@@ -380,15 +370,35 @@ fn input_grad<T: GradElement>(weight: &[T], grad: &[T], geo: Geometry) -> Vec<T>
             }
         }
     };
-    let chunk = per_task * geo.in_image();
+    zeroed_by_tasks(geo.batch * geo.in_image(), per_task * geo.in_image(), run)
+}
+
+/// A buffer of `len` elements cut into tasks of `chunk`, each zeroed and then filled by `run`
+/// (task index, its slice) on its own thread. Zeroing the whole buffer first on the calling
+/// thread was the largest serial part of a threaded convolution (`vec::from_elem` in the
+/// browser worker's profile); here each task zeroes the part it is about to write.
+fn zeroed_by_tasks<T: GradElement>(len: usize, chunk: usize, run: impl Fn((usize, &mut [T])) + Sync + Send) -> Vec<T> {
+    use core::mem::MaybeUninit;
+    let mut buffer: Vec<T> = Vec::with_capacity(len);
+    let task = |(index, part): (usize, &mut [MaybeUninit<T>])| {
+        for v in part.iter_mut() {
+            v.write(T::ZERO);
+        }
+        // SAFETY: every element of `part` was written just above.
+        let part = unsafe { &mut *(part as *mut [MaybeUninit<T>] as *mut [T]) };
+        run((index, part));
+    };
+    let spare = &mut buffer.spare_capacity_mut()[..len];
     #[cfg(feature = "rayon")]
     {
         use rayon::prelude::*;
-        dx.par_chunks_mut(chunk).enumerate().for_each(run);
+        spare.par_chunks_mut(chunk.max(1)).enumerate().for_each(task);
     }
     #[cfg(not(feature = "rayon"))]
-    dx.chunks_mut(chunk).enumerate().for_each(run);
-    dx
+    spare.chunks_mut(chunk.max(1)).enumerate().for_each(task);
+    // SAFETY: the tasks above cover `0..len` and initialised all of it.
+    unsafe { buffer.set_len(len) };
+    buffer
 }
 
 fn forward_typed<T: GradElement>(x: &FlexTensor, weight: &FlexTensor, bias: Option<&FlexTensor>, options: &ConvOptions<2>) -> FlexTensor {

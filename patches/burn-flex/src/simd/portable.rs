@@ -9,9 +9,12 @@ use macerator::{Scalar, Simd, VBitAnd, VBitOr, VBitXor, vload_unaligned, vstore_
 use rayon::prelude::*;
 
 /// Threshold for parallel execution (elements).
-/// For memory-bound operations, parallelism helps when data exceeds L3 cache.
+/// Upstream waits for 4M elements (data beyond L3 cache, where parallelism helps a
+/// memory-bound op natively). A training update's activation-sized gradient sums (~0.5M
+/// elements) then ran on one thread while the other threads of the pool idled: in the
+/// threaded browser worker they were the largest serial kernels left in the profile.
 #[cfg(feature = "rayon")]
-const PARALLEL_THRESHOLD: usize = 4 * 1024 * 1024;
+const PARALLEL_THRESHOLD: usize = 32 * 1024;
 
 #[cfg(feature = "rayon")]
 const CHUNK_SIZE: usize = 4096;
