@@ -5,7 +5,8 @@
 //! with its heads) → [`memory`] (herding) → [`learner`] (one incremental step: training, the
 //! training iteration, classifier re-learning, inference, explaining an answer) → [`metrics`]
 //! → [`model_file`] (saving and restoring a learner). [`explanation`] holds what an explained
-//! answer is, as plain data the page draws.
+//! answer is, as plain data the page draws. [`parallel`] puts a training update on a thread of
+//! flex's pool when there is one (the threaded browser worker).
 //!
 //! The modules that touch tensors need the `train` feature (Burn); the plain data types
 //! (configuration, samples, reports, metrics) do not, so the page can use them without

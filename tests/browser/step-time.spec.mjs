@@ -45,7 +45,7 @@ test('five classroom steps of 60 uploaded images a class, timed, and scored on u
     const t0 = Date.now();
     await page.getByTestId('learn').click();
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid=accuracy-matrix] tbody tr').length === n
-      || document.querySelector('[data-testid=notice].error'), step, { timeout: 30 * 60_000, polling: 200 });
+      || document.querySelector('[data-testid=notice].error'), step, { timeout: (backend === 'webgpu' ? 180 : 30) * 60_000, polling: 200 });
     assert.equal(await page.locator('[data-testid=notice].error').count(), 0, await notice(page));
     const seconds = (Date.now() - t0) / 1000;
     await openView(page, 'results');

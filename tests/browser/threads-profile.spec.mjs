@@ -5,11 +5,24 @@
 // name section: `make profile-threads` builds such a worker), and the functions are grouped by
 // what they are: kernels, the allocator, rayon's pool (scheduling and parked in a futex wait),
 // autodiff's graph and the rest. A profiler, not a test: `make test` skips it.
-import { writeFile, mkdir } from 'node:fs/promises';
-import { test, waitForBackend, openView, measureSpeed } from './fixtures.mjs';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { test, waitForBackend, openView, measureSpeed, addClassNamed } from './fixtures.mjs';
 
 const OUT = 'target/threads-profile';
 const THREADS = Number(process.env.THREADS ?? 2);
+// What is profiled: `speed` (Engine check → Measure speed) or `step` (the PROFILE_STEP-th
+// classroom step of bench-step-time's run: 60 uploaded Split-MNIST digits a class, 2 a step).
+const WORK = process.env.PROFILE_WORK ?? 'speed';
+const PROFILE_STEP = Number(process.env.PROFILE_STEP ?? 3);
+const DATA = process.env.STEP_TIME_DATA ?? '../shared/data/split-mnist';
+
+async function learnStep(page, step) {
+  await page.getByTestId('pick').nth(0).check();
+  await page.getByTestId('pick').nth(1).check();
+  await page.getByTestId('learn').click();
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=accuracy-matrix] tbody tr').length === n
+    || document.querySelector('[data-testid=notice].error'), step, { timeout: 30 * 60_000, polling: 200 });
+}
 
 // What a sampled function is, by its (demangled) name. Order matters: the first match wins.
 const GROUPS = [
@@ -31,7 +44,17 @@ test('where the threaded worker spends its time', { tag: '@threads' }, async ({ 
   test.setTimeout(60 * 60_000);
   const { page, context } = await openPage(`${isolatedSite}?backend=cpu&threads=${THREADS}`);
   await waitForBackend(page);
-  await openView(page, 'check');
+  if (WORK === 'speed') {
+    await openView(page, 'check');
+  } else {
+    for (let digit = 0; digit < 2 * PROFILE_STEP; digit++) {
+      await addClassNamed(page, `Digit ${digit}`);
+      const files = await Promise.all([...Array(60).keys()].map(async (i) => ({ name: `${i}.png`, mimeType: 'image/png', buffer: await readFile(`${DATA}/train/${digit}/${i}.png`) })));
+      await page.getByTestId('upload').last().setInputFiles(files);
+      await page.waitForFunction((n) => [...document.querySelectorAll('[data-testid=sample-count]')].filter((x) => parseInt(x.textContent) === 60).length === n, digit + 1, { timeout: 60_000 });
+    }
+    for (let step = 1; step < PROFILE_STEP; step++) await learnStep(page, step);
+  }
   const cdp = await context.newCDPSession(page);
   await cdp.send('Tracing.start', {
     transferMode: 'ReturnAsStream',
@@ -41,7 +64,9 @@ test('where the threaded worker spends its time', { tag: '@threads' }, async ({ 
     },
   });
   const started = Date.now();
-  const rows = await measureSpeed(page);
+  let rows = [];
+  if (WORK === 'speed') rows = await measureSpeed(page);
+  else await learnStep(page, PROFILE_STEP);
   const wallMs = Date.now() - started;
   const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
   await cdp.send('Tracing.end');
@@ -93,7 +118,8 @@ test('where the threaded worker spends its time', { tag: '@threads' }, async ({ 
   }
   threads.sort((a, b) => a.role.localeCompare(b.role) || b.total_ms - a.total_ms);
 
-  let md = `Threaded worker, ${THREADS} thread(s), Measure speed (${(wallMs / 1000).toFixed(1)} s wall); speed rows: ${rows.map((r) => `${r.case} (${r.branches}) ${r.median_ms.toFixed(1)} ms`).join('; ')}\n\n`;
+  const what = WORK === 'speed' ? 'Measure speed' : `classroom step ${PROFILE_STEP}`;
+  let md = `Threaded worker, ${THREADS} thread(s), ${what} (${(wallMs / 1000).toFixed(1)} s wall); speed rows: ${rows.map((r) => `${r.case} (${r.branches}) ${r.median_ms.toFixed(1)} ms`).join('; ')}\n\n`;
   const groups = [...GROUPS.map(([g]) => g), 'other'];
   md += `| thread | sampled s | ${groups.join(' | ')} |\n|---|---:|${groups.map(() => '---:').join('|')}|\n`;
   for (const t of threads) {
@@ -104,6 +130,6 @@ test('where the threaded worker spends its time', { tag: '@threads' }, async ({ 
   }
   console.log(md);
   await mkdir(OUT, { recursive: true });
-  await writeFile(`${OUT}/profile-${THREADS}.md`, md);
-  await writeFile(`${OUT}/profile-${THREADS}.json`, JSON.stringify({ date: new Date().toISOString(), threads_in_pool: THREADS, wallMs, rows, threads }, null, 2));
+  await writeFile(`${OUT}/profile-${WORK}-${THREADS}.md`, md);
+  await writeFile(`${OUT}/profile-${WORK}-${THREADS}.json`, JSON.stringify({ date: new Date().toISOString(), threads_in_pool: THREADS, wallMs, rows, threads }, null, 2));
 });

@@ -377,8 +377,10 @@ fn input_grad<T: GradElement>(weight: &[T], grad: &[T], geo: Geometry) -> Vec<T>
 /// (task index, its slice) on its own thread. Zeroing the whole buffer first on the calling
 /// thread was the largest serial part of a threaded convolution (`vec::from_elem` in the
 /// browser worker's profile); here each task zeroes the part it is about to write.
+#[cfg(feature = "rayon")]
 fn zeroed_by_tasks<T: GradElement>(len: usize, chunk: usize, run: impl Fn((usize, &mut [T])) + Sync + Send) -> Vec<T> {
     use core::mem::MaybeUninit;
+    use rayon::prelude::*;
     let mut buffer: Vec<T> = Vec::with_capacity(len);
     let task = |(index, part): (usize, &mut [MaybeUninit<T>])| {
         for v in part.iter_mut() {
@@ -388,16 +390,17 @@ fn zeroed_by_tasks<T: GradElement>(len: usize, chunk: usize, run: impl Fn((usize
         let part = unsafe { &mut *(part as *mut [MaybeUninit<T>] as *mut [T]) };
         run((index, part));
     };
-    let spare = &mut buffer.spare_capacity_mut()[..len];
-    #[cfg(feature = "rayon")]
-    {
-        use rayon::prelude::*;
-        spare.par_chunks_mut(chunk.max(1)).enumerate().for_each(task);
-    }
-    #[cfg(not(feature = "rayon"))]
-    spare.chunks_mut(chunk.max(1)).enumerate().for_each(task);
+    buffer.spare_capacity_mut()[..len].par_chunks_mut(chunk.max(1)).enumerate().for_each(task);
     // SAFETY: the tasks above cover `0..len` and initialised all of it.
     unsafe { buffer.set_len(len) };
+    buffer
+}
+
+/// On one thread: zeroed at once (the allocator may hand over memory that is zero already).
+#[cfg(not(feature = "rayon"))]
+fn zeroed_by_tasks<T: GradElement>(len: usize, chunk: usize, run: impl Fn((usize, &mut [T]))) -> Vec<T> {
+    let mut buffer = vec![T::ZERO; len];
+    buffer.chunks_mut(chunk.max(1)).enumerate().for_each(run);
     buffer
 }
 
