@@ -3,7 +3,7 @@
 // its console errors, requests and Content-Security-Policy violations recorded, and the small
 // waits the tests use — as functions of a page and as the `Studio` page object.
 import { test as base } from '@playwright/test';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -46,6 +46,31 @@ export const waitForBackend = (page) => page.waitForFunction(
 export async function addClassNamed(page, name) {
   await page.getByTestId('class-name').fill(name);
   await page.getByTestId('add-class').click();
+}
+
+// Split-MNIST digits as classes "Digit 0" … "Digit n-1": the first `perClass` training images of
+// each, uploaded one class at a time (the step-time benchmark and the threads profiler).
+export async function uploadDigits(page, data, classes, perClass = 60) {
+  for (let digit = 0; digit < classes; digit++) {
+    await addClassNamed(page, `Digit ${digit}`);
+    const files = await Promise.all([...Array(perClass).keys()].map(async (i) => (
+      { name: `${i}.png`, mimeType: 'image/png', buffer: await readFile(`${data}/train/${digit}/${i}.png`) })));
+    await page.getByTestId('upload').last().setInputFiles(files);
+    await page.waitForFunction(([n, count]) => [...document.querySelectorAll('[data-testid=sample-count]')]
+      .filter((x) => parseInt(x.textContent) === count).length === n, [digit + 1, perClass], { timeout: 60_000 });
+  }
+}
+
+// Ticks the first two classes still to learn, presses Learn and waits for step `step`'s row of
+// the accuracy matrix (or an error notice); the seconds from Learn to then.
+export async function learnNextTwo(page, step, timeout = 30 * 60_000) {
+  await page.getByTestId('pick').nth(0).check();
+  await page.getByTestId('pick').nth(1).check();
+  const t0 = Date.now();
+  await page.getByTestId('learn').click();
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=accuracy-matrix] tbody tr').length === n
+    || document.querySelector('[data-testid=notice].error'), step, { timeout, polling: 200 });
+  return (Date.now() - t0) / 1000;
 }
 
 // Waits until every change is saved in this browser (no save scheduled or running).

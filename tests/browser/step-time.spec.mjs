@@ -11,7 +11,7 @@
 // table (scripts/step-time-table.py); `make test` skips it.
 import { readFile, readdir, writeFile, mkdir } from 'node:fs/promises';
 import assert from 'node:assert/strict';
-import { test, SHOTS, notice, waitForBackend, addClassNamed, openView } from './fixtures.mjs';
+import { test, SHOTS, notice, waitForBackend, openView, uploadDigits, learnNextTwo } from './fixtures.mjs';
 
 const DATA = process.env.STEP_TIME_DATA ?? '../shared/data/split-mnist';
 const PER_CLASS = 60;
@@ -31,23 +31,11 @@ test('five classroom steps of 60 uploaded images a class, timed, and scored on u
   const { page } = await openPage(isolated ? `${appUrl}&threads=${THREADS}` : appUrl, { viewport: { width: 1366, height: 900 } });
   await waitForBackend(page);
   const badge = await page.getByTestId('backend').innerText();
-  for (let digit = 0; digit < 10; digit++) {
-    await addClassNamed(page, `Digit ${digit}`);
-    const files = await Promise.all([...Array(PER_CLASS).keys()].map((i) => png(`${DATA}/train/${digit}/${i}.png`)));
-    await page.getByTestId('upload').last().setInputFiles(files);
-    await page.waitForFunction((n) => [...document.querySelectorAll('[data-testid=sample-count]')].map((x) => parseInt(x.textContent)).filter((c) => c === 60).length === n,
-      digit + 1, { timeout: 60_000 });
-  }
+  await uploadDigits(page, DATA, 10, PER_CLASS);
   const steps = [];
   for (let step = 1; step <= STEPS; step++) {
-    await page.getByTestId('pick').nth(0).check();
-    await page.getByTestId('pick').nth(1).check();
-    const t0 = Date.now();
-    await page.getByTestId('learn').click();
-    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=accuracy-matrix] tbody tr').length === n
-      || document.querySelector('[data-testid=notice].error'), step, { timeout: (backend === 'webgpu' ? 180 : 30) * 60_000, polling: 200 });
+    const seconds = await learnNextTwo(page, step, (backend === 'webgpu' ? 180 : 30) * 60_000);
     assert.equal(await page.locator('[data-testid=notice].error').count(), 0, await notice(page));
-    const seconds = (Date.now() - t0) / 1000;
     await openView(page, 'results');
     const schedule = await page.getByTestId('step-schedule').innerText();
     const keptAside = await page.$$eval('[data-testid=accuracy-matrix] tbody tr', (r) => r.map((x) => parseFloat(x.querySelector('td:last-child').textContent)));

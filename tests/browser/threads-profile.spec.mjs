@@ -5,8 +5,8 @@
 // name section: `make profile-threads` builds such a worker), and the functions are grouped by
 // what they are: kernels, the allocator, rayon's pool (scheduling and parked in a futex wait),
 // autodiff's graph and the rest. A profiler, not a test: `make test` skips it.
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
-import { test, waitForBackend, openView, measureSpeed, addClassNamed } from './fixtures.mjs';
+import { writeFile, mkdir } from 'node:fs/promises';
+import { test, waitForBackend, openView, measureSpeed, uploadDigits, learnNextTwo } from './fixtures.mjs';
 
 const OUT = 'target/threads-profile';
 const THREADS = Number(process.env.THREADS ?? 2);
@@ -15,14 +15,6 @@ const THREADS = Number(process.env.THREADS ?? 2);
 const WORK = process.env.PROFILE_WORK ?? 'speed';
 const PROFILE_STEP = Number(process.env.PROFILE_STEP ?? 3);
 const DATA = process.env.STEP_TIME_DATA ?? '../shared/data/split-mnist';
-
-async function learnStep(page, step) {
-  await page.getByTestId('pick').nth(0).check();
-  await page.getByTestId('pick').nth(1).check();
-  await page.getByTestId('learn').click();
-  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=accuracy-matrix] tbody tr').length === n
-    || document.querySelector('[data-testid=notice].error'), step, { timeout: 30 * 60_000, polling: 200 });
-}
 
 // What a sampled function is, by its (demangled) name. Order matters: the first match wins.
 const GROUPS = [
@@ -47,13 +39,8 @@ test('where the threaded worker spends its time', { tag: '@threads' }, async ({ 
   if (WORK === 'speed') {
     await openView(page, 'check');
   } else {
-    for (let digit = 0; digit < 2 * PROFILE_STEP; digit++) {
-      await addClassNamed(page, `Digit ${digit}`);
-      const files = await Promise.all([...Array(60).keys()].map(async (i) => ({ name: `${i}.png`, mimeType: 'image/png', buffer: await readFile(`${DATA}/train/${digit}/${i}.png`) })));
-      await page.getByTestId('upload').last().setInputFiles(files);
-      await page.waitForFunction((n) => [...document.querySelectorAll('[data-testid=sample-count]')].filter((x) => parseInt(x.textContent) === 60).length === n, digit + 1, { timeout: 60_000 });
-    }
-    for (let step = 1; step < PROFILE_STEP; step++) await learnStep(page, step);
+    await uploadDigits(page, DATA, 2 * PROFILE_STEP);
+    for (let step = 1; step < PROFILE_STEP; step++) await learnNextTwo(page, step);
   }
   const cdp = await context.newCDPSession(page);
   await cdp.send('Tracing.start', {
@@ -66,7 +53,7 @@ test('where the threaded worker spends its time', { tag: '@threads' }, async ({ 
   const started = Date.now();
   let rows = [];
   if (WORK === 'speed') rows = await measureSpeed(page);
-  else await learnStep(page, PROFILE_STEP);
+  else await learnNextTwo(page, PROFILE_STEP);
   const wallMs = Date.now() - started;
   const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
   await cdp.send('Tracing.end');
