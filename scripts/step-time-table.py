@@ -17,5 +17,7 @@ for path in paths:
         unseen = f"{s['unseen']:.1f}% of {s['unseen_images']}" if "unseen" in s else "—"
         print(f"| {s['step']} | {s['seconds']:.1f} | {s['updates']} | {s['branches']} | {s['kept_aside']:.0f}% | {unseen} | {s.get('stopped') or '—'} |")
     total = sum(s["seconds"] for s in run["steps"])
-    first, last = run["steps"][0]["seconds"], run["steps"][-1]["seconds"]
-    print(f"\nTotal {total:.0f} s; step 5 / step 1 = {last / first:.2f}.")
+    first, last = run["steps"][0], run["steps"][-1]
+    # A run of fewer steps (STEPS=N on WebGPU) compares its own last step, named as such.
+    ratio = f"; step {last['step']} / step 1 = {last['seconds'] / first['seconds']:.2f}" if len(run["steps"]) > 1 else ""
+    print(f"\nTotal {total:.0f} s{ratio}.")
