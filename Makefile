@@ -104,7 +104,7 @@ bench-step-time: setup-toolchain setup-wasm-bindgen setup-chromium setup-node bu
 	python3 scripts/step-time-table.py target/step-time
 
 # The same on ?backend=webgpu. Without a GPU that is SwiftShader, seconds an update: STEPS
-# (default 1) of the 5 steps; STEPS=5 is the whole run (hours on SwiftShader, minutes on a GPU).
+# (default 1) of the 5 steps; STEPS=5 is the whole run (1 h 58 min on SwiftShader here, BENCHMARKS.md).
 bench-step-time-webgpu: setup-toolchain setup-wasm-bindgen setup-chromium setup-node build-web
 	STEP_TIME_BENCH=1 STEPS=$${STEPS:-1} npx playwright test tests/browser/step-time.spec.mjs --project=webgpu
 	python3 scripts/step-time-table.py target/step-time
