@@ -134,6 +134,12 @@ pub struct LearnerConfig {
     /// length (`learner::schedule`). Sessions saved before it existed: off.
     #[serde(default)]
     pub stop_when_learned: bool,
+    /// With the stopping rule on, the learning rate falls as a cosine over each cycle of
+    /// `mask_period` updates instead of over the step's longest length, so a step that stops
+    /// early still ends at a low rate (`learner::schedule`). Sessions saved before it existed:
+    /// off.
+    #[serde(default)]
+    pub learning_rate_per_cycle: bool,
     pub batch_size: usize,
     /// SGD learning rate (momentum 0.9, cosine decay within the step).
     pub learning_rate: f64,
@@ -171,6 +177,7 @@ impl Default for LearnerConfig {
             min_updates: 500,
             mask_period: 50,
             stop_when_learned: true,
+            learning_rate_per_cycle: false,
             batch_size: 32,
             learning_rate: 0.05,
             lambda_aux: 1.0,

@@ -57,6 +57,10 @@ pub struct BenchArgs {
     /// Train every step for its whole length instead of stopping once the loss stops falling.
     #[arg(long)]
     pub no_early_stop: bool,
+    /// Restart the learning rate's cosine with each mask cycle (with the stopping rule), so a
+    /// step that stops early ends at a low rate.
+    #[arg(long)]
+    pub learning_rate_per_cycle: bool,
     #[arg(long, default_value_t = 1993)]
     pub seed: u64,
     /// Run this many seeds (seed, seed + 1, …) and report each figure as mean ± standard
@@ -188,6 +192,9 @@ pub fn bench(args: &BenchArgs) -> Result<BenchReport, String> {
     }
     if args.no_early_stop {
         config.stop_when_learned = false;
+    }
+    if args.learning_rate_per_cycle {
+        config.learning_rate_per_cycle = true;
     }
     if let Some(w) = args.width {
         config.backbone.width = w;

@@ -31,6 +31,8 @@ pub struct StepSchedule {
     pub period: usize,
     /// Whether the stopping rule may end the step before `max_updates`.
     pub stop_when_learned: bool,
+    /// The learning rate's cosine restarts with each cycle (only with the stopping rule).
+    pub learning_rate_per_cycle: bool,
     pub base_learning_rate: f64,
     pub s_max: f32,
 }
@@ -47,11 +49,13 @@ impl StepSchedule {
             0 => batches,
             p => p.min(max_updates),
         };
+        let stop_when_learned =
+            config.stop_when_learned && config.min_updates > config.epochs * batches;
         Self {
             max_updates,
             period,
-            stop_when_learned: config.stop_when_learned
-                && config.min_updates > config.epochs * batches,
+            stop_when_learned,
+            learning_rate_per_cycle: stop_when_learned && config.learning_rate_per_cycle,
             base_learning_rate: config.learning_rate,
             s_max: config.s_max,
         }
@@ -62,7 +66,11 @@ impl StepSchedule {
     }
 
     pub fn learning_rate(&self, update: usize) -> f64 {
-        cosine(self.base_learning_rate, update, self.max_updates.max(1))
+        if self.learning_rate_per_cycle {
+            cosine(self.base_learning_rate, update % self.period, self.period)
+        } else {
+            cosine(self.base_learning_rate, update, self.max_updates.max(1))
+        }
     }
 
     /// Whether update `update` (0-based) closes a cycle.
@@ -98,6 +106,7 @@ mod tests {
             max_updates: 500,
             period,
             stop_when_learned: true,
+            learning_rate_per_cycle: false,
             base_learning_rate: 0.05,
             s_max: 100.0,
         }
@@ -126,6 +135,41 @@ mod tests {
         assert_eq!(s.learning_rate(0), 0.05);
         assert!((s.learning_rate(250) - 0.025).abs() < 1e-9);
         assert!(s.learning_rate(499) < 1e-5);
+    }
+
+    #[test]
+    fn a_learning_rate_per_cycle_ends_every_cycle_near_zero_and_restarts() {
+        let s = StepSchedule {
+            learning_rate_per_cycle: true,
+            ..schedule(50)
+        };
+        assert_eq!(s.learning_rate(0), 0.05);
+        assert!((s.learning_rate(25) - 0.025).abs() < 1e-9);
+        for end in [49, 99, 149, 499] {
+            assert!(s.learning_rate(end) < 1e-4, "update {end} closes a cycle");
+        }
+        assert_eq!(
+            s.learning_rate(150),
+            0.05,
+            "a new cycle starts at the base rate"
+        );
+    }
+
+    #[test]
+    fn the_learning_rate_restarts_only_where_the_stopping_rule_can_end_a_step() {
+        let config = LearnerConfig {
+            learning_rate_per_cycle: true,
+            ..LearnerConfig::default()
+        };
+        // 4 batches an epoch: the update floor sets the length, the rule is on.
+        assert!(StepSchedule::for_step(&config, 4).learning_rate_per_cycle);
+        // A step given its epochs trains them all: one cosine over them.
+        let epochs = LearnerConfig {
+            min_updates: 0,
+            epochs: 3,
+            ..config
+        };
+        assert!(!StepSchedule::for_step(&epochs, 4).learning_rate_per_cycle);
     }
 
     #[test]
