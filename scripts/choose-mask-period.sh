@@ -31,17 +31,4 @@ for p in $grid; do
   run "period$p-stop-s$seeds" --mask-period "$p"
 done
 run "before-s$seeds" --mask-period 0 --no-early-stop
-python3 - "$out" <<'PY'
-import glob, json, sys
-print("| run | average incremental (validation) | last | updates per step (each seed) | training s per run |")
-print("|---|---:|---:|---|---:|")
-for path in sorted(glob.glob(f"{sys.argv[1]}/*.json")):
-    r = json.load(open(path))
-    if "runs" not in r:  # one seed: a single report
-        r = {"runs": [r], "avg_incremental_accuracy": {"mean": r["avg_incremental_accuracy"], "sd": 0.0},
-             "last_accuracy": {"mean": r["last_accuracy"], "sd": 0.0}}
-    avg, last = r["avg_incremental_accuracy"], r["last_accuracy"]
-    updates = ["/".join(str(s.get("updates", "?")) for s in run["steps"]) for run in r["runs"]]
-    seconds = sum(s["train_seconds"] for run in r["runs"] for s in run["steps"]) / len(r["runs"])
-    print(f"| {path.rsplit('/', 1)[-1][:-5]} | {avg['mean']:.2f} ± {avg['sd']:.2f} | {last['mean']:.2f} | {'; '.join(updates)} | {seconds:.0f} |")
-PY
+python3 scripts/der-bench-table.py "$out" "run"
