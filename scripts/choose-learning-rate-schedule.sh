@@ -16,17 +16,9 @@ cd "$(dirname "$0")/.."
 data=${DATA:-../shared/data/split-mnist}
 seeds=${SEEDS:-3}
 out=target/bench/learning-rate-schedule
-cargo build --release --bin der
-mkdir -p "$out"
-cp target/release/der "$out/der"
 common=(--data "$data" --validation 100 --train-per-class 50 --init-classes 2 --increment 2 --memory-per-class 20
         --epochs 1 --min-updates 500 --augment photo --seed 1993 --seeds "$seeds" --backend flex)
-run() {
-  local name=$1; shift
-  [ -s "$out/$name.json" ] && { echo "$name: kept from an earlier run"; return; }
-  "$out/der" bench "${common[@]}" "$@" --json "$out/$name.json.part" | tail -1
-  mv "$out/$name.json.part" "$out/$name.json"
-}
+source scripts/der-bench-runs.sh
 run "over-the-step-s$seeds" --mask-period 50
 run "per-cycle-s$seeds" --mask-period 50 --learning-rate-per-cycle
 run "before-24-s$seeds" --mask-period 0 --no-early-stop

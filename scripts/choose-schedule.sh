@@ -20,19 +20,9 @@ lambdas=${GRID_LAMBDA:-0.1 0.3 0.5}
 seeds=${SEEDS:-1}
 n=${N:-50}
 out=target/bench/schedule
-cargo build --release --bin der
-mkdir -p "$out"
-# A private copy: rebuilding the crate while this runs must not swap the binary under it.
-cp target/release/der "$out/der"
 common=(--data "$data" --validation 100 --train-per-class "$n" --init-classes 2 --increment 2 --memory-per-class 20
         --epochs 1 --seed 1993 --seeds "$seeds" --backend flex)
-# A run whose report exists is not repeated (delete $out to start again).
-run() {
-  local name=$1; shift
-  [ -s "$out/$name.json" ] && { echo "$name: kept from an earlier run"; return; }
-  "$out/der" bench "${common[@]}" "$@" --json "$out/$name.json.part" | tail -1
-  mv "$out/$name.json.part" "$out/$name.json"
-}
+source scripts/der-bench-runs.sh
 for u in $updates; do
   run "der-u$u-l0.1" --method der --min-updates "$u" --lambda-sparsity 0.1
 done
